@@ -1,0 +1,143 @@
+//! Limits and timings of a server, each with a production default.
+
+use std::time::Duration;
+
+/// A per-connection message rate limit (a token bucket).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateLimit {
+    /// Messages per second refilled into the bucket.
+    pub per_second: f64,
+    /// Bucket size: how many messages may arrive at once.
+    pub burst: u32,
+    /// Refused messages in a row after which the connection is closed
+    /// with `1008` (abuse rather than a burst).
+    pub close_after: u32,
+}
+
+impl RateLimit {
+    /// `per_second` messages per second with bursts of `burst`; the
+    /// connection is closed after `10 * burst` refusals in a row.
+    pub fn new(per_second: f64, burst: u32) -> Self {
+        Self {
+            per_second,
+            burst: burst.max(1),
+            close_after: burst.max(1).saturating_mul(10),
+        }
+    }
+}
+
+/// The limits and timings of a server. Build it with the setters:
+///
+/// ```
+/// use std::time::Duration;
+/// let config = zocket::Config::default()
+///     .heartbeat(Duration::from_secs(10), Duration::from_secs(5))
+///     .max_connections(10_000);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub(crate) ping_interval: Duration,
+    pub(crate) pong_timeout: Duration,
+    pub(crate) max_message_size: usize,
+    pub(crate) max_connections: usize,
+    pub(crate) outbound_queue: usize,
+    pub(crate) max_concurrent_calls: usize,
+    pub(crate) call_timeout: Duration,
+    pub(crate) rate_limit: Option<RateLimit>,
+    pub(crate) close_timeout: Duration,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) read_buffer_size: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            ping_interval: Duration::from_secs(25),
+            pong_timeout: Duration::from_secs(20),
+            max_message_size: 1 << 20,
+            max_connections: 100_000,
+            outbound_queue: 1024,
+            max_concurrent_calls: 32,
+            call_timeout: Duration::from_secs(30),
+            rate_limit: None,
+            close_timeout: Duration::from_secs(5),
+            shutdown_timeout: Duration::from_secs(10),
+            read_buffer_size: 4 * 1024,
+        }
+    }
+}
+
+impl Config {
+    /// Pings every `interval` (default 25 s); a connection that sends
+    /// nothing, not even a pong, for `timeout` after a ping (default 20 s)
+    /// is closed with [`DisconnectReason::HeartbeatTimeout`](crate::DisconnectReason).
+    pub fn heartbeat(mut self, interval: Duration, timeout: Duration) -> Self {
+        self.ping_interval = interval;
+        self.pong_timeout = timeout;
+        self
+    }
+
+    /// The largest message accepted, in bytes (default 1 MiB). A larger one
+    /// closes the connection with `1009`.
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// Live connections at most (default 100 000); past it the handshake
+    /// gets HTTP `503`.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n;
+        self
+    }
+
+    /// Frames queued for one connection at most (default 1024). A client
+    /// that lets its queue overflow is a slow consumer: it is closed with
+    /// `1008 slow consumer`, so memory stays bounded and other clients are
+    /// not held up.
+    pub fn outbound_queue(mut self, frames: usize) -> Self {
+        self.outbound_queue = frames.max(1);
+        self
+    }
+
+    /// Calls of one connection running at once at most (default 32). The
+    /// connection reads no further frame until one finishes.
+    pub fn max_concurrent_calls(mut self, n: usize) -> Self {
+        self.max_concurrent_calls = n.clamp(1, u32::MAX as usize);
+        self
+    }
+
+    /// How long a handler may run before the call fails with `TIMEOUT`
+    /// (default 30 s).
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    /// A per-connection message rate limit (default: none). Messages over
+    /// it get `RATE_LIMITED`.
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Some(limit);
+        self
+    }
+
+    /// How long to wait for the peer's close frame after sending ours
+    /// (default 5 s); also bounds `disconnect`.
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// How long a graceful shutdown lets in-flight calls finish (default 10 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// The WebSocket read buffer per connection (default 4 KiB). It grows
+    /// for a larger message and costs this much per idle connection.
+    pub fn read_buffer_size(mut self, bytes: usize) -> Self {
+        self.read_buffer_size = bytes;
+        self
+    }
+}

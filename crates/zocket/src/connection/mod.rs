@@ -1,0 +1,184 @@
+//! One connection: a reader loop (this task) dispatching frames, and a
+//! writer task draining a bounded queue. Everything else reaches the
+//! connection through its [`Link`].
+
+mod link;
+mod rate;
+mod reader;
+mod reason;
+mod writer;
+
+pub use link::Recipient;
+pub(crate) use link::{Link, Outbound};
+pub use reason::DisconnectReason;
+
+use crate::error::Close;
+use crate::ids::{ClientId, SessionId};
+use crate::protocol::{CloseCode, ready_frame};
+use crate::server::{Shared, Slot};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::future::BoxFuture;
+use futures_util::{FutureExt, StreamExt};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tracing::Instrument;
+
+/// The state of a live connection that handlers and the server share.
+pub(crate) struct Conn<C> {
+    pub(crate) link: Arc<Link>,
+    pub(crate) app: C,
+    pub(crate) server: Arc<Shared<C>>,
+}
+
+impl<C> Conn<C> {
+    /// Closes the connection and waits until it has ended (bounded).
+    pub(crate) async fn disconnect(&self, close: Close) {
+        self.link.stop(DisconnectReason::Disconnected(close));
+        let limit = self.server.config.close_timeout * 2;
+        let _ = tokio::time::timeout(limit, self.link.closed()).await;
+    }
+}
+
+/// A live connection, as listed by [`ServerHandle::connections`](crate::ServerHandle::connections)
+/// and given to `on_disconnect`.
+pub struct Connection<C>(pub(crate) Arc<Conn<C>>);
+
+impl<C> Clone for Connection<C> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<C> Connection<C> {
+    /// The client id.
+    pub fn id(&self) -> &ClientId {
+        &self.0.link.id
+    }
+
+    /// The application's context from `on_connect`.
+    pub fn context(&self) -> &C {
+        &self.0.app
+    }
+
+    /// The connection's rooms, sorted.
+    pub fn rooms(&self) -> Vec<String> {
+        self.0.server.adapter.rooms(self.id())
+    }
+
+    /// Whether the connection has ended.
+    pub fn is_closed(&self) -> bool {
+        self.0.link.is_closed()
+    }
+
+    /// Closes the connection with `close` (code 4000-4999 and a reason)
+    /// and resolves once the close handshake has finished or the close
+    /// timeout has passed.
+    pub async fn disconnect(&self, close: Close) {
+        self.0.disconnect(close).await;
+    }
+}
+
+impl<C> std::fmt::Debug for Connection<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection").field("id", self.id()).finish_non_exhaustive()
+    }
+}
+
+/// What a failed `on_connect` becomes.
+async fn refuse(mut socket: WebSocket, code: u16, reason: String) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+    // Let the client's close reply arrive, so the handshake completes.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), socket.next()).await;
+}
+
+/// Runs a connection from the upgrade to the end of `on_disconnect`.
+pub(crate) async fn run<C: Send + Sync + 'static>(
+    socket: WebSocket,
+    shared: Arc<Shared<C>>,
+    id: ClientId,
+    connect: BoxFuture<'static, Result<C, Close>>,
+    slot: Slot,
+) {
+    let span = tracing::info_span!("zocket.conn", client = id.short());
+    async move {
+        let app = match AssertUnwindSafe(connect).catch_unwind().await {
+            Ok(Ok(app)) => app,
+            Ok(Err(close)) => {
+                tracing::info!(code = close.code, reason = %close.reason, "on_connect refused the connection");
+                return refuse(socket, close.code, close.reason.into_owned()).await;
+            }
+            Err(_) => {
+                tracing::error!("on_connect panicked");
+                return refuse(socket, CloseCode::INTERNAL, "server error".into()).await;
+            }
+        };
+        let stop = shared.shutdown.child_token();
+        if stop.is_cancelled() {
+            return refuse(socket, CloseCode::GOING_AWAY, "server shutting down".into()).await;
+        }
+        let (sink, mut stream) = socket.split();
+        let (tx, rx) = mpsc::channel(shared.config.outbound_queue);
+        let link = Arc::new(Link::new(id.clone(), tx, stop));
+        let session = SessionId::random();
+        link.push(Outbound::Text(ready_frame(id.as_str(), session.expose(), false).into()));
+        let conn = Arc::new(Conn {
+            link: link.clone(),
+            app,
+            server: shared.clone(),
+        });
+        shared.registry.insert(conn.clone());
+        shared.adapter.add(Recipient(link.clone()));
+        tracing::info!("connected");
+
+        let (close_tx, close_rx) = oneshot::channel();
+        let mut writer = tokio::spawn(writer::run(sink, rx, close_rx, link.clone()).in_current_span());
+        let max_calls = shared.config.max_concurrent_calls;
+        let calls = Arc::new(Semaphore::new(max_calls));
+        let reason = reader::Reader::new(&conn, &calls).run(&mut stream).await;
+
+        shared.adapter.remove(&id);
+        shared.registry.remove(&id);
+        if reason == DisconnectReason::Shutdown {
+            let all = u32::try_from(max_calls).unwrap_or(u32::MAX);
+            let drained = tokio::time::timeout(shared.config.shutdown_timeout, calls.acquire_many(all)).await;
+            if drained.is_err() {
+                tracing::warn!("shutdown deadline passed with calls still running");
+            }
+        }
+        let frame = reason.close_frame();
+        let expect_reply = frame.is_some() && !matches!(reason, DisconnectReason::MessageTooLarge | DisconnectReason::Error(_));
+        let _ = close_tx.send(frame.map(|frame| (frame, reason.flushes())));
+        if tokio::time::timeout(shared.config.close_timeout, &mut writer).await.is_err() {
+            writer.abort();
+        }
+        if expect_reply || matches!(reason, DisconnectReason::ClientClosed { code: Some(_), .. }) {
+            // Read until the peer's close frame (or the end), which also
+            // flushes the close reply to a client-initiated close.
+            let _ = tokio::time::timeout(shared.config.close_timeout, async {
+                while let Some(Ok(msg)) = stream.next().await {
+                    if matches!(msg, Message::Close(_)) {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
+        drop(stream);
+        tracing::info!(%reason, "disconnected");
+        if let Some(hook) = &shared.on_disconnect {
+            let done = AssertUnwindSafe(hook(Connection(conn.clone()), reason)).catch_unwind().await;
+            if done.is_err() {
+                tracing::error!("on_disconnect panicked");
+            }
+        }
+        link.mark_closed();
+        drop(slot);
+    }
+    .instrument(span)
+    .await
+}

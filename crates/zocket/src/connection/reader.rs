@@ -1,0 +1,223 @@
+//! The reader loop: heartbeats, limits, and dispatch of each frame.
+//!
+//! Ordering: frames of one connection are dispatched in arrival order,
+//! and each handler is first polled right here, before the next frame is
+//! read. So the synchronous part of a handler (everything up to its first
+//! `.await` that has to wait) runs in arrival order; a handler that has to
+//! wait continues on its own task, concurrently with later ones, up to
+//! `max_concurrent_calls` per connection.
+
+use super::rate::{Bucket, Verdict};
+use super::{Conn, DisconnectReason, Outbound};
+use crate::ctx::Ctx;
+use crate::dispatch::{Payload, Route};
+use crate::error::RpcError;
+use crate::protocol::{Envelope, ErrorCode, error_frame, reply_frame};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
+use futures_util::future::BoxFuture;
+use futures_util::stream::SplitStream;
+use futures_util::{FutureExt, StreamExt};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::{Instant, sleep_until};
+use tracing::Instrument;
+
+pub(crate) struct Reader<'a, C> {
+    conn: &'a Arc<Conn<C>>,
+    calls: &'a Arc<Semaphore>,
+    rate: Option<Bucket>,
+}
+
+impl<'a, C: Send + Sync + 'static> Reader<'a, C> {
+    pub(crate) fn new(conn: &'a Arc<Conn<C>>, calls: &'a Arc<Semaphore>) -> Self {
+        Self {
+            conn,
+            calls,
+            rate: conn.server.config.rate_limit.map(Bucket::new),
+        }
+    }
+
+    /// Reads until the connection ends, and says why it did.
+    pub(crate) async fn run(mut self, stream: &mut SplitStream<WebSocket>) -> DisconnectReason {
+        let config = &self.conn.server.config;
+        let link = &self.conn.link;
+        let mut next_ping = Instant::now() + config.ping_interval;
+        let mut pong_deadline: Option<Instant> = None;
+        let timer = sleep_until(next_ping);
+        let stopped = link.stop_signal();
+        tokio::pin!(timer, stopped);
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut stopped => return link.stop_reason(),
+                () = &mut timer => {
+                    let now = Instant::now();
+                    if pong_deadline.is_some_and(|deadline| now >= deadline) {
+                        return DisconnectReason::HeartbeatTimeout;
+                    }
+                    if now >= next_ping {
+                        link.push(Outbound::Ping);
+                        pong_deadline.get_or_insert(now + config.pong_timeout);
+                        next_ping = now + config.ping_interval;
+                    }
+                    let wake = pong_deadline.map_or(next_ping, |deadline| deadline.min(next_ping));
+                    timer.as_mut().reset(wake);
+                }
+                frame = stream.next() => {
+                    // Any frame proves the peer is alive.
+                    pong_deadline = None;
+                    let frame = match frame {
+                        None => return DisconnectReason::ClientClosed { code: None, reason: String::new() },
+                        Some(Err(err)) => return transport_error(err),
+                        Some(Ok(frame)) => frame,
+                    };
+                    match frame {
+                        Message::Text(text) => {
+                            if let Some(reason) = self.on_text(text, stopped.as_mut()).await {
+                                return reason;
+                            }
+                        }
+                        Message::Binary(_) => self.send_error(
+                            None,
+                            None,
+                            &RpcError::bad_request("binary frames are not supported: send JSON text frames"),
+                        ),
+                        Message::Ping(_) | Message::Pong(_) => {}
+                        Message::Close(frame) => {
+                            return DisconnectReason::ClientClosed {
+                                code: frame.as_ref().map(|f| f.code),
+                                reason: frame.map(|f| f.reason.to_string()).unwrap_or_default(),
+                            };
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn send_error(&self, rpc_id: Option<&str>, route: Option<&str>, err: &RpcError) {
+        self.conn.link.push(Outbound::Text(error_frame(rpc_id, route, err).into()));
+    }
+
+    /// Handles one text frame; `Some` ends the connection.
+    async fn on_text(
+        &mut self,
+        text: Utf8Bytes,
+        stopped: std::pin::Pin<&mut tokio_util::sync::WaitForCancellationFuture<'_>>,
+    ) -> Option<DisconnectReason> {
+        let envelope = match Envelope::parse(text.as_str()) {
+            Ok(envelope) => envelope,
+            Err(err) => {
+                self.send_error(err.rpc_id.as_deref(), None, &RpcError::bad_request(err.message));
+                return None;
+            }
+        };
+        let rpc_id = envelope.rpc_id.as_deref();
+        if let Some(bucket) = &mut self.rate {
+            match bucket.take() {
+                Verdict::Allow => {}
+                Verdict::Refuse => {
+                    let err = RpcError::new(ErrorCode::RATE_LIMITED, "too many messages: slow down");
+                    self.send_error(rpc_id, Some(&envelope.route), &err);
+                    return None;
+                }
+                Verdict::Abuse => return Some(DisconnectReason::RateLimited),
+            }
+        }
+        let Some(route) = self.conn.server.routes.get(envelope.route.as_ref()) else {
+            let err = RpcError::not_found(format!("no route {}", envelope.route));
+            self.send_error(rpc_id, Some(&envelope.route), &err);
+            return None;
+        };
+        let payload = Payload::new(&text, envelope.payload.map(|raw| raw.get()));
+        let rpc_id: Option<Box<str>> = rpc_id.map(Into::into);
+        let permit = match self.calls.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => tokio::select! {
+                biased;
+                () = stopped => return Some(self.conn.link.stop_reason()),
+                permit = self.calls.clone().acquire_owned() => permit.ok()?,
+            },
+        };
+        let ctx = Ctx::new(self.conn.clone(), route.name);
+        let call = route.invoke(ctx, payload);
+        self.drive(route, call, rpc_id, permit);
+        None
+    }
+
+    /// Polls a call once here; if it has to wait, it goes on in a task.
+    fn drive(
+        &self,
+        route: &Route<C>,
+        mut call: BoxFuture<'static, Result<String, RpcError>>,
+        rpc_id: Option<Box<str>>,
+        permit: OwnedSemaphorePermit,
+    ) {
+        let started = Instant::now();
+        let name = route.name;
+        let span = tracing::debug_span!("zocket.call", route = name);
+        let first = span.in_scope(|| {
+            std::panic::catch_unwind(AssertUnwindSafe(|| call.as_mut().poll(&mut Context::from_waker(Waker::noop()))))
+        });
+        match first {
+            Ok(Poll::Ready(result)) => finish(self.conn, name, rpc_id, result, started),
+            Err(_) => finish(self.conn, name, rpc_id, Err(panicked(name)), started),
+            Ok(Poll::Pending) => {
+                let conn = self.conn.clone();
+                let limit = conn.server.config.call_timeout;
+                let task = async move {
+                    let result = match tokio::time::timeout(limit, AssertUnwindSafe(call).catch_unwind()).await {
+                        Ok(Ok(result)) => result,
+                        Ok(Err(_)) => Err(panicked(name)),
+                        Err(_) => Err(RpcError::new(
+                            ErrorCode::TIMEOUT,
+                            format!("call timed out after {} ms", limit.as_millis()),
+                        )),
+                    };
+                    finish(&conn, name, rpc_id, result, started);
+                    drop(permit);
+                };
+                tokio::spawn(task.instrument(span));
+            }
+        }
+    }
+}
+
+fn panicked(route: &str) -> RpcError {
+    tracing::error!(route, "handler panicked");
+    RpcError::internal()
+}
+
+/// Sends the one reply a call gets, and records the outcome.
+fn finish<C>(conn: &Conn<C>, route: &'static str, rpc_id: Option<Box<str>>, result: Result<String, RpcError>, started: Instant) {
+    let elapsed_us = started.elapsed().as_micros() as u64;
+    match result {
+        Ok(json) => {
+            tracing::debug!(route, client = conn.link.id.short(), elapsed_us, outcome = "ok");
+            if let Some(id) = rpc_id {
+                conn.link.push(Outbound::Text(reply_frame(&id, &json).into()));
+            }
+        }
+        Err(err) => {
+            tracing::debug!(route, client = conn.link.id.short(), elapsed_us, outcome = %err.code());
+            conn.link.push(Outbound::Text(error_frame(rpc_id.as_deref(), Some(route), &err).into()));
+        }
+    }
+}
+
+/// A read error: an oversized message, or the transport failing.
+fn transport_error(err: axum::Error) -> DisconnectReason {
+    let err = err.into_inner();
+    match err.downcast_ref::<tungstenite::Error>() {
+        Some(tungstenite::Error::Capacity(_)) => DisconnectReason::MessageTooLarge,
+        Some(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
+            DisconnectReason::ClientClosed { code: None, reason: String::new() }
+        }
+        Some(tungstenite::Error::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake)) => {
+            DisconnectReason::ClientClosed { code: None, reason: String::new() }
+        }
+        _ => DisconnectReason::Error(err.to_string()),
+    }
+}

@@ -1,0 +1,74 @@
+//! Why a connection ended, as `on_disconnect` receives it.
+
+use crate::error::Close;
+use crate::protocol::CloseCode;
+use std::fmt;
+
+/// Why a connection ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    /// The client closed the socket, with its close code when it sent one
+    /// (none when the TCP connection just ended).
+    ClientClosed {
+        /// The client's close code.
+        code: Option<u16>,
+        /// The client's close reason.
+        reason: String,
+    },
+    /// No frame, not even a pong, arrived within the heartbeat timeout.
+    HeartbeatTimeout,
+    /// The application called `disconnect`.
+    Disconnected(Close),
+    /// The server shut down.
+    Shutdown,
+    /// The outbound queue overflowed (`1008 slow consumer`).
+    SlowConsumer,
+    /// Too many messages over the rate limit (`1008`).
+    RateLimited,
+    /// A message over the size limit (`1009`).
+    MessageTooLarge,
+    /// `on_connect` refused the connection.
+    Refused(Close),
+    /// A transport or server error.
+    Error(String),
+}
+
+impl DisconnectReason {
+    /// The close frame the server sends for this reason, if any.
+    pub(crate) fn close_frame(&self) -> Option<(u16, String)> {
+        match self {
+            Self::ClientClosed { .. } | Self::HeartbeatTimeout => None,
+            Self::Disconnected(close) | Self::Refused(close) => {
+                Some((close.code, close.reason.to_string()))
+            }
+            Self::Shutdown => Some((CloseCode::GOING_AWAY, "server shutting down".into())),
+            Self::SlowConsumer => Some((CloseCode::POLICY, "slow consumer".into())),
+            Self::RateLimited => Some((CloseCode::POLICY, "rate limit exceeded".into())),
+            Self::MessageTooLarge => Some((CloseCode::TOO_BIG, "message too large".into())),
+            Self::Error(_) => Some((CloseCode::INTERNAL, "server error".into())),
+        }
+    }
+
+    /// Whether queued frames go out before the close frame.
+    pub(crate) fn flushes(&self) -> bool {
+        !matches!(self, Self::SlowConsumer)
+    }
+}
+
+impl fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ClientClosed { code: Some(code), reason } => write!(f, "client closed ({code} {reason})"),
+            Self::ClientClosed { code: None, .. } => f.write_str("client went away"),
+            Self::HeartbeatTimeout => f.write_str("heartbeat timeout"),
+            Self::Disconnected(close) => write!(f, "disconnected ({} {})", close.code, close.reason),
+            Self::Shutdown => f.write_str("server shutdown"),
+            Self::SlowConsumer => f.write_str("slow consumer"),
+            Self::RateLimited => f.write_str("rate limit exceeded"),
+            Self::MessageTooLarge => f.write_str("message too large"),
+            Self::Refused(close) => write!(f, "refused by on_connect ({} {})", close.code, close.reason),
+            Self::Error(err) => write!(f, "error: {err}"),
+        }
+    }
+}

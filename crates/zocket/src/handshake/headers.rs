@@ -1,0 +1,331 @@
+//! The header schema: fields read from query parameters and HTTP headers,
+//! converted to their JSON types with the type's JSON Schema as the guide,
+//! then deserialized. Every issue is reported with its field path.
+
+use axum::http::HeaderMap;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Number, Value};
+use std::marker::PhantomData;
+
+/// The header type of a server that needs none.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct NoHeaders {}
+
+/// One problem with the handshake headers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeaderIssue {
+    /// The field, as named in the header schema.
+    pub path: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// JSON types a field accepts.
+#[derive(Default, Clone, Copy, Debug)]
+struct Kinds {
+    string: bool,
+    integer: bool,
+    number: bool,
+    boolean: bool,
+    null: bool,
+}
+
+impl Kinds {
+    fn add(&mut self, name: &str) {
+        match name {
+            "string" => self.string = true,
+            "integer" => self.integer = true,
+            "number" => self.number = true,
+            "boolean" => self.boolean = true,
+            "null" => self.null = true,
+            _ => {}
+        }
+    }
+
+    fn describe(&self) -> String {
+        let mut names = Vec::new();
+        if self.integer {
+            names.push("an integer");
+        }
+        if self.number {
+            names.push("a number");
+        }
+        if self.boolean {
+            names.push("`true` or `false`");
+        }
+        if self.string {
+            names.push("a string");
+        }
+        names.join(" or ")
+    }
+}
+
+/// What the schema says about one field.
+#[derive(Debug, Default)]
+struct Field {
+    name: String,
+    /// Lowercase, without `-` and `_`: how HTTP header names are matched.
+    folded: String,
+    kinds: Kinds,
+    required: bool,
+    allowed: Option<Vec<Value>>,
+    min_length: Option<u64>,
+    max_length: Option<u64>,
+    minimum: Option<f64>,
+    maximum: Option<f64>,
+}
+
+fn fold(name: &str) -> String {
+    name.chars()
+        .filter(|c| *c != '-' && *c != '_')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The compiled header schema of `H`.
+pub(crate) struct HeaderSchema<H> {
+    fields: Vec<Field>,
+    _headers: PhantomData<fn() -> H>,
+}
+
+impl<H: DeserializeOwned + JsonSchema> HeaderSchema<H> {
+    /// Reads the top-level properties of `H`'s JSON Schema.
+    pub(crate) fn new() -> Self {
+        let schema = schemars::schema_for!(H);
+        let root = schema.as_value();
+        let defs = root.get("$defs");
+        let required: Vec<&str> = root
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let mut fields = Vec::new();
+        if let Some(props) = root.get("properties").and_then(Value::as_object) {
+            for (name, prop) in props {
+                let mut field = Field {
+                    name: name.clone(),
+                    folded: fold(name),
+                    required: required.contains(&name.as_str()),
+                    ..Field::default()
+                };
+                describe(prop, defs, &mut field, 0);
+                fields.push(field);
+            }
+        }
+        Self {
+            fields,
+            _headers: PhantomData,
+        }
+    }
+
+    /// Merges query parameters and HTTP headers (a header wins over a query
+    /// parameter of the same field) and validates the result.
+    pub(crate) fn parse(&self, query: Option<&str>, headers: &HeaderMap) -> Result<H, Vec<HeaderIssue>> {
+        let query: Vec<(String, String)> = query
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        let mut issues = Vec::new();
+        let mut object = Map::new();
+        for field in &self.fields {
+            let from_header = headers.iter().find_map(|(name, value)| {
+                (fold(name.as_str()) == field.folded).then(|| value.to_str().map(str::to_owned))
+            });
+            let raw = match from_header {
+                Some(Ok(value)) => Some(value),
+                Some(Err(_)) => {
+                    issues.push(issue(&field.name, "header value is not visible ASCII"));
+                    continue;
+                }
+                None => query.iter().find(|(k, _)| *k == field.name).map(|(_, v)| v.clone()),
+            };
+            match raw {
+                Some(raw) => match convert(field, raw) {
+                    Ok(value) => {
+                        object.insert(field.name.clone(), value);
+                    }
+                    Err(message) => issues.push(issue(&field.name, message)),
+                },
+                None if field.required => issues.push(issue(&field.name, "missing required field")),
+                None => {}
+            }
+        }
+        match serde_path_to_error::deserialize::<_, H>(Value::Object(object)) {
+            Ok(headers) if issues.is_empty() => Ok(headers),
+            Ok(_) => Err(issues),
+            Err(err) => {
+                let path = crate::dispatch::path_of(err.path());
+                if !issues.iter().any(|i| i.path == path) {
+                    issues.push(issue(&path, err.inner().to_string()));
+                }
+                Err(issues)
+            }
+        }
+    }
+}
+
+fn issue(path: &str, message: impl Into<String>) -> HeaderIssue {
+    HeaderIssue {
+        path: path.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Collects the accepted types and constraints of a property schema,
+/// following `$ref`, `anyOf` and `oneOf`.
+fn describe(schema: &Value, defs: Option<&Value>, field: &mut Field, depth: u8) {
+    if depth > 8 {
+        return;
+    }
+    let Some(obj) = schema.as_object() else {
+        return;
+    };
+    if let Some(target) = obj.get("$ref").and_then(Value::as_str) {
+        let name = target.rsplit('/').next().unwrap_or_default();
+        if let Some(def) = defs.and_then(|d| d.get(name)) {
+            describe(def, defs, field, depth + 1);
+        }
+    }
+    match obj.get("type") {
+        Some(Value::String(t)) => field.kinds.add(t),
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).for_each(|t| field.kinds.add(t)),
+        _ => {}
+    }
+    if let Some(values) = obj.get("enum").and_then(Value::as_array) {
+        field.allowed.get_or_insert_with(Vec::new).extend(values.iter().cloned());
+        values.iter().for_each(|v| add_kind_of(v, field));
+    }
+    if let Some(value) = obj.get("const") {
+        field.allowed.get_or_insert_with(Vec::new).push(value.clone());
+        add_kind_of(value, field);
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(options) = obj.get(key).and_then(Value::as_array) {
+            options.iter().for_each(|o| describe(o, defs, field, depth + 1));
+        }
+    }
+    let num = |k: &str| obj.get(k).and_then(Value::as_f64);
+    let len = |k: &str| obj.get(k).and_then(Value::as_u64);
+    field.min_length = field.min_length.or(len("minLength"));
+    field.max_length = field.max_length.or(len("maxLength"));
+    field.minimum = field.minimum.or(num("minimum"));
+    field.maximum = field.maximum.or(num("maximum"));
+}
+
+fn add_kind_of(value: &Value, field: &mut Field) {
+    match value {
+        Value::String(_) => field.kinds.string = true,
+        Value::Number(n) if n.is_f64() => field.kinds.number = true,
+        Value::Number(_) => field.kinds.integer = true,
+        Value::Bool(_) => field.kinds.boolean = true,
+        Value::Null => field.kinds.null = true,
+        _ => {}
+    }
+}
+
+/// Turns the string form of a field into the JSON value its schema expects.
+fn convert(field: &Field, raw: String) -> Result<Value, String> {
+    let k = field.kinds;
+    let value = if k.integer && let Ok(n) = raw.parse::<i64>() {
+        Value::from(n)
+    } else if k.integer && let Ok(n) = raw.parse::<u64>() {
+        Value::from(n)
+    } else if k.number && let Some(n) = raw.parse::<f64>().ok().and_then(Number::from_f64) {
+        Value::Number(n)
+    } else if k.boolean && (raw == "true" || raw == "false") {
+        Value::Bool(raw == "true")
+    } else if k.string || !(k.integer || k.number || k.boolean) {
+        Value::String(raw)
+    } else {
+        return Err(format!("expected {}, got {raw:?}", k.describe()));
+    };
+    if let Some(allowed) = &field.allowed
+        && !allowed.contains(&value)
+    {
+        let list: Vec<String> = allowed.iter().map(Value::to_string).collect();
+        return Err(format!("expected one of {}", list.join(", ")));
+    }
+    if let Value::String(s) = &value {
+        let chars = s.chars().count() as u64;
+        if let Some(min) = field.min_length.filter(|min| chars < *min) {
+            return Err(format!("must be at least {min} characters"));
+        }
+        if let Some(max) = field.max_length.filter(|max| chars > *max) {
+            return Err(format!("must be at most {max} characters"));
+        }
+    }
+    if let Some(n) = value.as_f64() {
+        if let Some(min) = field.minimum.filter(|min| n < *min) {
+            return Err(format!("must be at least {min}"));
+        }
+        if let Some(max) = field.maximum.filter(|max| n > *max) {
+            return Err(format!("must be at most {max}"));
+        }
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[derive(Debug, Deserialize, JsonSchema, PartialEq)]
+    #[serde(rename_all = "lowercase")]
+    enum Role {
+        Admin,
+        Guest,
+    }
+
+    fn default_limit() -> u32 {
+        10
+    }
+
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[serde(rename_all = "camelCase")]
+    struct Headers {
+        #[schemars(length(min = 1, max = 5))]
+        name: String,
+        #[serde(default = "default_limit")]
+        limit: u32,
+        verbose: Option<bool>,
+        role: Role,
+        auth_token: Option<String>,
+    }
+
+    fn parse(query: &str, headers: &[(&'static str, &str)]) -> Result<Headers, Vec<HeaderIssue>> {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        HeaderSchema::<Headers>::new().parse(Some(query), &map)
+    }
+
+    #[test]
+    fn reads_typed_fields_from_query_and_headers() {
+        let h = parse("name=ada&verbose=true&role=admin&x-zocket-version=0.1.0", &[("auth-token", "t")]).unwrap();
+        assert_eq!(h.name, "ada");
+        assert_eq!(h.limit, 10);
+        assert_eq!(h.verbose, Some(true));
+        assert_eq!(h.role, Role::Admin);
+        assert_eq!(h.auth_token.as_deref(), Some("t"));
+    }
+
+    #[test]
+    fn http_header_wins_over_query() {
+        let h = parse("name=query&role=guest&limit=3", &[("Name", "hdr")]).unwrap();
+        assert_eq!(h.name, "hdr");
+        assert_eq!(h.limit, 3);
+    }
+
+    #[test]
+    fn lists_every_issue() {
+        let issues = parse("name=toolongname&limit=x&verbose=maybe&role=root", &[]).unwrap_err();
+        let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+        assert_eq!(paths, ["limit", "name", "role", "verbose"], "{issues:?}");
+        let issues = parse("", &[]).unwrap_err();
+        assert!(issues.iter().any(|i| i.path == "name" && i.message.contains("missing")));
+        assert!(issues.iter().any(|i| i.path == "role"));
+    }
+}
