@@ -1,1 +1,10 @@
-//! x
+//! End-to-end tests: real servers and clients over 127.0.0.1, one module
+//! per feature.
+
+mod chat;
+mod dispatch;
+mod handshake;
+mod lifecycle;
+mod limits;
+mod middleware;
+mod rooms;

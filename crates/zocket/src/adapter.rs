@@ -69,11 +69,15 @@ impl MemoryAdapter {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Tables> {
-        self.tables.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.tables
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Tables> {
-        self.tables.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.tables
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -162,7 +166,10 @@ impl Adapter for MemoryAdapter {
     }
 
     fn has(&self, id: &ClientId, room: &str) -> bool {
-        self.read().conns.get(id).is_some_and(|m| m.rooms.contains(room))
+        self.read()
+            .conns
+            .get(id)
+            .is_some_and(|m| m.rooms.contains(room))
     }
 
     fn rooms(&self, id: &ClientId) -> Vec<String> {

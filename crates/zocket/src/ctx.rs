@@ -69,7 +69,11 @@ impl<C: Send + Sync + 'static> Ctx<C> {
     }
 
     /// Sends an event to this connection only.
-    pub fn reply_event<T: Serialize + ?Sized>(&self, event: Event<T>, payload: &T) -> Result<usize, crate::SendError> {
+    pub fn reply_event<T: Serialize + ?Sized>(
+        &self,
+        event: Event<T>,
+        payload: &T,
+    ) -> Result<usize, crate::SendError> {
         self.emit(event, payload).to(self.client_id())
     }
 

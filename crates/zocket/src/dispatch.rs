@@ -26,7 +26,11 @@ pub(crate) struct Route<C> {
 
 impl<C: Send + Sync + 'static> Route<C> {
     /// The future of one call: middleware, then decoding, then the handler.
-    pub(crate) fn invoke(&self, ctx: Ctx<C>, payload: Payload) -> BoxFuture<'static, Result<String, RpcError>> {
+    pub(crate) fn invoke(
+        &self,
+        ctx: Ctx<C>,
+        payload: Payload,
+    ) -> BoxFuture<'static, Result<String, RpcError>> {
         if self.middleware.is_empty() {
             return (self.handler)(ctx, payload);
         }
@@ -74,24 +78,40 @@ impl Payload {
 pub(crate) fn decode<I: DeserializeOwned>(json: &str) -> Result<I, RpcError> {
     let mut de = serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let mut path = path_of(err.path());
-        let mut message = err.inner().to_string();
-        if let Some(at) = message.rfind(" at line ") {
-            message.truncate(at);
-        }
-        // `missing field `qty`` at `items[2]` is reported at `items[2].qty`.
-        if let Some(field) = message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
-            path = if path.is_empty() { field.to_owned() } else { format!("{path}.{field}") };
-        }
+        let (path, message) = explain(&err);
         let err = RpcError::new(crate::ErrorCode::VALIDATION, message);
-        if path.is_empty() { err } else { err.with_path(path) }
+        if path.is_empty() {
+            err
+        } else {
+            err.with_path(path)
+        }
     })
 }
 
-/// `items[2].qty`, or the empty string for the root.
-pub(crate) fn path_of(path: &serde_path_to_error::Path) -> String {
-    let path = path.to_string();
-    if path == "." { String::new() } else { path }
+/// The path (`items[2].qty`, empty for the root) and message of a
+/// deserialization error. A missing field is reported at its own path.
+pub(crate) fn explain<E: std::fmt::Display>(
+    err: &serde_path_to_error::Error<E>,
+) -> (String, String) {
+    let mut path = err.path().to_string();
+    if path == "." {
+        path.clear();
+    }
+    let mut message = err.inner().to_string();
+    if let Some(at) = message.rfind(" at line ") {
+        message.truncate(at);
+    }
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.strip_suffix('`'))
+    {
+        path = if path.is_empty() {
+            field.to_owned()
+        } else {
+            format!("{path}.{field}")
+        };
+    }
+    (path, message)
 }
 
 /// Erases a typed handler.
@@ -141,7 +161,11 @@ mod tests {
     fn validation_errors_name_the_field() {
         let err = decode::<Order>(r#"{"items":[{"qty":1},{"qty":2},{"qty":"x"}]}"#).unwrap_err();
         assert_eq!(err.path(), Some("items[2].qty"));
-        assert!(err.message().starts_with("invalid type: string"), "{}", err.message());
+        assert!(
+            err.message().starts_with("invalid type: string"),
+            "{}",
+            err.message()
+        );
         let err = decode::<Order>(r#"{"items":[{}]}"#).unwrap_err();
         assert_eq!(err.path(), Some("items[0].qty"));
         let err = decode::<Order>("null").unwrap_err();

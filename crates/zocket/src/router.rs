@@ -123,7 +123,9 @@ impl<C: Send + Sync + 'static> Router<C> {
     {
         match self.routes.iter_mut().find(|r| r.name == route) {
             Some(def) => def.middleware.push(erase_middleware(middleware)),
-            None => self.errors.push(format!("route_middleware: no route `{route}`")),
+            None => self
+                .errors
+                .push(format!("route_middleware: no route `{route}`")),
         }
         self
     }
@@ -159,7 +161,10 @@ impl<C: Send + Sync + 'static> Router<C> {
         let mut routes = HashMap::with_capacity(self.routes.len());
         for def in self.routes {
             if def.name.is_empty() || def.name.starts_with("__") {
-                errors.push(format!("route `{}`: names starting with `__` (or empty) are reserved", def.name));
+                errors.push(format!(
+                    "route `{}`: names starting with `__` (or empty) are reserved",
+                    def.name
+                ));
                 continue;
             }
             let mut chain = self.middleware.clone();
@@ -175,6 +180,10 @@ impl<C: Send + Sync + 'static> Router<C> {
                 errors.push(format!("route `{name}` is defined twice"));
             }
         }
-        if errors.is_empty() { Ok(routes) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(routes)
+        } else {
+            Err(errors)
+        }
     }
 }

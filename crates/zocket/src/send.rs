@@ -78,7 +78,11 @@ pub struct Emit<'a> {
 }
 
 impl<'a> Emit<'a> {
-    pub(crate) fn new<T: Serialize + ?Sized>(adapter: &'a dyn Adapter, event: Event<T>, payload: &T) -> Self {
+    pub(crate) fn new<T: Serialize + ?Sized>(
+        adapter: &'a dyn Adapter,
+        event: Event<T>,
+        payload: &T,
+    ) -> Self {
         Self {
             adapter,
             event: EncodedEvent::new(event, payload),

@@ -1,1 +1,26 @@
-fn main(){}
+//! Run with `cargo run -p chat`, then open <http://127.0.0.1:3000>
+//! (set `PORT` for another port).
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let port: u16 = match std::env::var("PORT") {
+        Ok(port) => port.parse().map_err(|_| {
+            std::io::Error::other(format!("PORT must be a port number, got {port:?}"))
+        })?,
+        Err(_) => 3000,
+    };
+    let (app, handle) = chat::app();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("chat on http://127.0.0.1:{port} (WebSocket at /ws); Ctrl-C to stop");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            handle.shutdown().await;
+        })
+        .await
+}

@@ -47,7 +47,10 @@ impl Link {
         match self.tx.try_send(frame) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!(client = self.id.short(), "outbound queue full: closing slow consumer");
+                tracing::warn!(
+                    client = self.id.short(),
+                    "outbound queue full: closing slow consumer"
+                );
                 self.stop(DisconnectReason::SlowConsumer);
             }
             // The connection is already gone; its end was reported.
@@ -70,7 +73,10 @@ impl Link {
     /// Why the connection was asked to stop: the reason given, or a
     /// shutdown of the whole server.
     pub(crate) fn stop_reason(&self) -> DisconnectReason {
-        self.reason.get().cloned().unwrap_or(DisconnectReason::Shutdown)
+        self.reason
+            .get()
+            .cloned()
+            .unwrap_or(DisconnectReason::Shutdown)
     }
 
     /// Called by the connection task when everything is finished.

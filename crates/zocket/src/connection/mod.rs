@@ -81,7 +81,9 @@ impl<C> Connection<C> {
 
 impl<C> std::fmt::Debug for Connection<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connection").field("id", self.id()).finish_non_exhaustive()
+        f.debug_struct("Connection")
+            .field("id", self.id())
+            .finish_non_exhaustive()
     }
 }
 
@@ -153,10 +155,12 @@ pub(crate) async fn run<C: Send + Sync + 'static>(
         let frame = reason.close_frame();
         let expect_reply = frame.is_some() && !matches!(reason, DisconnectReason::MessageTooLarge | DisconnectReason::Error(_));
         let _ = close_tx.send(frame.map(|frame| (frame, reason.flushes())));
-        if tokio::time::timeout(shared.config.close_timeout, &mut writer).await.is_err() {
+        let written = tokio::time::timeout(shared.config.close_timeout, &mut writer).await.is_ok();
+        if !written {
+            // The peer reads nothing: no close frame can reach it.
             writer.abort();
         }
-        if expect_reply || matches!(reason, DisconnectReason::ClientClosed { code: Some(_), .. }) {
+        if written && expect_reply || matches!(reason, DisconnectReason::ClientClosed { code: Some(_), .. }) {
             // Read until the peer's close frame (or the end), which also
             // flushes the close reply to a client-initiated close.
             let _ = tokio::time::timeout(shared.config.close_timeout, async {

@@ -57,7 +57,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn bursts_then_refills() {
-        let mut bucket = Bucket::new(RateLimit { per_second: 10.0, burst: 3, close_after: 3 });
+        let mut bucket = Bucket::new(RateLimit {
+            per_second: 10.0,
+            burst: 3,
+            close_after: 3,
+        });
         assert_eq!(bucket.take(), Verdict::Allow);
         assert_eq!(bucket.take(), Verdict::Allow);
         assert_eq!(bucket.take(), Verdict::Allow);

@@ -98,7 +98,9 @@ impl<'a, C: Send + Sync + 'static> Reader<'a, C> {
     }
 
     fn send_error(&self, rpc_id: Option<&str>, route: Option<&str>, err: &RpcError) {
-        self.conn.link.push(Outbound::Text(error_frame(rpc_id, route, err).into()));
+        self.conn
+            .link
+            .push(Outbound::Text(error_frame(rpc_id, route, err).into()));
     }
 
     /// Handles one text frame; `Some` ends the connection.
@@ -110,7 +112,11 @@ impl<'a, C: Send + Sync + 'static> Reader<'a, C> {
         let envelope = match Envelope::parse(text.as_str()) {
             Ok(envelope) => envelope,
             Err(err) => {
-                self.send_error(err.rpc_id.as_deref(), None, &RpcError::bad_request(err.message));
+                self.send_error(
+                    err.rpc_id.as_deref(),
+                    None,
+                    &RpcError::bad_request(err.message),
+                );
                 return None;
             }
         };
@@ -119,7 +125,8 @@ impl<'a, C: Send + Sync + 'static> Reader<'a, C> {
             match bucket.take() {
                 Verdict::Allow => {}
                 Verdict::Refuse => {
-                    let err = RpcError::new(ErrorCode::RATE_LIMITED, "too many messages: slow down");
+                    let err =
+                        RpcError::new(ErrorCode::RATE_LIMITED, "too many messages: slow down");
                     self.send_error(rpc_id, Some(&envelope.route), &err);
                     return None;
                 }
@@ -159,7 +166,9 @@ impl<'a, C: Send + Sync + 'static> Reader<'a, C> {
         let name = route.name;
         let span = tracing::debug_span!("zocket.call", route = name);
         let first = span.in_scope(|| {
-            std::panic::catch_unwind(AssertUnwindSafe(|| call.as_mut().poll(&mut Context::from_waker(Waker::noop()))))
+            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                call.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+            }))
         });
         match first {
             Ok(Poll::Ready(result)) => finish(self.conn, name, rpc_id, result, started),
@@ -168,14 +177,17 @@ impl<'a, C: Send + Sync + 'static> Reader<'a, C> {
                 let conn = self.conn.clone();
                 let limit = conn.server.config.call_timeout;
                 let task = async move {
-                    let result = match tokio::time::timeout(limit, AssertUnwindSafe(call).catch_unwind()).await {
-                        Ok(Ok(result)) => result,
-                        Ok(Err(_)) => Err(panicked(name)),
-                        Err(_) => Err(RpcError::new(
-                            ErrorCode::TIMEOUT,
-                            format!("call timed out after {} ms", limit.as_millis()),
-                        )),
-                    };
+                    let result =
+                        match tokio::time::timeout(limit, AssertUnwindSafe(call).catch_unwind())
+                            .await
+                        {
+                            Ok(Ok(result)) => result,
+                            Ok(Err(_)) => Err(panicked(name)),
+                            Err(_) => Err(RpcError::new(
+                                ErrorCode::TIMEOUT,
+                                format!("call timed out after {} ms", limit.as_millis()),
+                            )),
+                        };
                     finish(&conn, name, rpc_id, result, started);
                     drop(permit);
                 };
@@ -191,18 +203,32 @@ fn panicked(route: &str) -> RpcError {
 }
 
 /// Sends the one reply a call gets, and records the outcome.
-fn finish<C>(conn: &Conn<C>, route: &'static str, rpc_id: Option<Box<str>>, result: Result<String, RpcError>, started: Instant) {
+fn finish<C>(
+    conn: &Conn<C>,
+    route: &'static str,
+    rpc_id: Option<Box<str>>,
+    result: Result<String, RpcError>,
+    started: Instant,
+) {
     let elapsed_us = started.elapsed().as_micros() as u64;
     match result {
         Ok(json) => {
-            tracing::debug!(route, client = conn.link.id.short(), elapsed_us, outcome = "ok");
+            tracing::debug!(
+                route,
+                client = conn.link.id.short(),
+                elapsed_us,
+                outcome = "ok"
+            );
             if let Some(id) = rpc_id {
-                conn.link.push(Outbound::Text(reply_frame(&id, &json).into()));
+                conn.link
+                    .push(Outbound::Text(reply_frame(&id, &json).into()));
             }
         }
         Err(err) => {
             tracing::debug!(route, client = conn.link.id.short(), elapsed_us, outcome = %err.code());
-            conn.link.push(Outbound::Text(error_frame(rpc_id.as_deref(), Some(route), &err).into()));
+            conn.link.push(Outbound::Text(
+                error_frame(rpc_id.as_deref(), Some(route), &err).into(),
+            ));
         }
     }
 }
@@ -213,11 +239,17 @@ fn transport_error(err: axum::Error) -> DisconnectReason {
     match err.downcast_ref::<tungstenite::Error>() {
         Some(tungstenite::Error::Capacity(_)) => DisconnectReason::MessageTooLarge,
         Some(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
-            DisconnectReason::ClientClosed { code: None, reason: String::new() }
+            DisconnectReason::ClientClosed {
+                code: None,
+                reason: String::new(),
+            }
         }
-        Some(tungstenite::Error::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake)) => {
-            DisconnectReason::ClientClosed { code: None, reason: String::new() }
-        }
+        Some(tungstenite::Error::Protocol(
+            tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+        )) => DisconnectReason::ClientClosed {
+            code: None,
+            reason: String::new(),
+        },
         _ => DisconnectReason::Error(err.to_string()),
     }
 }

@@ -59,15 +59,22 @@ impl DisconnectReason {
 impl fmt::Display for DisconnectReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::ClientClosed { code: Some(code), reason } => write!(f, "client closed ({code} {reason})"),
+            Self::ClientClosed {
+                code: Some(code),
+                reason,
+            } => write!(f, "client closed ({code} {reason})"),
             Self::ClientClosed { code: None, .. } => f.write_str("client went away"),
             Self::HeartbeatTimeout => f.write_str("heartbeat timeout"),
-            Self::Disconnected(close) => write!(f, "disconnected ({} {})", close.code, close.reason),
+            Self::Disconnected(close) => {
+                write!(f, "disconnected ({} {})", close.code, close.reason)
+            }
             Self::Shutdown => f.write_str("server shutdown"),
             Self::SlowConsumer => f.write_str("slow consumer"),
             Self::RateLimited => f.write_str("rate limit exceeded"),
             Self::MessageTooLarge => f.write_str("message too large"),
-            Self::Refused(close) => write!(f, "refused by on_connect ({} {})", close.code, close.reason),
+            Self::Refused(close) => {
+                write!(f, "refused by on_connect ({} {})", close.code, close.reason)
+            }
             Self::Error(err) => write!(f, "error: {err}"),
         }
     }

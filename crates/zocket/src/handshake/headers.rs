@@ -122,7 +122,11 @@ impl<H: DeserializeOwned + JsonSchema> HeaderSchema<H> {
 
     /// Merges query parameters and HTTP headers (a header wins over a query
     /// parameter of the same field) and validates the result.
-    pub(crate) fn parse(&self, query: Option<&str>, headers: &HeaderMap) -> Result<H, Vec<HeaderIssue>> {
+    pub(crate) fn parse(
+        &self,
+        query: Option<&str>,
+        headers: &HeaderMap,
+    ) -> Result<H, Vec<HeaderIssue>> {
         let query: Vec<(String, String)> = query
             .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
             .unwrap_or_default();
@@ -138,7 +142,10 @@ impl<H: DeserializeOwned + JsonSchema> HeaderSchema<H> {
                     issues.push(issue(&field.name, "header value is not visible ASCII"));
                     continue;
                 }
-                None => query.iter().find(|(k, _)| *k == field.name).map(|(_, v)| v.clone()),
+                None => query
+                    .iter()
+                    .find(|(k, _)| *k == field.name)
+                    .map(|(_, v)| v.clone()),
             };
             match raw {
                 Some(raw) => match convert(field, raw) {
@@ -155,9 +162,9 @@ impl<H: DeserializeOwned + JsonSchema> HeaderSchema<H> {
             Ok(headers) if issues.is_empty() => Ok(headers),
             Ok(_) => Err(issues),
             Err(err) => {
-                let path = crate::dispatch::path_of(err.path());
+                let (path, message) = crate::dispatch::explain(&err);
                 if !issues.iter().any(|i| i.path == path) {
-                    issues.push(issue(&path, err.inner().to_string()));
+                    issues.push(issue(&path, message));
                 }
                 Err(issues)
             }
@@ -189,20 +196,31 @@ fn describe(schema: &Value, defs: Option<&Value>, field: &mut Field, depth: u8) 
     }
     match obj.get("type") {
         Some(Value::String(t)) => field.kinds.add(t),
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).for_each(|t| field.kinds.add(t)),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .for_each(|t| field.kinds.add(t)),
         _ => {}
     }
     if let Some(values) = obj.get("enum").and_then(Value::as_array) {
-        field.allowed.get_or_insert_with(Vec::new).extend(values.iter().cloned());
+        field
+            .allowed
+            .get_or_insert_with(Vec::new)
+            .extend(values.iter().cloned());
         values.iter().for_each(|v| add_kind_of(v, field));
     }
     if let Some(value) = obj.get("const") {
-        field.allowed.get_or_insert_with(Vec::new).push(value.clone());
+        field
+            .allowed
+            .get_or_insert_with(Vec::new)
+            .push(value.clone());
         add_kind_of(value, field);
     }
     for key in ["anyOf", "oneOf"] {
         if let Some(options) = obj.get(key).and_then(Value::as_array) {
-            options.iter().for_each(|o| describe(o, defs, field, depth + 1));
+            options
+                .iter()
+                .for_each(|o| describe(o, defs, field, depth + 1));
         }
     }
     let num = |k: &str| obj.get(k).and_then(Value::as_f64);
@@ -227,11 +245,17 @@ fn add_kind_of(value: &Value, field: &mut Field) {
 /// Turns the string form of a field into the JSON value its schema expects.
 fn convert(field: &Field, raw: String) -> Result<Value, String> {
     let k = field.kinds;
-    let value = if k.integer && let Ok(n) = raw.parse::<i64>() {
+    let value = if k.integer
+        && let Ok(n) = raw.parse::<i64>()
+    {
         Value::from(n)
-    } else if k.integer && let Ok(n) = raw.parse::<u64>() {
+    } else if k.integer
+        && let Ok(n) = raw.parse::<u64>()
+    {
         Value::from(n)
-    } else if k.number && let Some(n) = raw.parse::<f64>().ok().and_then(Number::from_f64) {
+    } else if k.number
+        && let Some(n) = raw.parse::<f64>().ok().and_then(Number::from_f64)
+    {
         Value::Number(n)
     } else if k.boolean && (raw == "true" || raw == "false") {
         Value::Bool(raw == "true")
@@ -304,7 +328,11 @@ mod tests {
 
     #[test]
     fn reads_typed_fields_from_query_and_headers() {
-        let h = parse("name=ada&verbose=true&role=admin&x-zocket-version=0.1.0", &[("auth-token", "t")]).unwrap();
+        let h = parse(
+            "name=ada&verbose=true&role=admin&x-zocket-version=0.1.0",
+            &[("auth-token", "t")],
+        )
+        .unwrap();
         assert_eq!(h.name, "ada");
         assert_eq!(h.limit, 10);
         assert_eq!(h.verbose, Some(true));
@@ -325,7 +353,11 @@ mod tests {
         let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
         assert_eq!(paths, ["limit", "name", "role", "verbose"], "{issues:?}");
         let issues = parse("", &[]).unwrap_err();
-        assert!(issues.iter().any(|i| i.path == "name" && i.message.contains("missing")));
+        assert!(
+            issues
+                .iter()
+                .any(|i| i.path == "name" && i.message.contains("missing"))
+        );
         assert!(issues.iter().any(|i| i.path == "role"));
     }
 }

@@ -22,7 +22,8 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 /// The `on_before_connect` hook, type-erased.
-pub(crate) type BeforeHook<H> = Arc<dyn Fn(Arc<H>) -> BoxFuture<'static, Result<(), Reject>> + Send + Sync>;
+pub(crate) type BeforeHook<H> =
+    Arc<dyn Fn(Arc<H>) -> BoxFuture<'static, Result<(), Reject>> + Send + Sync>;
 /// The `on_connect` hook, type-erased.
 pub(crate) type ConnectHook<H, C> =
     Arc<dyn Fn(Arc<H>, ClientId) -> BoxFuture<'static, Result<C, Close>> + Send + Sync>;
@@ -35,7 +36,11 @@ pub(crate) struct Handshaker<H, C> {
 }
 
 fn error_response(status: StatusCode, code: &ErrorCode, message: &str) -> Response {
-    (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response()
+    (
+        status,
+        Json(json!({ "error": { "code": code, "message": message } })),
+    )
+        .into_response()
 }
 
 /// Answers one upgrade request: a refusal, or `101` and a connection task.
@@ -52,10 +57,18 @@ where
     let shared = &handshaker.shared;
     let config = &shared.config;
     if shared.shutdown.is_cancelled() {
-        return error_response(StatusCode::SERVICE_UNAVAILABLE, &ErrorCode::UNAVAILABLE, "server shutting down");
+        return error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &ErrorCode::UNAVAILABLE,
+            "server shutting down",
+        );
     }
     let Some(slot) = Slot::acquire(&shared.live, config.max_connections) else {
-        return error_response(StatusCode::SERVICE_UNAVAILABLE, &ErrorCode::UNAVAILABLE, "too many connections");
+        return error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &ErrorCode::UNAVAILABLE,
+            "too many connections",
+        );
     };
     let parsed = match handshaker.schema.parse(uri.query(), &headers) {
         Ok(parsed) => Arc::new(parsed),
@@ -69,12 +82,19 @@ where
         }
     };
     if let Some(before) = &handshaker.before {
-        match AssertUnwindSafe(before(parsed.clone())).catch_unwind().await {
+        match AssertUnwindSafe(before(parsed.clone()))
+            .catch_unwind()
+            .await
+        {
             Ok(Ok(())) => {}
             Ok(Err(reject)) => return error_response(reject.status, &reject.code, &reject.message),
             Err(_) => {
                 tracing::error!("on_before_connect panicked");
-                return error_response(StatusCode::INTERNAL_SERVER_ERROR, &ErrorCode::INTERNAL, "internal error");
+                return error_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &ErrorCode::INTERNAL,
+                    "internal error",
+                );
             }
         }
     }

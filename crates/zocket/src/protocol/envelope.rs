@@ -85,8 +85,20 @@ mod tests {
 
     #[test]
     fn explains_bad_frames() {
-        assert!(Envelope::parse("nope").err().unwrap().message.contains("not valid JSON"));
-        assert!(Envelope::parse("[1]").err().unwrap().message.contains("not a JSON object"));
+        assert!(
+            Envelope::parse("nope")
+                .err()
+                .unwrap()
+                .message
+                .contains("not valid JSON")
+        );
+        assert!(
+            Envelope::parse("[1]")
+                .err()
+                .unwrap()
+                .message
+                .contains("not a JSON object")
+        );
         let err = Envelope::parse(r#"{"rpcId":"9"}"#).err().unwrap();
         assert!(err.message.contains("no `type`"));
         assert_eq!(err.rpc_id.as_deref(), Some("9"));

@@ -70,7 +70,10 @@ impl<C: Send + Sync + 'static> ServerHandle<C> {
         self.0.shutdown.cancel();
         let config = &self.0.config;
         let deadline = config.shutdown_timeout + config.close_timeout * 2;
-        if tokio::time::timeout(deadline, self.0.live.idle()).await.is_err() {
+        if tokio::time::timeout(deadline, self.0.live.idle())
+            .await
+            .is_err()
+        {
             tracing::warn!("shutdown deadline passed with connections still closing");
         }
     }

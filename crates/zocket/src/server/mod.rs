@@ -86,7 +86,9 @@ where
     pub fn route<S: Clone + Send + Sync + 'static>(&self) -> MethodRouter<S> {
         let handshaker = self.handshaker.clone();
         get(
-            move |uri: Uri, headers: HeaderMap, ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>| {
+            move |uri: Uri,
+                  headers: HeaderMap,
+                  ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>| {
                 let handshaker = handshaker.clone();
                 async move { handshake(handshaker, uri, headers, ws).await }
             },
@@ -178,7 +180,9 @@ where
         };
         let shared = Arc::new(Shared {
             config: self.config,
-            adapter: self.adapter.unwrap_or_else(|| Arc::new(MemoryAdapter::new())),
+            adapter: self
+                .adapter
+                .unwrap_or_else(|| Arc::new(MemoryAdapter::new())),
             routes,
             registry: Registry::new(),
             on_disconnect: self.disconnect,

@@ -46,15 +46,27 @@ impl<C> Registry<C> {
     }
 
     pub(crate) fn remove(&self, id: &ClientId) {
-        self.conns.write().unwrap_or_else(|p| p.into_inner()).remove(id);
+        self.conns
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
     }
 
     pub(crate) fn get(&self, id: &ClientId) -> Option<Arc<Conn<C>>> {
-        self.conns.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+        self.conns
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
     }
 
     pub(crate) fn all(&self) -> Vec<Arc<Conn<C>>> {
-        self.conns.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect()
+        self.conns
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
     }
 
     pub(crate) fn len(&self) -> usize {
