@@ -167,6 +167,8 @@ async fn a_slow_consumer_is_closed_and_others_are_unaffected() {
     })
     .await
     .expect("a close frame with a code");
+    // Reading on sends the close reply.
+    while let Ok(Some(Ok(_))) = tokio::time::timeout(zocket_tests::WAIT, socket.next()).await {}
     assert_eq!(
         (u16::from(close.code), close.reason.as_str()),
         (1008, "slow consumer")

@@ -299,29 +299,35 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     (status, body)
 }
 
-/// Log output captured for the current thread.
+/// Everything the process logs, at every level, from the first call of
+/// [`CapturedLogs::global`] on.
 pub struct CapturedLogs {
     buffer: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
-    _guard: tracing::subscriber::DefaultGuard,
 }
 
 impl CapturedLogs {
-    /// Captures every level of this thread's logs, spans included.
-    pub fn install() -> Self {
-        let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let writer = {
-            let buffer = buffer.clone();
-            move || Writer(buffer.clone())
-        };
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(writer)
-            .finish();
-        Self {
-            buffer,
-            _guard: tracing::subscriber::set_default(subscriber),
-        }
+    /// Installs (once) a global subscriber that keeps every log line.
+    pub fn global() -> Self {
+        static BUFFER: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> =
+            std::sync::OnceLock::new();
+        let buffer = BUFFER
+            .get_or_init(|| {
+                let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+                let writer = {
+                    let buffer = buffer.clone();
+                    move || Writer(buffer.clone())
+                };
+                let subscriber = tracing_subscriber::fmt()
+                    .with_max_level(tracing::Level::TRACE)
+                    .with_ansi(false)
+                    .with_writer(writer)
+                    .finish();
+                tracing::subscriber::set_global_default(subscriber)
+                    .expect("no other global subscriber");
+                buffer
+            })
+            .clone();
+        Self { buffer }
     }
 
     /// Everything logged so far.

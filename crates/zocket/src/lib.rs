@@ -84,3 +84,8 @@ pub mod __private {
     pub use serde;
     pub use serde_json;
 }
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

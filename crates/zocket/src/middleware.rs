@@ -28,8 +28,8 @@
 //! let app = Router::new().nest("admin", admin);
 //! ```
 //!
-//! Router-level middleware ([`Router::middleware`]) runs first, in the
-//! order added, then route-level middleware ([`Router::route_middleware`]).
+//! Router-level middleware ([`Router::middleware`](crate::Router::middleware)) runs first, in the
+//! order added, then route-level middleware ([`Router::route_middleware`](crate::Router::route_middleware)).
 //! A value no middleware inserted is `None` for [`Ctx::get`]; for
 //! [`Ctx::require`] it fails the call with `INTERNAL`, and the log names the
 //! route and the type.

@@ -217,7 +217,8 @@ fn finish<C>(
                 route,
                 client = conn.link.id.short(),
                 elapsed_us,
-                outcome = "ok"
+                outcome = "ok",
+                "call finished"
             );
             if let Some(id) = rpc_id {
                 conn.link
@@ -225,7 +226,7 @@ fn finish<C>(
             }
         }
         Err(err) => {
-            tracing::debug!(route, client = conn.link.id.short(), elapsed_us, outcome = %err.code());
+            tracing::debug!(route, client = conn.link.id.short(), elapsed_us, outcome = %err.code(), "call finished");
             conn.link.push(Outbound::Text(
                 error_frame(rpc_id.as_deref(), Some(route), &err).into(),
             ));
