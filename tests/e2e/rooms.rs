@@ -200,3 +200,36 @@ async fn rooms_are_cleaned_up_on_disconnect() {
     assert_eq!(handle.emit(NOTE, &json!({})).to_room("lobby").unwrap(), 0);
     assert_eq!(handle.emit(NOTE, &json!({})).broadcast().unwrap(), 0);
 }
+
+/// A payload that counts how often it is serialized.
+struct Counted(Arc<std::sync::atomic::AtomicUsize>);
+
+impl serde::Serialize for Counted {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        s.serialize_str("counted")
+    }
+}
+
+const COUNTED: Event<Counted> = Event::new("counted");
+
+#[tokio::test]
+async fn a_payload_is_serialized_once_per_send_whatever_the_recipients() {
+    let (url, handle) = start().await;
+    let mut clients = Vec::new();
+    for _ in 0..5 {
+        let mut c = TestClient::connect(&url).await;
+        c.call_ok("room.join", json!("all")).await;
+        clients.push(c);
+    }
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let payload = Counted(count.clone());
+    assert_eq!(handle.emit(COUNTED, &payload).to_room("all").unwrap(), 5);
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(handle.emit(COUNTED, &payload).broadcast().unwrap(), 5);
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 2);
+    for c in &mut clients {
+        assert_eq!(c.next_of("counted").await["payload"], "counted");
+        assert_eq!(c.next_of("counted").await["seq"], 2);
+    }
+}
