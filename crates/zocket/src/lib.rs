@@ -61,6 +61,7 @@ mod ids;
 pub mod middleware;
 mod protocol;
 mod router;
+mod schema;
 mod send;
 mod server;
 
@@ -73,8 +74,10 @@ pub use handshake::{HeaderIssue, NoHeaders};
 pub use ids::ClientId;
 pub use protocol::{CloseCode, ErrorCode, PROTOCOL_VERSION};
 pub use router::{RouteKind, Router};
-pub use send::{Emit, EncodedEvent, Event};
+pub use schema::ApiSchema;
+pub use send::{Emit, Emitter, EncodedEvent, Event};
 pub use server::{BuildError, Server, ServerBuilder, ServerHandle};
+pub use zocket_macros::router;
 
 /// Re-exports of the crates `zocket`'s API and macros build on.
 #[doc(hidden)]
@@ -83,6 +86,25 @@ pub mod __private {
     pub use schemars;
     pub use serde;
     pub use serde_json;
+    pub use std::future::Future;
+    pub use std::sync::Arc;
+
+    /// Fails to compile unless `T` can be a route's input.
+    pub const fn assert_input<
+        T: serde::de::DeserializeOwned + schemars::JsonSchema + Send + 'static,
+    >() {
+    }
+    /// Fails to compile unless `T` can be a call's output.
+    pub const fn assert_output<T: serde::Serialize + schemars::JsonSchema + 'static>() {}
+    /// Fails to compile unless `T` can be an event's payload.
+    pub const fn assert_event<T: serde::Serialize + schemars::JsonSchema + ?Sized>() {}
+    /// Fails to compile unless `T` can be the header type.
+    pub const fn assert_headers<
+        T: serde::de::DeserializeOwned + schemars::JsonSchema + Send + Sync + 'static,
+    >() {
+    }
+    /// Fails to compile unless `E` can be a call's error.
+    pub const fn assert_error<E: Into<crate::RpcError> + 'static>() {}
 }
 
 /// The README's examples, compiled as doctests.

@@ -12,7 +12,7 @@ use axum::response::Html;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
-use zocket::{ClientId, Ctx, Event, Router, RpcError, Server, ServerHandle};
+use zocket::{ClientId, Close, Ctx, RpcError, ServerHandle};
 
 /// The longest message text accepted, in characters.
 pub const MAX_TEXT: usize = 2000;
@@ -81,68 +81,85 @@ pub struct ChatMessage {
     pub id: u64,
 }
 
-/// The event every room member receives.
-pub const MESSAGE: Event<ChatMessage> = Event::new("chat.message");
+#[zocket::router(headers = ChatHeaders, namespace = "chat")]
+/// The chat's API, shared by the server and its clients.
+pub trait Chat {
+    /// Puts the caller in a room.
+    async fn join(input: RoomInput);
+    /// Takes the caller out of a room.
+    async fn leave(input: RoomInput);
+    /// Sends a message to a room the caller is in (`FORBIDDEN` otherwise).
+    async fn send(input: SendInput) -> Result<SendAck, RpcError>;
+    /// The caller's id, name and rooms.
+    async fn whoami() -> WhoAmI;
+    /// A message, to every member of its room, the sender included.
+    #[zocket(event)]
+    fn message(payload: ChatMessage);
+}
 
-/// The chat's routes. `next_id` numbers messages; holding it while the
-/// event is queued keeps every member's view in acceptance order.
-fn router() -> Router<Member> {
-    let next_id = Arc::new(Mutex::new(0u64));
-    let chat = Router::new()
-        .call("join", |ctx: Ctx<Member>, input: RoomInput| async move {
-            ctx.join(&input.room);
-            Ok::<_, RpcError>(())
+/// The chat server. `next_id` numbers messages; holding it while the event
+/// is queued keeps every member's view in acceptance order.
+#[derive(Default)]
+pub struct ChatApp {
+    next_id: Mutex<u64>,
+}
+
+impl ChatServer for ChatApp {
+    type Context = Member;
+
+    async fn on_connect(&self, headers: Arc<ChatHeaders>, _id: ClientId) -> Result<Member, Close> {
+        Ok(Member {
+            name: headers.name.clone(),
         })
-        .call("leave", |ctx: Ctx<Member>, input: RoomInput| async move {
-            ctx.leave(&input.room);
-            Ok::<_, RpcError>(())
-        })
-        .call("send", move |ctx: Ctx<Member>, input: SendInput| {
-            let next_id = next_id.clone();
-            async move {
-                let chars = input.text.chars().count();
-                if chars == 0 || chars > MAX_TEXT {
-                    return Err(RpcError::validation(
-                        "text",
-                        format!("must be 1 to {MAX_TEXT} characters"),
-                    ));
-                }
-                if !ctx.has(&input.room) {
-                    return Err(RpcError::forbidden(format!("not in room {}", input.room)));
-                }
-                let mut last = next_id.lock().unwrap_or_else(|p| p.into_inner());
-                *last += 1;
-                let message = ChatMessage {
-                    room: input.room,
-                    from: ctx.context().name.clone(),
-                    text: input.text,
-                    id: *last,
-                };
-                ctx.emit(MESSAGE, &message)
-                    .to_room(&message.room)
-                    .map_err(|_| RpcError::internal())?;
-                Ok(SendAck { id: message.id })
-            }
-        })
-        .call("whoami", |ctx: Ctx<Member>, _: ()| async move {
-            Ok::<_, RpcError>(WhoAmI {
-                client_id: ctx.client_id().to_string(),
-                name: ctx.context().name.clone(),
-                rooms: ctx.current(),
-            })
-        });
-    Router::new().nest("chat", chat)
+    }
+
+    async fn join(&self, ctx: Ctx<Member>, input: RoomInput) {
+        ctx.join(&input.room);
+    }
+
+    async fn leave(&self, ctx: Ctx<Member>, input: RoomInput) {
+        ctx.leave(&input.room);
+    }
+
+    async fn send(&self, ctx: Ctx<Member>, input: SendInput) -> Result<SendAck, RpcError> {
+        let chars = input.text.chars().count();
+        if chars == 0 || chars > MAX_TEXT {
+            return Err(RpcError::validation(
+                "text",
+                format!("must be 1 to {MAX_TEXT} characters"),
+            ));
+        }
+        if !ctx.has(&input.room) {
+            return Err(RpcError::forbidden(format!("not in room {}", input.room)));
+        }
+        let mut last = self.next_id.lock().unwrap_or_else(|p| p.into_inner());
+        *last += 1;
+        let message = ChatMessage {
+            room: input.room,
+            from: ctx.context().name.clone(),
+            text: input.text,
+            id: *last,
+        };
+        Chat::events(&ctx)
+            .message(&message)
+            .to_room(&message.room)
+            .map_err(|_| RpcError::internal())?;
+        Ok(SendAck { id: message.id })
+    }
+
+    async fn whoami(&self, ctx: Ctx<Member>) -> WhoAmI {
+        WhoAmI {
+            client_id: ctx.client_id().to_string(),
+            name: ctx.context().name.clone(),
+            rooms: ctx.current(),
+        }
+    }
 }
 
 /// The chat server, the page at `/` and the WebSocket at `/ws`, as an axum
 /// app, with the handle to shut it down.
 pub fn app() -> (axum::Router, ServerHandle<Member>) {
-    let server = Server::builder(router())
-        .on_connect(|headers: Arc<ChatHeaders>, _id: ClientId| async move {
-            Ok(Member {
-                name: headers.name.clone(),
-            })
-        })
+    let server = Chat::server(ChatApp::default())
         .build()
         .expect("the chat's routes are valid");
     let handle = server.handle();

@@ -1,8 +1,15 @@
 //! Run with `cargo run -p chat`, then open <http://127.0.0.1:3000>
-//! (set `PORT` for another port).
+//! (set `PORT` for another port). `cargo run -p chat -- --schema` prints
+//! the API's JSON Schema instead.
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
+    if std::env::args().any(|arg| arg == "--schema") {
+        let schema =
+            serde_json::to_string_pretty(&chat::Chat::schema()).map_err(std::io::Error::other)?;
+        println!("{schema}");
+        return Ok(());
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),

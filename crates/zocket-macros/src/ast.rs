@@ -1,0 +1,279 @@
+//! The model of a router definition, parsed from the user's trait.
+
+use crate::attr::{ItemAttrs, RouterArgs};
+use crate::names::camel_case;
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{FnArg, Ident, ItemTrait, Pat, ReturnType, TraitItem, Type, Visibility};
+
+pub(crate) struct Router {
+    pub(crate) vis: Visibility,
+    pub(crate) ident: Ident,
+    pub(crate) docs: Vec<syn::Attribute>,
+    pub(crate) headers: Option<Type>,
+    pub(crate) routes: Vec<Route>,
+    pub(crate) events: Vec<EventDef>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Call,
+    Message,
+}
+
+pub(crate) struct Route {
+    pub(crate) ident: Ident,
+    pub(crate) kind: Kind,
+    /// The wire name, namespace included.
+    pub(crate) name: String,
+    /// Where the name comes from: the `name = "..."` literal or the ident.
+    pub(crate) name_span: Span,
+    pub(crate) input: Option<(Ident, Type)>,
+    pub(crate) output: Output,
+    pub(crate) docs: String,
+    pub(crate) doc_attrs: Vec<syn::Attribute>,
+}
+
+pub(crate) struct EventDef {
+    pub(crate) ident: Ident,
+    pub(crate) name: String,
+    pub(crate) name_span: Span,
+    pub(crate) payload: Type,
+    pub(crate) docs: String,
+    pub(crate) doc_attrs: Vec<syn::Attribute>,
+}
+
+pub(crate) enum Output {
+    /// No return type: `null`.
+    Unit,
+    /// `-> T`: the handler cannot fail.
+    Plain(Type),
+    /// `-> Result<T, E>`.
+    Result { ok: Type, err: Type },
+}
+
+/// Collects errors so that one pass reports them all.
+#[derive(Default)]
+pub(crate) struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub(crate) fn push(&mut self, err: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(err),
+            None => self.0 = Some(err),
+        }
+    }
+
+    pub(crate) fn at(&mut self, span: Span, message: impl std::fmt::Display) {
+        self.push(syn::Error::new(span, message));
+    }
+
+    pub(crate) fn finish(self) -> syn::Result<()> {
+        match self.0 {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+}
+
+fn output_of(ret: &ReturnType) -> Output {
+    let ReturnType::Type(_, ty) = ret else {
+        return Output::Unit;
+    };
+    if let Type::Tuple(t) = &**ty
+        && t.elems.is_empty()
+    {
+        return Output::Unit;
+    }
+    if let Type::Path(path) = &**ty
+        && path.qself.is_none()
+        && let Some(last) = path.path.segments.last()
+        && last.ident == "Result"
+        && let syn::PathArguments::AngleBracketed(args) = &last.arguments
+        && args.args.len() == 2
+        && let (Some(syn::GenericArgument::Type(ok)), Some(syn::GenericArgument::Type(err))) =
+            (args.args.first(), args.args.last())
+    {
+        return Output::Result {
+            ok: ok.clone(),
+            err: err.clone(),
+        };
+    }
+    Output::Plain((**ty).clone())
+}
+
+impl Router {
+    pub(crate) fn from_trait(args: RouterArgs, item: &ItemTrait) -> syn::Result<Self> {
+        let mut errors = Errors::default();
+        if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
+            errors.at(
+                item.generics.span(),
+                "a router definition cannot be generic",
+            );
+        }
+        if let Some(colon) = &item.colon_token {
+            errors.at(colon.span, "a router definition cannot have supertraits");
+        }
+        if let Some(unsafety) = &item.unsafety {
+            errors.at(unsafety.span, "a router definition cannot be `unsafe`");
+        }
+        let namespace = args.namespace.as_ref().map(|lit| (lit.value(), lit.span()));
+        if let Some((ns, span)) = &namespace
+            && (ns.is_empty() || ns.starts_with('.') || ns.ends_with('.'))
+        {
+            errors.at(
+                *span,
+                "a namespace is a non-empty dot-separated path, e.g. `chat` or `admin.users`",
+            );
+        }
+        let qualify = |name: String| match &namespace {
+            Some((ns, _)) => format!("{ns}.{name}"),
+            None => name,
+        };
+        let mut routes = Vec::new();
+        let mut events = Vec::new();
+        for trait_item in &item.items {
+            let TraitItem::Fn(f) = trait_item else {
+                errors.at(trait_item.span(), "a router definition holds only `async fn` routes and `#[zocket(event)] fn` events");
+                continue;
+            };
+            let attrs = match ItemAttrs::parse(&f.attrs) {
+                Ok(attrs) => attrs,
+                Err(err) => {
+                    errors.push(err);
+                    continue;
+                }
+            };
+            let doc_attrs: Vec<syn::Attribute> = f
+                .attrs
+                .iter()
+                .filter(|a| {
+                    a.path().is_ident("doc")
+                        || crate::attr::LINTS.iter().any(|l| a.path().is_ident(l))
+                })
+                .cloned()
+                .collect();
+            let docs = attrs.docs.join("\n");
+            let sig = &f.sig;
+            if let Some(body) = &f.default {
+                errors.at(body.span(), "router items are declarations: remove the body (handlers go in the server impl)");
+            }
+            if !sig.generics.params.is_empty() {
+                errors.at(sig.generics.span(), "routes and events cannot be generic");
+            }
+            let (name, name_span) = match &attrs.name {
+                Some(lit) => (lit.value(), lit.span()),
+                None => (camel_case(&sig.ident.to_string()), sig.ident.span()),
+            };
+            let name = qualify(name);
+            let mut typed = Vec::new();
+            for input in &sig.inputs {
+                match input {
+                    FnArg::Receiver(recv) => {
+                        if recv.reference.is_none() || recv.mutability.is_some() {
+                            errors.at(recv.span(), "a route takes `&self` (or no receiver)");
+                        } else if attrs.event.is_some() {
+                            errors.at(
+                                recv.span(),
+                                "an event has no receiver: write `fn name(payload: Type);`",
+                            );
+                        }
+                    }
+                    FnArg::Typed(pat) => typed.push(pat),
+                }
+            }
+            if let (Some(message), Some(_)) = (attrs.message, attrs.event) {
+                errors.at(message, "an item is either `message` or `event`, not both");
+                continue;
+            }
+            if attrs.event.is_some() {
+                if let Some(asyncness) = &sig.asyncness {
+                    errors.at(asyncness.span, "an event is not a handler: remove `async`");
+                }
+                if let ReturnType::Type(arrow, _) = &sig.output {
+                    errors.at(
+                        arrow.span(),
+                        "an event returns nothing: its payload is its only parameter",
+                    );
+                }
+                match typed.as_slice() {
+                    [payload] => events.push(EventDef {
+                        ident: sig.ident.clone(),
+                        name,
+                        name_span,
+                        payload: (*payload.ty).clone(),
+                        docs,
+                        doc_attrs,
+                    }),
+                    _ => errors.at(
+                        sig.paren_token.span.join(),
+                        "an event takes exactly one parameter: its payload",
+                    ),
+                }
+                continue;
+            }
+            if sig.asyncness.is_none() {
+                errors.at(
+                    sig.fn_token.span,
+                    "route handlers are async: write `async fn`",
+                );
+            }
+            let input = match typed.as_slice() {
+                [] => None,
+                [one] => {
+                    let ident = match &*one.pat {
+                        Pat::Ident(p) => p.ident.clone(),
+                        _ => Ident::new("input", one.pat.span()),
+                    };
+                    Some((ident, (*one.ty).clone()))
+                }
+                [_, extra, ..] => {
+                    errors.at(
+                        extra.span(),
+                        "a route takes at most one input: put several values in one struct",
+                    );
+                    continue;
+                }
+            };
+            let kind = if attrs.message.is_some() {
+                Kind::Message
+            } else {
+                Kind::Call
+            };
+            let output = output_of(&sig.output);
+            if kind == Kind::Message
+                && let Output::Plain(ty) | Output::Result { ok: ty, .. } = &output
+                && !matches!(ty, Type::Tuple(t) if t.elems.is_empty())
+            {
+                errors.at(
+                    ty.span(),
+                    "a message has no reply: return nothing or `Result<(), E>`",
+                );
+            }
+            routes.push(Route {
+                ident: sig.ident.clone(),
+                kind,
+                name,
+                name_span,
+                input,
+                output,
+                docs,
+                doc_attrs,
+            });
+        }
+        errors.finish()?;
+        Ok(Self {
+            vis: item.vis.clone(),
+            ident: item.ident.clone(),
+            docs: item
+                .attrs
+                .iter()
+                .filter(|a| a.path().is_ident("doc"))
+                .cloned()
+                .collect(),
+            headers: args.headers,
+            routes,
+            events,
+        })
+    }
+}

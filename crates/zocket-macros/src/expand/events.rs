@@ -1,0 +1,65 @@
+//! The typed event sender: one constant and one method per event.
+
+use crate::ast::Router;
+use crate::names::screaming;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+pub(crate) fn expand(router: &Router) -> TokenStream {
+    let vis = &router.vis;
+    let ident = &router.ident;
+    let sender = format_ident!("{}Events", ident);
+    let consts = router.events.iter().map(|event| {
+        let konst = format_ident!(
+            "{}",
+            screaming(&event.ident.to_string()),
+            span = event.ident.span()
+        );
+        let ty = &event.payload;
+        let name = &event.name;
+        let docs = &event.doc_attrs;
+        let doc = format!("The event `{name}`.");
+        quote! {
+            #(#docs)*
+            #[doc = ""]
+            #[doc = #doc]
+            pub const #konst: ::zocket::Event<#ty> = ::zocket::Event::new(#name);
+        }
+    });
+    let methods = router.events.iter().map(|event| {
+        let method = &event.ident;
+        let konst = format_ident!("{}", screaming(&event.ident.to_string()));
+        let ty = &event.payload;
+        let docs = &event.doc_attrs;
+        let doc = format!("Sends `{}`; pick recipients on the result.", event.name);
+        quote! {
+            #(#docs)*
+            #[doc = ""]
+            #[doc = #doc]
+            pub fn #method(&self, payload: &#ty) -> ::zocket::Emit<'a> {
+                ::zocket::Emitter::emit_event(self.from, #ident::#konst, payload)
+            }
+        }
+    });
+    let sender_doc = format!("The typed sender of [`{ident}`]'s events, from [`{ident}::events`].");
+    quote! {
+        impl #ident {
+            #(#consts)*
+
+            /// The typed event sender, from a handler's `Ctx` or a `ServerHandle`:
+            /// `Api::events(&ctx).name(&payload).to_room("room")`.
+            pub fn events<E: ::zocket::Emitter>(from: &E) -> #sender<'_, E> {
+                #sender { from }
+            }
+        }
+
+        #[doc = #sender_doc]
+        #vis struct #sender<'a, E> {
+            from: &'a E,
+        }
+
+        impl<'a, E: ::zocket::Emitter> #sender<'a, E> {
+            #(#methods)*
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! Code generation: the server trait and router ([`server`]), the typed
+//! event sender ([`events`]) and the API schema ([`schema`]). Everything is
+//! reached through `::zocket` paths, so the user needs no other import.
+
+mod events;
+mod schema;
+mod server;
+
+use crate::ast::{Output, Router};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::Type;
+
+/// The header type: the one given, or `::zocket::NoHeaders`.
+fn headers(router: &Router) -> TokenStream {
+    match &router.headers {
+        Some(ty) => quote!(#ty),
+        None => quote!(::zocket::NoHeaders),
+    }
+}
+
+/// The type a handler's output is serialized from.
+fn output_ok(output: &Output) -> TokenStream {
+    match output {
+        Output::Unit => quote!(()),
+        Output::Plain(ty) | Output::Result { ok: ty, .. } => quote!(#ty),
+    }
+}
+
+fn unit() -> Type {
+    syn::parse_quote!(())
+}
+
+pub(crate) fn router(router: &Router) -> TokenStream {
+    let vis = &router.vis;
+    let ident = &router.ident;
+    let docs = &router.docs;
+    let server_trait = format_ident!("{}Server", ident);
+    let server = server::expand(router, &server_trait);
+    let events = events::expand(router);
+    let schema = schema::expand(router);
+    let doc = format!(
+        "The `{ident}` API: build a server from a [`{server_trait}`] implementation with \
+         [`{ident}::server`], send its events with [`{ident}::events`], and describe it with [`{ident}::schema`]."
+    );
+    quote! {
+        #(#docs)*
+        #[doc = #doc]
+        #[derive(Clone, Copy, Debug, Default)]
+        #vis struct #ident;
+
+        #server
+        #events
+        #schema
+    }
+}

@@ -1,0 +1,8 @@
+#[zocket::router]
+trait Chat {
+    async fn join(room: String) {
+        let _ = room;
+    }
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[zocket::router]
+trait Chat<T> {
+    async fn join(room: String);
+}
+
+fn main() {}

@@ -1,0 +1,21 @@
+use std::sync::Arc;
+use zocket::{ClientId, Close, Ctx, NoHeaders};
+
+#[zocket::router]
+trait Chat {
+    async fn join(room: String);
+}
+
+struct App;
+
+impl ChatServer for App {
+    type Context = ();
+
+    async fn on_connect(&self, _: Arc<NoHeaders>, _: ClientId) -> Result<(), Close> {
+        Ok(())
+    }
+
+    async fn join(&self, _room: String, _ctx: Ctx<()>) {}
+}
+
+fn main() {}

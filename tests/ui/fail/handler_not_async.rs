@@ -1,0 +1,6 @@
+#[zocket::router]
+trait Chat {
+    fn join(input: String);
+}
+
+fn main() {}

@@ -1,0 +1,11 @@
+#[derive(serde::Deserialize)]
+struct Headers {
+    name: String,
+}
+
+#[zocket::router(headers = Headers)]
+trait Chat {
+    async fn join(room: String);
+}
+
+fn main() {}

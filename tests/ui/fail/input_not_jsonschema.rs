@@ -1,0 +1,11 @@
+#[derive(serde::Deserialize)]
+struct Join {
+    room: String,
+}
+
+#[zocket::router]
+trait Chat {
+    async fn join(input: Join);
+}
+
+fn main() {}

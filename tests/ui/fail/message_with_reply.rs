@@ -1,0 +1,7 @@
+#[zocket::router]
+trait Chat {
+    #[zocket(message)]
+    async fn typing(input: bool) -> u32;
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[zocket::router(namespace = chat)]
+trait Chat {
+    async fn join(room: String);
+}
+
+fn main() {}

@@ -1,0 +1,121 @@
+//! Every feature of the router macro, in a crate that denies warnings.
+#![deny(warnings, missing_docs)]
+
+use std::sync::Arc;
+use zocket::{ClientId, Close, Connection, Ctx, DisconnectReason, Reject, RpcError};
+
+/// Headers.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+pub struct Headers {
+    /// A token.
+    pub token: Option<String>,
+}
+
+/// An input.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+pub struct Profile {
+    /// An id.
+    pub id: u32,
+}
+
+/// An output.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct User {
+    /// A name.
+    pub name: String,
+}
+
+/// An event payload.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct Joined {
+    /// Who.
+    pub who: String,
+}
+
+/// An application error.
+pub enum UsersError {
+    /// Not there.
+    Missing,
+}
+
+impl From<UsersError> for RpcError {
+    fn from(_: UsersError) -> Self {
+        RpcError::new(zocket::ErrorCode::new("MISSING"), "no such user")
+    }
+}
+
+#[zocket::router(headers = Headers, namespace = "users")]
+/// The users API.
+pub trait Users {
+    /// A call with a typed error.
+    async fn get_profile(&self, input: Profile) -> Result<User, UsersError>;
+    /// A call that cannot fail.
+    async fn count() -> u64;
+    /// A call with no reply value.
+    async fn touch(input: Profile);
+    /// A message.
+    #[zocket(message)]
+    async fn typing(input: bool);
+    /// A message that may fail.
+    #[zocket(message, name = "ping")]
+    async fn ping_server() -> Result<(), RpcError>;
+    /// An event.
+    #[zocket(event)]
+    fn joined(payload: Joined);
+    /// An event with a custom name.
+    #[zocket(event, name = "left")]
+    fn user_left(payload: String);
+}
+
+struct App;
+
+impl UsersServer for App {
+    type Context = String;
+
+    async fn on_before_connect(&self, headers: Arc<Headers>) -> Result<(), Reject> {
+        match headers.token {
+            Some(_) => Ok(()),
+            None => Err(Reject::unauthorized("token")),
+        }
+    }
+
+    async fn on_connect(&self, _headers: Arc<Headers>, id: ClientId) -> Result<String, Close> {
+        Ok(id.to_string())
+    }
+
+    async fn on_disconnect(&self, _conn: Connection<String>, _reason: DisconnectReason) {}
+
+    async fn get_profile(&self, ctx: Ctx<String>, input: Profile) -> Result<User, UsersError> {
+        Users::events(&ctx).joined(&Joined { who: ctx.context().clone() }).broadcast().ok();
+        if input.id == 0 {
+            return Err(UsersError::Missing);
+        }
+        Ok(User { name: "ada".into() })
+    }
+
+    async fn count(&self, _ctx: Ctx<String>) -> u64 {
+        1
+    }
+
+    async fn touch(&self, _ctx: Ctx<String>, _input: Profile) {}
+
+    async fn typing(&self, ctx: Ctx<String>, _input: bool) {
+        let handle = ctx.server();
+        Users::events(&handle).user_left(&"bob".to_owned()).to(ctx.client_id()).ok();
+    }
+
+    async fn ping_server(&self, _ctx: Ctx<String>) -> Result<(), RpcError> {
+        Ok(())
+    }
+}
+
+fn main() {
+    let server = Users::server(App).build().expect("valid");
+    let _ = server.handle().emit(Users::JOINED, &Joined { who: "x".into() });
+    let schema = Users::schema();
+    let routes: Vec<&String> = schema["routes"].as_object().expect("routes").keys().collect();
+    assert_eq!(routes, ["users.count", "users.getProfile", "users.ping", "users.touch", "users.typing"]);
+    assert_eq!(schema["routes"]["users.typing"]["kind"], "message");
+    assert_eq!(Users::USER_LEFT.name(), "users.left");
+    let _router: zocket::Router<String> = Users::router(App);
+}
