@@ -2,9 +2,12 @@
 //! per feature.
 
 mod chat;
+mod client;
+mod compat;
 mod dispatch;
 mod handshake;
 mod lifecycle;
 mod limits;
 mod middleware;
 mod rooms;
+mod schema;

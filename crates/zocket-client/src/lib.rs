@@ -1,164 +1,49 @@
 //! The Rust client for zocket servers.
 //!
-//! For now this crate holds the protocol's server frames as a client reads
-//! them; the connection, typed stubs and reconnection build on it.
+//! A [`Client`] connects over WebSocket, makes calls (a reply, or the
+//! server's error with its code), sends messages, and streams events. It
+//! is untyped: routes and events are named by strings and their payloads
+//! are any `serde` types.
+//!
+//! ```no_run
+//! use futures_util::StreamExt;
+//! use zocket_client::{CallError, Client};
+//!
+//! #[derive(serde::Serialize)]
+//! struct Headers<'a> { name: &'a str }
+//!
+//! #[derive(serde::Deserialize, Debug)]
+//! struct Said { from: String, text: String }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = Client::connect("ws://127.0.0.1:3000/ws", &Headers { name: "ada" }).await?;
+//! println!("connected as {}", client.ready().client_id);
+//!
+//! let mut said = client.events::<Said>("chat.said");
+//! client.call::<_, ()>("chat.join", "general").await?;
+//! match client.call::<_, ()>("chat.say", &serde_json::json!({"room": "general", "text": "hi"})).await {
+//!     Ok(()) => {}
+//!     Err(err) if err.code() == Some("FORBIDDEN") => println!("not in the room"),
+//!     Err(err) => return Err(err.into()),
+//! }
+//! if let Some(event) = said.next().await {
+//!     println!("{:?}", event?);
+//! }
+//! client.close().await;
+//! # Ok(()) }
+//! ```
+//!
+//! The wire protocol is documented in `docs/protocol.md` of the repository.
 
-use serde::Deserialize;
-use serde_json::Value;
-use serde_json::value::RawValue;
+mod client;
+mod error;
+mod events;
+mod frame;
+mod pending;
+mod task;
+mod transport;
 
-/// The error object of `__rpc_err` and `__error` frames.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct ErrorBody {
-    /// `VALIDATION`, `NOT_FOUND`, or an application's code.
-    pub code: String,
-    /// A message for humans.
-    pub message: String,
-    /// The offending field, for `VALIDATION`.
-    #[serde(default)]
-    pub path: Option<String>,
-    /// Structured details.
-    #[serde(default)]
-    pub data: Option<Value>,
-    /// The route, on `__error` frames.
-    #[serde(default)]
-    pub route: Option<String>,
-}
-
-/// The `__ready` payload.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Ready {
-    /// This connection's client id.
-    pub client_id: String,
-    /// The secret that resumes the session.
-    pub session_id: String,
-    /// The server's protocol version.
-    pub protocol_version: u32,
-    /// Whether a previous session was resumed.
-    pub recovered: bool,
-}
-
-/// A frame from the server.
-#[derive(Debug)]
-pub enum ServerFrame {
-    /// The first frame of a connection.
-    Ready(Ready),
-    /// A call's successful reply.
-    Reply {
-        /// The call's id.
-        rpc_id: String,
-        /// The reply's JSON.
-        payload: Box<RawValue>,
-    },
-    /// A call's error reply.
-    CallError {
-        /// The call's id.
-        rpc_id: String,
-        /// What went wrong.
-        error: ErrorBody,
-    },
-    /// An error for a frame sent without `rpcId`.
-    Error(ErrorBody),
-    /// An event.
-    Event {
-        /// The event's name.
-        name: String,
-        /// The payload's JSON.
-        payload: Box<RawValue>,
-        /// The event's number in the session.
-        seq: Option<u64>,
-    },
-}
-
-/// Why a server frame could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum FrameError {
-    /// Not JSON, or not of any documented shape.
-    #[error("malformed server frame: {0}")]
-    Malformed(#[from] serde_json::Error),
-    /// A reply frame without its `rpcId`.
-    #[error("`{0}` frame without `rpcId`")]
-    MissingRpcId(&'static str),
-    /// An error frame without its `error`.
-    #[error("`{0}` frame without `error`")]
-    MissingError(&'static str),
-}
-
-#[derive(Deserialize)]
-struct Raw {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    payload: Option<Box<RawValue>>,
-    #[serde(default, rename = "rpcId")]
-    rpc_id: Option<String>,
-    #[serde(default)]
-    error: Option<ErrorBody>,
-    #[serde(default)]
-    seq: Option<u64>,
-}
-
-fn null() -> Box<RawValue> {
-    RawValue::from_string("null".into()).unwrap_or_else(|_| unreachable!("`null` is valid JSON"))
-}
-
-impl ServerFrame {
-    /// Reads one text frame.
-    pub fn parse(text: &str) -> Result<Self, FrameError> {
-        let raw: Raw = serde_json::from_str(text)?;
-        Ok(match raw.kind.as_str() {
-            "__ready" => Self::Ready(serde_json::from_str(
-                raw.payload.unwrap_or_else(null).get(),
-            )?),
-            "__rpc_res" => Self::Reply {
-                rpc_id: raw.rpc_id.ok_or(FrameError::MissingRpcId("__rpc_res"))?,
-                payload: raw.payload.unwrap_or_else(null),
-            },
-            "__rpc_err" => Self::CallError {
-                rpc_id: raw.rpc_id.ok_or(FrameError::MissingRpcId("__rpc_err"))?,
-                error: raw.error.ok_or(FrameError::MissingError("__rpc_err"))?,
-            },
-            "__error" => Self::Error(raw.error.ok_or(FrameError::MissingError("__error"))?),
-            _ => Self::Event {
-                name: raw.kind,
-                payload: raw.payload.unwrap_or_else(null),
-                seq: raw.seq,
-            },
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_every_documented_frame() {
-        let ready = r#"{"type":"__ready","payload":{"clientId":"c","sessionId":"s","protocolVersion":1,"recovered":false}}"#;
-        assert!(
-            matches!(ServerFrame::parse(ready).unwrap(), ServerFrame::Ready(r) if r.client_id == "c" && !r.recovered)
-        );
-        let reply =
-            ServerFrame::parse(r#"{"type":"__rpc_res","rpcId":"1","payload":{"a":1}}"#).unwrap();
-        assert!(
-            matches!(reply, ServerFrame::Reply { rpc_id, payload } if rpc_id == "1" && payload.get() == r#"{"a":1}"#)
-        );
-        let err = ServerFrame::parse(
-            r#"{"type":"__rpc_err","rpcId":"2","error":{"code":"VALIDATION","message":"m","path":"a[1]","data":null}}"#,
-        )
-        .unwrap();
-        assert!(
-            matches!(err, ServerFrame::CallError { error, .. } if error.path.as_deref() == Some("a[1]"))
-        );
-        let event = ServerFrame::parse(r#"{"type":"chat.message","payload":{},"seq":3}"#).unwrap();
-        assert!(
-            matches!(event, ServerFrame::Event { name, seq: Some(3), .. } if name == "chat.message")
-        );
-        assert!(matches!(
-            ServerFrame::parse(r#"{"type":"__rpc_res"}"#),
-            Err(FrameError::MissingRpcId(_))
-        ));
-        assert!(ServerFrame::parse("[]").is_err());
-    }
-}
+pub use client::{Client, ClientBuilder};
+pub use error::{CallError, ConnectError, EventError, HeaderIssue, Refusal};
+pub use events::{ErrorStream, EventStream};
+pub use frame::{ErrorBody, FrameError, Ready, ServerFrame};

@@ -47,9 +47,9 @@ pub(crate) enum Output {
     /// No return type: `null`.
     Unit,
     /// `-> T`: the handler cannot fail.
-    Plain(Type),
+    Plain(Box<Type>),
     /// `-> Result<T, E>`.
-    Result { ok: Type, err: Type },
+    Result { ok: Box<Type>, err: Box<Type> },
 }
 
 /// Collects errors so that one pass reports them all.
@@ -95,11 +95,11 @@ fn output_of(ret: &ReturnType) -> Output {
             (args.args.first(), args.args.last())
     {
         return Output::Result {
-            ok: ok.clone(),
-            err: err.clone(),
+            ok: Box::new(ok.clone()),
+            err: Box::new(err.clone()),
         };
     }
-    Output::Plain((**ty).clone())
+    Output::Plain(ty.clone())
 }
 
 impl Router {
@@ -242,7 +242,11 @@ impl Router {
             };
             let output = output_of(&sig.output);
             if kind == Kind::Message
-                && let Output::Plain(ty) | Output::Result { ok: ty, .. } = &output
+                && let Some(ty) = match &output {
+                    Output::Unit => None,
+                    Output::Plain(ty) => Some(&**ty),
+                    Output::Result { ok, .. } => Some(&**ok),
+                }
                 && !matches!(ty, Type::Tuple(t) if t.elems.is_empty())
             {
                 errors.at(

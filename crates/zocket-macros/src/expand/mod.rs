@@ -23,7 +23,8 @@ fn headers(router: &Router) -> TokenStream {
 fn output_ok(output: &Output) -> TokenStream {
     match output {
         Output::Unit => quote!(()),
-        Output::Plain(ty) | Output::Result { ok: ty, .. } => quote!(#ty),
+        Output::Plain(ty) => quote!(#ty),
+        Output::Result { ok, .. } => quote!(#ok),
     }
 }
 

@@ -1,0 +1,204 @@
+//! What can go wrong: connecting ([`ConnectError`]), calling
+//! ([`CallError`]) and reading events ([`EventError`]).
+
+use crate::frame::ErrorBody;
+use serde::Deserialize;
+use serde_json::Value;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite;
+
+/// Why a call or a message failed.
+///
+/// The server's own error replies are [`CallError::Server`]; match them by
+/// [`code`](CallError::code):
+///
+/// ```
+/// # fn handle(err: zocket_client::CallError) {
+/// match err.code() {
+///     Some("OUT_OF_STOCK") => println!("sold out: {:?}", err.data()),
+///     Some("VALIDATION") => println!("bad field {:?}", err.path()),
+///     _ => println!("{err}"),
+/// }
+/// # }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// The server answered with an error (`__rpc_err`).
+    #[error("the server answered {0}")]
+    Server(Box<ErrorBody>),
+    /// No reply came within the call's timeout. A reply that comes later
+    /// is dropped.
+    #[error("no reply within {0:?}")]
+    Timeout(Duration),
+    /// The connection is closed, or closed before the reply came.
+    #[error("the connection is closed")]
+    ConnectionClosed,
+    /// The input could not be serialized as JSON.
+    #[error("could not serialize the input: {0}")]
+    Serialize(#[source] serde_json::Error),
+    /// The reply's payload does not match the expected output type.
+    #[error("could not decode the reply: {0}")]
+    Decode(#[source] serde_json::Error),
+}
+
+impl CallError {
+    /// The server's error code (`VALIDATION`, `NOT_FOUND`, an application's
+    /// code); `None` when the error did not come from the server.
+    pub fn code(&self) -> Option<&str> {
+        self.server().map(|e| e.code.as_str())
+    }
+
+    /// The server's error message; `None` when the error did not come from
+    /// the server (its `Display` says what happened).
+    pub fn message(&self) -> Option<&str> {
+        self.server().map(|e| e.message.as_str())
+    }
+
+    /// The field at fault, for the server's `VALIDATION` errors
+    /// (`items[2].qty`).
+    pub fn path(&self) -> Option<&str> {
+        self.server().and_then(|e| e.path.as_deref())
+    }
+
+    /// The structured details of the server's error, if it gave any.
+    pub fn data(&self) -> Option<&Value> {
+        self.server()
+            .and_then(|e| e.data.as_ref())
+            .filter(|d| !d.is_null())
+    }
+
+    /// The server's error reply, when this is one.
+    pub fn server(&self) -> Option<&ErrorBody> {
+        match self {
+            Self::Server(body) => Some(body),
+            _ => None,
+        }
+    }
+}
+
+/// Why [`Client::connect`](crate::Client::connect) failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The server refused the handshake with an HTTP response.
+    #[error("{0}")]
+    Refused(Refusal),
+    /// The headers are not a struct or map of flat values.
+    #[error("invalid headers: {0}")]
+    Headers(String),
+    /// The URL is invalid, or the connection or handshake failed.
+    #[error("transport error: {0}")]
+    Transport(#[from] tungstenite::Error),
+    /// The server closed the connection before `__ready` (for instance
+    /// with the application's 4xxx code when `on_connect` refused it).
+    #[error("closed before `__ready`: {}{}", code.map_or("no code".to_owned(), |c| c.to_string()), if reason.is_empty() { String::new() } else { format!(" {reason}") })]
+    Closed {
+        /// The close code, when the server sent a close frame.
+        code: Option<u16>,
+        /// The close reason.
+        reason: String,
+    },
+    /// The server's first frame was not a valid `__ready`.
+    #[error("the first frame is not `__ready`: {0}")]
+    BadFirstFrame(String),
+    /// The handshake and `__ready` took longer than the connect timeout.
+    #[error("no `__ready` within {0:?}")]
+    Timeout(Duration),
+}
+
+/// A refused handshake: the HTTP status and the server's JSON error body
+/// (see the protocol's handshake table).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("handshake refused with HTTP {status}{}: {message}", code.as_deref().map(|c| format!(" {c}")).unwrap_or_default())]
+pub struct Refusal {
+    /// The HTTP status (`400`, `401`, `403`, `503`...).
+    pub status: u16,
+    /// The body's error code (`INVALID_HEADERS`, `UNAUTHORIZED`...);
+    /// `None` when the body is not a zocket error.
+    pub code: Option<String>,
+    /// The body's message, or else the body's text or the status reason.
+    pub message: String,
+    /// For `INVALID_HEADERS`: one issue per field at fault.
+    pub issues: Vec<HeaderIssue>,
+}
+
+/// A header field at fault in a refused handshake.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct HeaderIssue {
+    /// The field's name.
+    pub path: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// An error item of an [`EventStream`](crate::EventStream) or
+/// [`ErrorStream`](crate::ErrorStream). The stream goes on after it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EventError {
+    /// An event's payload does not match the stream's type.
+    #[error("could not decode event `{name}`{}: {source}", seq.map(|s| format!(" (seq {s})")).unwrap_or_default())]
+    Decode {
+        /// The event's name.
+        name: String,
+        /// The event's `seq`, when it had one.
+        seq: Option<u64>,
+        /// Why it did not decode.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The stream was read too slowly and this many items, the oldest,
+    /// were dropped (see the buffer size on
+    /// [`ClientBuilder::event_buffer`](crate::ClientBuilder::event_buffer)).
+    #[error("the stream fell behind: {0} items dropped")]
+    Lagged(u64),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accessors_read_the_server_error() {
+        let err = CallError::Server(Box::new(ErrorBody {
+            code: "OUT_OF_STOCK".into(),
+            message: "gone".into(),
+            path: Some("sku".into()),
+            data: Some(serde_json::json!({"left": 0})),
+            route: None,
+        }));
+        assert_eq!(err.code(), Some("OUT_OF_STOCK"));
+        assert_eq!(err.message(), Some("gone"));
+        assert_eq!(err.path(), Some("sku"));
+        assert_eq!(err.data(), Some(&serde_json::json!({"left": 0})));
+        assert_eq!(
+            err.to_string(),
+            "the server answered OUT_OF_STOCK: gone (at `sku`)"
+        );
+        let timeout = CallError::Timeout(Duration::from_secs(1));
+        assert_eq!(
+            (timeout.code(), timeout.message(), timeout.path()),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn connect_errors_say_what_happened() {
+        let refused = ConnectError::Refused(Refusal {
+            status: 401,
+            code: Some("UNAUTHORIZED".into()),
+            message: "log in first".into(),
+            issues: Vec::new(),
+        });
+        assert_eq!(
+            refused.to_string(),
+            "handshake refused with HTTP 401 UNAUTHORIZED: log in first"
+        );
+        let closed = ConnectError::Closed {
+            code: Some(4403),
+            reason: "no".into(),
+        };
+        assert_eq!(closed.to_string(), "closed before `__ready`: 4403 no");
+    }
+}
