@@ -11,3 +11,4 @@ mod limits;
 mod middleware;
 mod rooms;
 mod schema;
+mod typed;

@@ -52,6 +52,17 @@ pub(crate) enum Output {
     Result { ok: Box<Type>, err: Box<Type> },
 }
 
+impl Route {
+    /// The type of a successful reply, when there is one besides `()`.
+    pub(crate) fn output_type(&self) -> Option<&Type> {
+        match &self.output {
+            Output::Unit => None,
+            Output::Plain(ty) => Some(ty),
+            Output::Result { ok, .. } => Some(ok),
+        }
+    }
+}
+
 /// Collects errors so that one pass reports them all.
 #[derive(Default)]
 pub(crate) struct Errors(Option<syn::Error>);

@@ -79,6 +79,11 @@ pub use send::{Emit, Emitter, EncodedEvent, Event};
 pub use server::{BuildError, Server, ServerBuilder, ServerHandle};
 pub use zocket_macros::router;
 
+/// The Rust client (the `client` feature): what generated typed clients
+/// are built on, usable directly for untyped calls.
+#[cfg(feature = "client")]
+pub use zocket_client as client;
+
 /// Re-exports of the crates `zocket`'s API and macros build on.
 #[doc(hidden)]
 pub mod __private {
@@ -103,8 +108,34 @@ pub mod __private {
         T: serde::de::DeserializeOwned + schemars::JsonSchema + Send + Sync + 'static,
     >() {
     }
+    /// Fails to compile unless a client can send `T` as an input.
+    pub const fn assert_client_input<T: serde::Serialize + Sync + ?Sized>() {}
+    /// Fails to compile unless a client can decode `T` from a reply.
+    pub const fn assert_client_output<T: serde::de::DeserializeOwned>() {}
+    /// Fails to compile unless a client can decode `T` from an event.
+    pub const fn assert_client_event<T: serde::de::DeserializeOwned + Send + 'static>() {}
+    /// Fails to compile unless a client can send `T` as its headers.
+    pub const fn assert_client_headers<T: serde::Serialize + ?Sized>() {}
     /// Fails to compile unless `E` can be a call's error.
     pub const fn assert_error<E: Into<crate::RpcError> + 'static>() {}
+}
+
+/// Expands its input when the `client` feature is on: the router macro
+/// wraps the typed client in it, so that only builds that want a client
+/// need the client's dependencies and bounds.
+#[cfg(feature = "client")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __client {
+    ($($tokens:tt)*) => { $($tokens)* };
+}
+
+/// Expands its input when the `client` feature is on (it is off).
+#[cfg(not(feature = "client"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __client {
+    ($($tokens:tt)*) => {};
 }
 
 /// The README's examples, compiled as doctests.

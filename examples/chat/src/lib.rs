@@ -7,6 +7,10 @@
 //! - calls `chat.join {room}` → `null`, `chat.leave {room}` → `null`,
 //!   `chat.send {room, text}` → `{id}`, `chat.whoami` → `{clientId, name, rooms}`;
 //! - event `chat.message {room, from, text, id}` to every member of the room.
+//!
+//! The types derive both `Serialize` and `Deserialize` because the same
+//! definition also gives Rust clients `ChatClient` (zocket's `client`
+//! feature; see `examples/chat-client`).
 
 use axum::response::Html;
 use schemars::JsonSchema;
@@ -18,7 +22,7 @@ use zocket::{ClientId, Close, Ctx, RpcError, ServerHandle};
 pub const MAX_TEXT: usize = 2000;
 
 /// The handshake headers (query parameters for browsers).
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ChatHeaders {
     /// The display name.
     #[schemars(length(min = 1, max = 32))]
@@ -33,14 +37,14 @@ pub struct Member {
 }
 
 /// Input of `chat.join` and `chat.leave`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct RoomInput {
     /// The room.
     pub room: String,
 }
 
 /// Input of `chat.send`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct SendInput {
     /// A room the caller is in.
     pub room: String,
@@ -50,14 +54,14 @@ pub struct SendInput {
 }
 
 /// Output of `chat.send`.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct SendAck {
     /// The message id, increasing in the order sends were accepted.
     pub id: u64,
 }
 
 /// Output of `chat.whoami`.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WhoAmI {
     /// The caller's client id.
@@ -69,7 +73,7 @@ pub struct WhoAmI {
 }
 
 /// Payload of the `chat.message` event.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ChatMessage {
     /// The room it was sent to.
     pub room: String,

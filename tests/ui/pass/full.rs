@@ -5,28 +5,28 @@ use std::sync::Arc;
 use zocket::{ClientId, Close, Connection, Ctx, DisconnectReason, Reject, RpcError};
 
 /// Headers.
-#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Headers {
     /// A token.
     pub token: Option<String>,
 }
 
 /// An input.
-#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Profile {
     /// An id.
     pub id: u32,
 }
 
 /// An output.
-#[derive(serde::Serialize, schemars::JsonSchema)]
+#[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct User {
     /// A name.
     pub name: String,
 }
 
 /// An event payload.
-#[derive(serde::Serialize, schemars::JsonSchema)]
+#[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Joined {
     /// Who.
     pub who: String,
@@ -107,6 +107,24 @@ impl UsersServer for App {
     async fn ping_server(&self, _ctx: Ctx<String>) -> Result<(), RpcError> {
         Ok(())
     }
+}
+
+/// The generated typed client: every route and event, typed.
+#[allow(dead_code)]
+async fn client() -> Result<(), Box<dyn std::error::Error>> {
+    use futures_util::StreamExt;
+    let client = UsersClient::connect("ws://127.0.0.1:1/", &Headers { token: None }).await?;
+    let user: User = client.get_profile(&Profile { id: 1 }).await?;
+    let _ = user.name;
+    let _: u64 = client.count().await?;
+    client.touch(&Profile { id: 2 }).await?;
+    client.typing(&true).await?;
+    client.ping_server().await?;
+    let _: Option<Result<Joined, _>> = client.on_joined().next().await;
+    let _: Option<Result<String, _>> = client.on_user_left().next().await;
+    let _ = client.errors();
+    client.close().await;
+    Ok(())
 }
 
 fn main() {

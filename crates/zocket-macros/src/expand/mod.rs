@@ -2,6 +2,7 @@
 //! event sender ([`events`]) and the API schema ([`schema`]). Everything is
 //! reached through `::zocket` paths, so the user needs no other import.
 
+mod client;
 mod events;
 mod schema;
 mod server;
@@ -40,9 +41,10 @@ pub(crate) fn router(router: &Router) -> TokenStream {
     let server = server::expand(router, &server_trait);
     let events = events::expand(router);
     let schema = schema::expand(router);
+    let client = client::expand(router);
     let doc = format!(
         "The `{ident}` API: build a server from a [`{server_trait}`] implementation with \
-         [`{ident}::server`], send its events with [`{ident}::events`], and describe it with [`{ident}::schema`]."
+         [`{ident}::server`], send its events with [`{ident}::events`], describe it with [`{ident}::schema`], and (with zocket's `client` feature) call it with `{ident}Client`."
     );
     quote! {
         #(#docs)*
@@ -53,5 +55,6 @@ pub(crate) fn router(router: &Router) -> TokenStream {
         #server
         #events
         #schema
+        #client
     }
 }

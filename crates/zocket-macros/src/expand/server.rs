@@ -1,7 +1,7 @@
 //! The server trait the application implements, and the router and server
 //! builder that call it.
 
-use super::{headers, output_ok, unit};
+use super::{headers, unit};
 use crate::ast::{Kind, Output, Route, Router};
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
@@ -87,7 +87,6 @@ fn assertions(router: &Router) -> TokenStream {
                 );
             }
         }
-        let _ = output_ok(&route.output);
     }
     for event in &router.events {
         let ty = &event.payload;

@@ -10,7 +10,7 @@ use serde_json::{Map, Number, Value};
 use std::marker::PhantomData;
 
 /// The header type of a server that needs none.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 pub struct NoHeaders {}
 
 /// One problem with the handshake headers.

@@ -1,0 +1,128 @@
+//! The typed client: one method per call and message, one stream per
+//! event, on `zocket::client::Client`. Emitted inside `::zocket::__client!`
+//! so that it exists only in builds with zocket's `client` feature.
+
+use super::{headers, output_ok};
+use crate::ast::{Kind, Router};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+pub(crate) fn expand(router: &Router) -> TokenStream {
+    let vis = &router.vis;
+    let ident = &router.ident;
+    let client = format_ident!("{}Client", ident);
+    let headers = headers(router);
+    let mut checks = Vec::new();
+    let routes: Vec<TokenStream> = router.routes.iter().map(|route| {
+        let method = &route.ident;
+        let name = &route.name;
+        let docs = &route.doc_attrs;
+        let (param, arg) = match &route.input {
+            Some((input, ty)) => {
+                checks.push(quote_spanned!(ty.span()=> ::zocket::__private::assert_client_input::<#ty>();));
+                (quote!(, #input: &#ty), quote!(#input))
+            }
+            None => (quote!(), quote!(&())),
+        };
+        match route.kind {
+            Kind::Call => {
+                let output = output_ok(&route.output);
+                if let Some(ty) = route.output_type() {
+                    checks.push(quote_spanned!(ty.span()=> ::zocket::__private::assert_client_output::<#ty>();));
+                }
+                let doc = format!("Calls `{name}`.");
+                quote! {
+                    #(#docs)*
+                    #[doc = ""]
+                    #[doc = #doc]
+                    pub async fn #method(&self #param) -> ::core::result::Result<#output, ::zocket::client::CallError> {
+                        self.client.call(#name, #arg).await
+                    }
+                }
+            }
+            Kind::Message => {
+                let doc = format!("Sends the message `{name}` (no reply).");
+                quote! {
+                    #(#docs)*
+                    #[doc = ""]
+                    #[doc = #doc]
+                    pub async fn #method(&self #param) -> ::core::result::Result<(), ::zocket::client::CallError> {
+                        self.client.message(#name, #arg).await
+                    }
+                }
+            }
+        }
+    }).collect();
+    let events: Vec<TokenStream> = router
+        .events
+        .iter()
+        .map(|event| {
+            let method = format_ident!("on_{}", event.ident, span = event.ident.span());
+            let name = &event.name;
+            let ty = &event.payload;
+            let docs = &event.doc_attrs;
+            checks.push(
+                quote_spanned!(ty.span()=> ::zocket::__private::assert_client_event::<#ty>();),
+            );
+            let doc = format!("The stream of `{name}` events.");
+            quote! {
+                #(#docs)*
+                #[doc = ""]
+                #[doc = #doc]
+                pub fn #method(&self) -> ::zocket::client::EventStream<#ty> {
+                    self.client.events(#name)
+                }
+            }
+        })
+        .collect();
+    if let Some(ty) = &router.headers {
+        checks
+            .push(quote_spanned!(ty.span()=> ::zocket::__private::assert_client_headers::<#ty>();));
+    }
+    let doc =
+        format!("The typed client of [`{ident}`]: one method per route, one stream per event.");
+    quote! {
+        ::zocket::__client! {
+            const _: () = { #(#checks)* };
+
+            #[doc = #doc]
+            #[derive(Clone, Debug)]
+            #vis struct #client {
+                client: ::zocket::client::Client,
+            }
+
+            impl #client {
+                /// Connects to `url` (`ws://...`), sending `headers` as query
+                /// parameters, and waits for the server's `__ready`.
+                pub async fn connect(url: &str, headers: &#headers) -> ::core::result::Result<Self, ::zocket::client::ConnectError> {
+                    ::core::result::Result::Ok(Self { client: ::zocket::client::Client::connect(url, headers).await? })
+                }
+
+                /// Wraps a client connected with its own settings
+                /// (`zocket::client::Client::builder()`).
+                pub fn from_client(client: ::zocket::client::Client) -> Self {
+                    Self { client }
+                }
+
+                /// The untyped client underneath (ready frame, timeouts, raw calls).
+                pub fn client(&self) -> &::zocket::client::Client {
+                    &self.client
+                }
+
+                /// The stream of the server's `__error` frames.
+                pub fn errors(&self) -> ::zocket::client::ErrorStream {
+                    self.client.errors()
+                }
+
+                /// Closes the connection (code 1000).
+                pub async fn close(&self) {
+                    self.client.close().await
+                }
+
+                #(#routes)*
+                #(#events)*
+            }
+        }
+    }
+}

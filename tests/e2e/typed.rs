@@ -1,0 +1,111 @@
+//! A macro-generated server and its macro-generated typed client, together
+//! over 127.0.0.1.
+
+use chat::{ChatClient, ChatHeaders, RoomInput, SendInput};
+use futures_util::StreamExt;
+use zocket_tests::{serve_app, within};
+
+async fn connect(addr: std::net::SocketAddr, name: &str) -> ChatClient {
+    let url = format!("ws://{addr}/ws");
+    within(
+        "connect",
+        ChatClient::connect(&url, &ChatHeaders { name: name.into() }),
+    )
+    .await
+    .expect("connected")
+}
+
+#[tokio::test]
+async fn the_typed_client_calls_every_route_and_streams_events() {
+    let (app, _) = chat::app();
+    let addr = serve_app(app).await;
+    let ada = connect(addr, "ada").await;
+    let bob = connect(addr, "bob").await;
+    let mut ada_messages = ada.on_message();
+    let mut bob_messages = bob.on_message();
+
+    let room = RoomInput {
+        room: "general".into(),
+    };
+    within("join", ada.join(&room)).await.expect("joined");
+    within("join", bob.join(&room)).await.expect("joined");
+    let me = within("whoami", ada.whoami()).await.expect("whoami");
+    assert_eq!(
+        (me.name.as_str(), me.rooms.as_slice()),
+        ("ada", ["general".to_owned()].as_slice())
+    );
+    assert_eq!(me.client_id, ada.client().ready().client_id);
+
+    let ack = within(
+        "send",
+        ada.send(&SendInput {
+            room: "general".into(),
+            text: "hi".into(),
+        }),
+    )
+    .await
+    .expect("sent");
+    for stream in [&mut ada_messages, &mut bob_messages] {
+        let event = within("the event", stream.next())
+            .await
+            .expect("open")
+            .expect("decoded");
+        assert_eq!(
+            (
+                event.room.as_str(),
+                event.from.as_str(),
+                event.text.as_str(),
+                event.id
+            ),
+            ("general", "ada", "hi", ack.id)
+        );
+    }
+
+    // Server errors arrive typed, with their code and path.
+    let err = within(
+        "send",
+        ada.send(&SendInput {
+            room: "general".into(),
+            text: String::new(),
+        }),
+    )
+    .await
+    .expect_err("empty text is refused");
+    assert_eq!((err.code(), err.path()), (Some("VALIDATION"), Some("text")));
+    within("leave", bob.leave(&room)).await.expect("left");
+    let err = within(
+        "send",
+        bob.send(&SendInput {
+            room: "general".into(),
+            text: "hi".into(),
+        }),
+    )
+    .await
+    .expect_err("not in the room");
+    assert_eq!(err.code(), Some("FORBIDDEN"));
+
+    ada.close().await;
+    bob.close().await;
+}
+
+#[tokio::test]
+async fn a_refused_handshake_reports_the_header_issues() {
+    let (app, _) = chat::app();
+    let addr = serve_app(app).await;
+    let err = ChatClient::connect(
+        &format!("ws://{addr}/ws"),
+        &ChatHeaders {
+            name: String::new(),
+        },
+    )
+    .await
+    .expect_err("an empty name is refused");
+    match err {
+        zocket::client::ConnectError::Refused(refusal) => {
+            assert_eq!(refusal.status, 400);
+            assert_eq!(refusal.code.as_deref(), Some("INVALID_HEADERS"));
+            assert_eq!(refusal.issues[0].path, "name");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
