@@ -8,6 +8,7 @@ mod dispatch;
 mod handshake;
 mod lifecycle;
 mod limits;
+mod macro_middleware;
 mod middleware;
 mod rooms;
 mod schema;

@@ -13,6 +13,43 @@ pub(crate) struct Router {
     pub(crate) headers: Option<Type>,
     pub(crate) routes: Vec<Route>,
     pub(crate) events: Vec<EventDef>,
+    pub(crate) middleware: Vec<MiddlewareDef>,
+    /// Middleware that runs before every route, in order.
+    pub(crate) global_middleware: Vec<Ident>,
+}
+
+/// `#[zocket(middleware)] async fn auth() -> Result<User, E>;`: runs before
+/// the routes that use it, may refuse, and hands its value to handlers.
+pub(crate) struct MiddlewareDef {
+    pub(crate) ident: Ident,
+    pub(crate) output: Output,
+    pub(crate) doc_attrs: Vec<syn::Attribute>,
+}
+
+impl MiddlewareDef {
+    /// The type of the value it hands to handlers, if any.
+    pub(crate) fn value_type(&self) -> Option<&Type> {
+        match &self.output {
+            Output::Unit => None,
+            Output::Plain(ty) => Some(ty),
+            Output::Result { ok, .. } => Some(ok)
+                .filter(|ty| !matches!(&***ty, Type::Tuple(t) if t.elems.is_empty()))
+                .map(|t| &**t),
+        }
+    }
+}
+
+/// A route parameter filled by a middleware: `#[zocket(from = auth)] user: User`.
+pub(crate) struct ValueParam {
+    pub(crate) ident: Ident,
+    pub(crate) ty: Type,
+    pub(crate) from: Ident,
+}
+
+/// One parameter of a route's handler, in declaration order.
+pub(crate) enum Param {
+    Input,
+    Value(usize),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -29,6 +66,12 @@ pub(crate) struct Route {
     /// Where the name comes from: the `name = "..."` literal or the ident.
     pub(crate) name_span: Span,
     pub(crate) input: Option<(Ident, Type)>,
+    /// Parameters filled by middleware.
+    pub(crate) values: Vec<ValueParam>,
+    /// The handler's parameters after `ctx`, in declaration order.
+    pub(crate) params: Vec<Param>,
+    /// Middleware named by `#[zocket(uses = [...])]`.
+    pub(crate) uses: Vec<Ident>,
     pub(crate) output: Output,
     pub(crate) docs: String,
     pub(crate) doc_attrs: Vec<syn::Attribute>,
@@ -143,6 +186,7 @@ impl Router {
         };
         let mut routes = Vec::new();
         let mut events = Vec::new();
+        let mut middleware = Vec::new();
         for trait_item in &item.items {
             let TraitItem::Fn(f) = trait_item else {
                 errors.at(trait_item.span(), "a router definition holds only `async fn` routes and `#[zocket(event)] fn` events");
@@ -193,8 +237,32 @@ impl Router {
                     FnArg::Typed(pat) => typed.push(pat),
                 }
             }
-            if let (Some(message), Some(_)) = (attrs.message, attrs.event) {
-                errors.at(message, "an item is either `message` or `event`, not both");
+            let kinds = [attrs.message, attrs.event, attrs.middleware];
+            if let Some(second) = kinds.iter().flatten().nth(1) {
+                errors.at(
+                    *second,
+                    "an item is one of `message`, `event` or `middleware`",
+                );
+                continue;
+            }
+            if attrs.middleware.is_some() {
+                if sig.asyncness.is_none() {
+                    errors.at(sig.fn_token.span, "middleware is async: write `async fn`");
+                }
+                if let Some(param) = typed.first() {
+                    errors.at(
+                        param.span(),
+                        "middleware takes no parameters: it receives the call's `Ctx`",
+                    );
+                }
+                if let Some(name) = &attrs.name {
+                    errors.at(name.span(), "middleware has no wire name");
+                }
+                middleware.push(MiddlewareDef {
+                    ident: sig.ident.clone(),
+                    output: output_of(&sig.output),
+                    doc_attrs,
+                });
                 continue;
             }
             if attrs.event.is_some() {
@@ -229,23 +297,34 @@ impl Router {
                     "route handlers are async: write `async fn`",
                 );
             }
-            let input = match typed.as_slice() {
-                [] => None,
-                [one] => {
-                    let ident = match &*one.pat {
-                        Pat::Ident(p) => p.ident.clone(),
-                        _ => Ident::new("input", one.pat.span()),
-                    };
-                    Some((ident, (*one.ty).clone()))
+            let mut input = None;
+            let mut values = Vec::new();
+            let mut params = Vec::new();
+            for param in &typed {
+                let ident = match &*param.pat {
+                    Pat::Ident(p) => p.ident.clone(),
+                    _ => Ident::new("input", param.pat.span()),
+                };
+                match crate::attr::param_source(&param.attrs) {
+                    Err(err) => errors.push(err),
+                    Ok(Some(from)) => {
+                        params.push(Param::Value(values.len()));
+                        values.push(ValueParam {
+                            ident,
+                            ty: (*param.ty).clone(),
+                            from,
+                        });
+                    }
+                    Ok(None) if input.is_some() => errors.at(
+                        param.span(),
+                        "a route takes at most one input: put several values in one struct, or mark a middleware value with `#[zocket(from = middleware)]`",
+                    ),
+                    Ok(None) => {
+                        params.push(Param::Input);
+                        input = Some((ident, (*param.ty).clone()));
+                    }
                 }
-                [_, extra, ..] => {
-                    errors.at(
-                        extra.span(),
-                        "a route takes at most one input: put several values in one struct",
-                    );
-                    continue;
-                }
-            };
+            }
             let kind = if attrs.message.is_some() {
                 Kind::Message
             } else {
@@ -271,6 +350,9 @@ impl Router {
                 name,
                 name_span,
                 input,
+                values,
+                params,
+                uses: attrs.uses,
                 output,
                 docs,
                 doc_attrs,
@@ -289,6 +371,8 @@ impl Router {
             headers: args.headers,
             routes,
             events,
+            middleware,
+            global_middleware: args.middleware,
         })
     }
 }

@@ -4,16 +4,43 @@
 use crate::names::did_you_mean;
 use proc_macro2::{Span, TokenStream};
 use syn::parse::Parser;
-use syn::{Attribute, LitStr, Meta, Token, Type};
+use syn::{Attribute, Ident, LitStr, Meta, Token, Type};
 
 /// `#[zocket::router(headers = H, namespace = "chat")]`.
 pub(crate) struct RouterArgs {
     pub(crate) headers: Option<Type>,
     pub(crate) namespace: Option<LitStr>,
+    /// Middleware that runs before every route.
+    pub(crate) middleware: Vec<Ident>,
 }
 
-const ROUTER_KEYS: &[&str] = &["headers", "namespace"];
-const ITEM_KEYS: &[&str] = &["message", "event", "name"];
+const ROUTER_KEYS: &[&str] = &["headers", "namespace", "middleware"];
+const ITEM_KEYS: &[&str] = &["message", "event", "middleware", "name", "uses"];
+
+/// `[a, b]`: a list of middleware names.
+fn ident_list(expr: &syn::Expr) -> syn::Result<Vec<Ident>> {
+    let syn::Expr::Array(array) = expr else {
+        return Err(syn::Error::new_spanned(
+            expr,
+            "expected a list of middleware names, e.g. `[auth]`",
+        ));
+    };
+    array
+        .elems
+        .iter()
+        .map(|elem| match elem {
+            syn::Expr::Path(p) if p.path.get_ident().is_some() => Ok(p
+                .path
+                .get_ident()
+                .cloned()
+                .unwrap_or_else(|| unreachable!())),
+            other => Err(syn::Error::new_spanned(
+                other,
+                "expected the name of a `#[zocket(middleware)]` item",
+            )),
+        })
+        .collect()
+}
 /// Lint attributes, carried over to the generated items.
 pub(crate) const LINTS: &[&str] = &["allow", "expect", "warn", "deny"];
 
@@ -46,7 +73,9 @@ impl RouterArgs {
         let mut args = Self {
             headers: None,
             namespace: None,
+            middleware: Vec::new(),
         };
+        let mut seen_middleware = false;
         let mut errors: Option<syn::Error> = None;
         let mut push = |err: syn::Error| match &mut errors {
             Some(all) => all.combine(err),
@@ -82,6 +111,14 @@ impl RouterArgs {
                         "`namespace` takes a string, e.g. `namespace = \"chat\"`",
                     )),
                 }
+            } else if nv.path.is_ident("middleware") {
+                if std::mem::replace(&mut seen_middleware, true) {
+                    push(repeated(&nv.path));
+                }
+                match ident_list(&nv.value) {
+                    Ok(list) => args.middleware = list,
+                    Err(err) => push(err),
+                }
             } else {
                 push(unknown(&nv.path, ROUTER_KEYS));
             }
@@ -99,6 +136,10 @@ pub(crate) struct ItemAttrs {
     pub(crate) message: Option<Span>,
     pub(crate) event: Option<Span>,
     pub(crate) name: Option<LitStr>,
+    /// `#[zocket(middleware)]`: the item declares a middleware.
+    pub(crate) middleware: Option<Span>,
+    /// `#[zocket(uses = [a])]`: middleware this route runs.
+    pub(crate) uses: Vec<Ident>,
     pub(crate) docs: Vec<String>,
 }
 
@@ -159,6 +200,25 @@ impl ItemAttrs {
                     {
                         return Err(repeated(&meta.path));
                     }
+                } else if meta.path.is_ident("middleware") {
+                    if out
+                        .middleware
+                        .replace(
+                            meta.path
+                                .get_ident()
+                                .map(|i| i.span())
+                                .unwrap_or_else(Span::call_site),
+                        )
+                        .is_some()
+                    {
+                        return Err(repeated(&meta.path));
+                    }
+                } else if meta.path.is_ident("uses") {
+                    let expr: syn::Expr = meta.value()?.parse()?;
+                    if !out.uses.is_empty() {
+                        return Err(repeated(&meta.path));
+                    }
+                    out.uses = ident_list(&expr)?;
                 } else if meta.path.is_ident("name") {
                     let lit: LitStr = meta.value()?.parse()?;
                     if out.name.replace(lit).is_some() {
@@ -178,4 +238,29 @@ impl ItemAttrs {
             None => Ok(out),
         }
     }
+}
+
+/// `#[zocket(from = auth)]` on a route parameter: the value of a middleware.
+pub(crate) fn param_source(attrs: &[Attribute]) -> syn::Result<Option<Ident>> {
+    let mut from = None;
+    for attr in attrs {
+        if !attr.path().is_ident("zocket") {
+            return Err(syn::Error::new_spanned(
+                attr,
+                "only `#[zocket(from = middleware)]` is allowed on a route parameter",
+            ));
+        }
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("from") {
+                let ident: Ident = meta.value()?.parse()?;
+                if from.replace(ident).is_some() {
+                    return Err(repeated(&meta.path));
+                }
+                Ok(())
+            } else {
+                Err(unknown(&meta.path, &["from"]))
+            }
+        })?;
+    }
+    Ok(from)
 }

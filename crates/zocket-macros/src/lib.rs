@@ -34,6 +34,11 @@ pub fn router(args: TokenStream, item: TokenStream) -> TokenStream {
                                 a.path().is_ident("doc")
                                     || attr::LINTS.iter().any(|l| a.path().is_ident(l))
                             });
+                            for input in &mut f.sig.inputs {
+                                if let syn::FnArg::Typed(param) = input {
+                                    param.attrs.retain(|a| !a.path().is_ident("zocket"));
+                                }
+                            }
                         }
                     }
                     quote::quote!(#item)

@@ -99,6 +99,11 @@ impl<C: Send + Sync + 'static> Ctx<C> {
         self.values.get::<T>()
     }
 
+    /// Takes a value a middleware inserted out of the context.
+    pub fn take<T: Clone + Send + Sync + 'static>(&mut self) -> Option<T> {
+        self.values.remove::<T>()
+    }
+
     /// A value a middleware must have inserted; its absence is a server
     /// bug, reported to the client as `INTERNAL` and logged with the route.
     pub fn require<T: Send + Sync + 'static>(&self) -> Result<&T, RpcError> {

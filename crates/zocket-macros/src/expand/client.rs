@@ -88,10 +88,12 @@ pub(crate) fn expand(router: &Router) -> TokenStream {
 
             #[doc = #doc]
             #[derive(Clone, Debug)]
+            #[allow(dead_code)]
             #vis struct #client {
                 client: ::zocket::client::Client,
             }
 
+            #[allow(dead_code)]
             impl #client {
                 /// Connects to `url` (`ws://...`), sending `headers` as query
                 /// parameters, and waits for the server's `__ready`.

@@ -43,6 +43,7 @@ pub(crate) fn expand(router: &Router) -> TokenStream {
     });
     let sender_doc = format!("The typed sender of [`{ident}`]'s events, from [`{ident}::events`].");
     quote! {
+        #[allow(dead_code)]
         impl #ident {
             #(#consts)*
 
@@ -54,10 +55,12 @@ pub(crate) fn expand(router: &Router) -> TokenStream {
         }
 
         #[doc = #sender_doc]
+        #[allow(dead_code)]
         #vis struct #sender<'a, E> {
             from: &'a E,
         }
 
+        #[allow(dead_code)]
         impl<'a, E: ::zocket::Emitter> #sender<'a, E> {
             #(#methods)*
         }

@@ -50,6 +50,7 @@ pub(crate) fn router(router: &Router) -> TokenStream {
         #(#docs)*
         #[doc = #doc]
         #[derive(Clone, Copy, Debug, Default)]
+        #[allow(dead_code)]
         #vis struct #ident;
 
         #server

@@ -32,6 +32,7 @@ pub(crate) fn expand(router: &Router) -> TokenStream {
         quote!(schema.event::<#ty>(#name, #docs);)
     });
     quote! {
+        #[allow(dead_code)]
         impl #ident {
             /// The JSON Schema of the whole API: headers, every route with its
             /// kind, input, output and error, and every event's payload.

@@ -2,7 +2,7 @@
 //! builder that call it.
 
 use super::{headers, unit};
-use crate::ast::{Kind, Output, Route, Router};
+use crate::ast::{Kind, MiddlewareDef, Output, Param, Route, Router};
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -11,7 +11,20 @@ use syn::spanned::Spanned;
 fn method(route: &Route) -> TokenStream {
     let ident = &route.ident;
     let docs = &route.doc_attrs;
-    let input = route.input.as_ref().map(|(name, ty)| quote!(, #name: #ty));
+    let input = route.params.iter().map(|param| match param {
+        Param::Input => {
+            let (name, ty) = route
+                .input
+                .as_ref()
+                .unwrap_or_else(|| unreachable!("an input param has an input"));
+            quote!(, #name: #ty)
+        }
+        Param::Value(i) => {
+            let value = &route.values[*i];
+            let (name, ty) = (&value.ident, &value.ty);
+            quote!(, #name: #ty)
+        }
+    });
     let output = match &route.output {
         Output::Unit => quote!(()),
         Output::Plain(ty) => quote!(#ty),
@@ -22,22 +35,112 @@ fn method(route: &Route) -> TokenStream {
         #(#docs)*
         #[doc = ""]
         #[doc = #wire]
-        fn #ident(&self, ctx: ::zocket::Ctx<Self::Context> #input)
+        fn #ident(&self, ctx: ::zocket::Ctx<Self::Context> #(#input)*)
             -> impl ::zocket::__private::Future<Output = #output> + ::core::marker::Send;
     }
 }
 
+/// The method of one middleware in the server trait.
+fn middleware_method(m: &MiddlewareDef) -> TokenStream {
+    let ident = &m.ident;
+    let docs = &m.doc_attrs;
+    let output = match &m.output {
+        Output::Unit => quote!(()),
+        Output::Plain(ty) => quote!(#ty),
+        Output::Result { ok, err } => quote!(::core::result::Result<#ok, #err>),
+    };
+    quote! {
+        #(#docs)*
+        #[doc = ""]
+        #[doc = "Middleware: runs before the handlers that use it; an error refuses the call."]
+        fn #ident(&self, ctx: &::zocket::Ctx<Self::Context>)
+            -> impl ::zocket::__private::Future<Output = #output> + ::core::marker::Send;
+    }
+}
+
+/// A closure running middleware `index` and storing its value in the call's `Ctx`.
+fn middleware_closure(router: &Router, index: usize) -> TokenStream {
+    let m = &router.middleware[index];
+    let ident = &m.ident;
+    let run = match &m.output {
+        Output::Unit => quote! { server.#ident(&ctx).await; },
+        Output::Plain(_) => quote! { let value = server.#ident(&ctx).await; },
+        Output::Result { .. } => quote! {
+            let value = server.#ident(&ctx).await.map_err(::core::convert::Into::<::zocket::RpcError>::into)?;
+        },
+    };
+    let store = m
+        .value_type()
+        .map(|_| quote! { ctx.insert(__ZocketValue::<#index, _>(value)); });
+    quote! {{
+        let server = server.clone();
+        move |mut ctx: ::zocket::Ctx<S::Context>| {
+            let server = server.clone();
+            async move {
+                #run
+                #store
+                ::core::result::Result::Ok::<_, ::zocket::RpcError>(ctx)
+            }
+        }
+    }}
+}
+
+fn middleware_index(router: &Router, name: &Ident) -> usize {
+    router
+        .middleware
+        .iter()
+        .position(|m| m.ident == *name)
+        .unwrap_or_else(|| unreachable!("checked by `valid`"))
+}
+
 /// Registration of one route on the router, calling the trait method.
-fn register(route: &Route) -> TokenStream {
+fn register(router: &Router, route: &Route) -> TokenStream {
     let ident = &route.ident;
     let name = &route.name;
-    let (input_ty, args) = match &route.input {
-        Some((_, ty)) => (quote!(#ty), quote!(ctx, input)),
+    let input_ty = match &route.input {
+        Some((_, ty)) => quote!(#ty),
         None => {
             let unit = unit();
-            (quote!(#unit), quote!(ctx))
+            quote!(#unit)
         }
     };
+    let values: Vec<Ident> = (0..route.values.len())
+        .map(|i| quote::format_ident!("__value{}", i))
+        .collect();
+    let args = route.params.iter().map(|param| match param {
+        Param::Input => quote!(input),
+        Param::Value(i) => {
+            let value = &values[*i];
+            quote!(#value)
+        }
+    });
+    let args = quote!(ctx #(, #args)*);
+    let takes = route.values.iter().zip(&values).map(|(value, var)| {
+        let index = middleware_index(router, &value.from);
+        let ty = &value.ty;
+        quote! {
+            let ::core::option::Option::Some(__ZocketValue(#var)) = ctx.take::<__ZocketValue<#index, #ty>>() else {
+                return ::core::result::Result::Err(::zocket::RpcError::internal());
+            };
+        }
+    });
+    // Middleware this route runs besides the router's: `uses`, then the
+    // sources of its values, each once.
+    let mut own: Vec<usize> = Vec::new();
+    for name in route
+        .uses
+        .iter()
+        .chain(route.values.iter().map(|v| &v.from))
+    {
+        let index = middleware_index(router, name);
+        if !router.global_middleware.contains(name) && !own.contains(&index) {
+            own.push(index);
+        }
+    }
+    let route_middleware = own.iter().map(|&index| {
+        let closure = middleware_closure(router, index);
+        quote!(let router = router.route_middleware(#name, #closure);)
+    });
     let body = match &route.output {
         Output::Unit => quote! {
             server.#ident(#args).await;
@@ -46,22 +149,32 @@ fn register(route: &Route) -> TokenStream {
         Output::Plain(ty) => quote! {
             ::core::result::Result::Ok::<#ty, ::zocket::RpcError>(server.#ident(#args).await)
         },
-        Output::Result { .. } => quote!(server.#ident(#args).await),
+        Output::Result { .. } => quote! {
+            server.#ident(#args).await.map_err(::core::convert::Into::<::zocket::RpcError>::into)
+        },
     };
     let method = match route.kind {
         Kind::Call => quote!(call),
         Kind::Message => quote!(message),
     };
     let unused = route.input.is_none().then(|| quote!(let _ = input;));
+    let mutable = (!route.values.is_empty()).then(|| quote!(mut));
+    let handler = quote! {
+        move |#mutable ctx: ::zocket::Ctx<S::Context>, input: #input_ty| {
+            #unused
+            let server = server.clone();
+            async move {
+                #(#takes)*
+                #body
+            }
+        }
+    };
     quote! {
         let router = {
             let server = server.clone();
-            router.#method(#name, move |ctx: ::zocket::Ctx<S::Context>, input: #input_ty| {
-                #unused
-                let server = server.clone();
-                async move { #body }
-            })
+            router.#method(#name, #handler)
         };
+        #(#route_middleware)*
     }
 }
 
@@ -88,6 +201,31 @@ fn assertions(router: &Router) -> TokenStream {
             }
         }
     }
+    for m in &router.middleware {
+        if let Some(ty) = m.value_type() {
+            checks.push(
+                quote_spanned!(ty.span()=> ::zocket::__private::assert_middleware_value::<#ty>();),
+            );
+        }
+        if let Output::Result { err, .. } = &m.output {
+            checks.push(quote_spanned!(err.span()=> ::zocket::__private::assert_error::<#err>();));
+        }
+    }
+    for route in &router.routes {
+        for value in &route.values {
+            let Some(source) = router
+                .middleware
+                .iter()
+                .find(|m| m.ident == value.from)
+                .and_then(MiddlewareDef::value_type)
+            else {
+                continue;
+            };
+            let ty = &value.ty;
+            // The handler's parameter has the type its middleware hands over.
+            checks.push(quote_spanned!(ty.span()=> let _: fn(#source) -> #ty = |value| value;));
+        }
+    }
     for event in &router.events {
         let ty = &event.payload;
         checks.push(quote_spanned!(ty.span()=> ::zocket::__private::assert_event::<#ty>();));
@@ -102,7 +240,19 @@ pub(crate) fn expand(router: &Router, server_trait: &Ident) -> TokenStream {
     let ident = &router.ident;
     let headers = headers(router);
     let methods = router.routes.iter().map(method);
-    let registrations = router.routes.iter().map(register);
+    let middleware_methods = router.middleware.iter().map(middleware_method);
+    let registrations = router.routes.iter().map(|route| register(router, route));
+    let global = router.global_middleware.iter().map(|name| {
+        let closure = middleware_closure(router, middleware_index(router, name));
+        quote!(let router = router.middleware(#closure);)
+    });
+    let key = (!router.middleware.is_empty()).then(|| {
+        quote! {
+            /// A middleware value in the call's `Ctx`, keyed by the middleware.
+            #[derive(Clone)]
+            struct __ZocketValue<const N: usize, T>(T);
+        }
+    });
     let assertions = assertions(router);
     let trait_doc = format!(
         "What an application implements to serve [`{ident}`]: the context type, the connection hooks, and one async handler per route."
@@ -111,6 +261,7 @@ pub(crate) fn expand(router: &Router, server_trait: &Ident) -> TokenStream {
         #assertions
 
         #[doc = #trait_doc]
+        #[allow(dead_code)]
         #vis trait #server_trait: ::core::marker::Send + ::core::marker::Sync + ::core::marker::Sized + 'static {
             /// Each connection's context, built by `on_connect` and given to every handler.
             type Context: ::core::marker::Send + ::core::marker::Sync + 'static;
@@ -134,9 +285,11 @@ pub(crate) fn expand(router: &Router, server_trait: &Ident) -> TokenStream {
                 async {}
             }
 
+            #(#middleware_methods)*
             #(#methods)*
         }
 
+        #[allow(dead_code)]
         impl #ident {
             /// The routes, each calling its handler on `server`.
             pub fn router<S: #server_trait>(server: S) -> ::zocket::Router<S::Context> {
@@ -145,7 +298,9 @@ pub(crate) fn expand(router: &Router, server_trait: &Ident) -> TokenStream {
 
             /// Like [`router`](Self::router), for a server already shared.
             pub fn router_shared<S: #server_trait>(server: ::zocket::__private::Arc<S>) -> ::zocket::Router<S::Context> {
+                #key
                 let router = ::zocket::Router::<S::Context>::new();
+                #(#global)*
                 #(#registrations)*
                 router
             }

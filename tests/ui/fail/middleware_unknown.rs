@@ -1,0 +1,11 @@
+#[derive(Clone)]
+struct User;
+
+#[zocket::router]
+trait Admin {
+    #[zocket(middleware)]
+    async fn auth() -> Result<User, zocket::RpcError>;
+    async fn whoami(#[zocket(from = authh)] user: User);
+}
+
+fn main() {}
