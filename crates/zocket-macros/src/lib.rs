@@ -1,9 +1,9 @@
 //! Procedural macros for zocket, re-exported by the `zocket` crate as
 //! `zocket::router`. See that crate's documentation for the tour.
 //!
-//! The macro works in three passes: [`ast`] parses the trait into a model,
-//! [`valid`] checks it (collecting every error, each on the user's tokens),
-//! and [`expand`] generates the server trait, the router, the typed event
+//! The macro works in three passes: `ast` parses the trait into a model,
+//! `valid` checks it (collecting every error, each on the user's tokens),
+//! and `expand` generates the server trait, the router, the typed event
 //! sender and the schema.
 
 mod ast;

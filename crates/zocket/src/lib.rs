@@ -1,52 +1,126 @@
 //! Type-safe RPC and events over WebSocket, on tokio and axum.
 //!
-//! A [`Router`] maps route names to async handlers; a [`Server`] adds the
-//! handshake (a typed header schema, `on_before_connect`, `on_connect`),
-//! limits and lifecycle hooks, and serves it alone or inside an axum app.
-//! Handlers get a [`Ctx`]: the client id, rooms, typed sending, values from
-//! middleware, and the application's own per-connection context.
+//! One annotated definition, shared by server and client, describes an
+//! API: its handshake headers, its calls (input → output or a typed error),
+//! messages (input, no reply), middleware and server events. The
+//! [`router`] macro turns it into a server trait, a router, a typed event
+//! sender, a typed client and a JSON Schema.
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use zocket::{ClientId, Ctx, Event, Router, RpcError, Server};
+//! use zocket::{ClientId, Close, Ctx, RpcError};
 //!
-//! #[derive(serde::Deserialize, schemars::JsonSchema)]
-//! struct Headers { name: String }
+//! #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+//! pub struct Headers {
+//!     #[schemars(length(min = 1, max = 32))]
+//!     pub name: String,
+//! }
 //!
-//! struct User { name: String }
+//! #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+//! pub struct Say { pub room: String, pub text: String }
 //!
-//! #[derive(serde::Deserialize, schemars::JsonSchema)]
-//! struct Say { room: String, text: String }
+//! #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+//! pub struct Said { pub from: String, pub text: String }
 //!
-//! #[derive(serde::Serialize)]
-//! struct Said { from: String, text: String }
+//! #[zocket::router(headers = Headers, namespace = "chat")]
+//! /// A chat.
+//! pub trait Chat {
+//!     /// `chat.join`: a call whose reply is `null`.
+//!     async fn join(room: String);
+//!     /// `chat.say`: a call that may fail with an error reply.
+//!     async fn say(input: Say) -> Result<u64, RpcError>;
+//!     /// `chat.typing`: a message, no reply.
+//!     #[zocket(message)]
+//!     async fn typing(room: String);
+//!     /// `chat.said`: an event from the server.
+//!     #[zocket(event)]
+//!     fn said(payload: Said);
+//! }
 //!
-//! const SAID: Event<Said> = Event::new("chat.said");
+//! /// The application: its state, and a handler per route.
+//! struct App;
+//!
+//! impl ChatServer for App {
+//!     type Context = String; // each connection's name
+//!
+//!     async fn on_connect(&self, headers: Arc<Headers>, _id: ClientId) -> Result<String, Close> {
+//!         Ok(headers.name.clone())
+//!     }
+//!
+//!     async fn join(&self, ctx: Ctx<String>, room: String) {
+//!         ctx.join(&room);
+//!     }
+//!
+//!     async fn say(&self, ctx: Ctx<String>, input: Say) -> Result<u64, RpcError> {
+//!         if !ctx.has(&input.room) {
+//!             return Err(RpcError::forbidden("join the room first"));
+//!         }
+//!         let said = Said { from: ctx.context().clone(), text: input.text };
+//!         let members = Chat::events(&ctx).said(&said).to_room(&input.room).map_err(|_| RpcError::internal())?;
+//!         Ok(members as u64)
+//!     }
+//!
+//!     async fn typing(&self, _ctx: Ctx<String>, _room: String) {}
+//! }
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     let router = Router::<User>::new()
-//!         .call("chat.join", |ctx: Ctx<User>, room: String| async move {
-//!             ctx.join(&room);
-//!             Ok::<_, RpcError>(())
-//!         })
-//!         .call("chat.say", |ctx: Ctx<User>, say: Say| async move {
-//!             if !ctx.has(&say.room) {
-//!                 return Err(RpcError::forbidden("join the room first"));
-//!             }
-//!             let said = Said { from: ctx.context().name.clone(), text: say.text };
-//!             ctx.emit(SAID, &said).to_room(&say.room).map_err(|_| RpcError::internal())?;
-//!             Ok(())
-//!         });
-//!     let server = Server::builder(router)
-//!         .on_connect(|headers: Arc<Headers>, _id: ClientId| async move {
-//!             Ok(User { name: headers.name.clone() })
-//!         })
-//!         .build()?;
+//!     let server = Chat::server(App).build()?;
 //!     server.serve("127.0.0.1:3000").await?;
 //!     Ok(())
 //! }
 //! ```
+//!
+//! # What the macro generates
+//!
+//! For a definition `trait Chat`:
+//!
+//! - `struct Chat`, with
+//!   - `Chat::server(app)`: a [`ServerBuilder`] with the routes and the
+//!     connection hooks of `app`; set limits with [`ServerBuilder::config`],
+//!     then `.build()`, and [`Server::serve`] it or mount
+//!     [`Server::route`] in an axum app;
+//!   - `Chat::router(app)`: the routes alone, as a [`Router`];
+//!   - `Chat::events(&ctx_or_handle)`: the typed event sender, one method
+//!     per event, finishing with `.to(id)`, `.to_clients(ids)`,
+//!     `.to_room(room)`, `.to_rooms(rooms)` or `.broadcast()` (and
+//!     `.except(ids)`), from a handler's [`Ctx`] or a [`ServerHandle`];
+//!     `Chat::SAID` is the same event as an [`Event`] constant;
+//!   - `Chat::schema()`: the JSON Schema of the headers, every route (kind,
+//!     input, output, error) and every event.
+//! - `trait ChatServer`: what the application implements: the `Context`
+//!   type, `on_connect` (required), `on_before_connect` and
+//!   `on_disconnect` (optional), one async method per route taking the
+//!   [`Ctx`], the input and any middleware values, and one per
+//!   middleware. A missing handler or a wrong signature is a compile error
+//!   on the application's code.
+//! - `struct ChatClient` (with the `client` feature): `connect(url,
+//!   &headers)`, one async method per call and message, one `on_<event>()`
+//!   stream per event, `errors()` and `close()`.
+//!
+//! Route names are the namespace and the method name in camelCase,
+//! dot-joined (`users.getProfile`); `#[zocket(name = "...")]` overrides the
+//! last part. Names starting with `__` are reserved.
+//!
+//! # Middleware
+//!
+//! `#[zocket(middleware)] async fn auth() -> Result<User, RpcError>;`
+//! declares a middleware; the server implements it as
+//! `async fn auth(&self, ctx: &Ctx<C>) -> Result<User, RpcError>`. A route
+//! receives its value as a parameter marked `#[zocket(from = auth)]`, and
+//! the middleware then runs before that route, before its input is
+//! decoded; an error refuses the call. `middleware = [..]` in the macro's
+//! arguments runs middleware before every route; `#[zocket(uses = [..])]`
+//! before one. A parameter naming a middleware that does not exist, or of
+//! another type than the middleware's value, does not compile.
+//!
+//! # Without the macro
+//!
+//! Everything the macro generates targets a small runtime API that is
+//! usable by hand: [`Router::call`], [`Router::message`],
+//! [`Router::middleware`] and [`Router::nest`] with closures taking a
+//! [`Ctx`], [`Server::builder`] for the hooks, and [`Event`] constants for
+//! typed sending.
 //!
 //! The wire protocol is documented in `docs/protocol.md` of the repository.
 

@@ -1,5 +1,5 @@
-//! Code generation: the server trait and router ([`server`]), the typed
-//! event sender ([`events`]) and the API schema ([`schema`]). Everything is
+//! Code generation: the server trait and router (`server`), the typed
+//! event sender (`events`) and the API schema (`schema`). Everything is
 //! reached through `::zocket` paths, so the user needs no other import.
 
 mod client;
