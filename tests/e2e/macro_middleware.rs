@@ -4,7 +4,7 @@
 use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use zocket::{ClientId, Close, Ctx, RpcError};
+use zocket::{ClientId, Close, Connect, Ctx, RpcError};
 use zocket_tests::{TestClient, serve};
 
 #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
@@ -50,7 +50,7 @@ struct App {
     calls: AtomicUsize,
 }
 
-impl AdminServer for App {
+impl Connect<Headers> for App {
     type Context = Option<String>;
 
     async fn on_connect(
@@ -60,7 +60,9 @@ impl AdminServer for App {
     ) -> Result<Option<String>, Close> {
         Ok(headers.token.clone())
     }
+}
 
+impl AdminServer<Option<String>> for App {
     async fn count(&self, _ctx: &Ctx<Option<String>>) -> CallNumber {
         CallNumber(self.calls.fetch_add(1, Ordering::SeqCst) + 1)
     }

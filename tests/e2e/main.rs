@@ -10,6 +10,7 @@ mod lifecycle;
 mod limits;
 mod macro_middleware;
 mod middleware;
+mod nesting;
 mod rooms;
 mod schema;
 mod typed;

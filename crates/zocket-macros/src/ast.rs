@@ -16,6 +16,29 @@ pub(crate) struct Router {
     pub(crate) middleware: Vec<MiddlewareDef>,
     /// Middleware that runs before every route, in order.
     pub(crate) global_middleware: Vec<Ident>,
+    /// Router definitions nested in this one.
+    pub(crate) nested: Vec<NestDef>,
+}
+
+/// `#[zocket(nest)] fn users() -> Users;`: another definition's routes and
+/// events, under their own names, served by the same implementation.
+pub(crate) struct NestDef {
+    /// The accessor on the typed client.
+    pub(crate) ident: Ident,
+    /// The nested definition (`Users`).
+    pub(crate) path: syn::Path,
+    /// Its handlers' trait (`UsersServer`).
+    pub(crate) server_trait: syn::Path,
+    /// Its typed client (`UsersClient`).
+    pub(crate) client: syn::Path,
+}
+
+fn with_suffix(path: &syn::Path, suffix: &str) -> syn::Path {
+    let mut path = path.clone();
+    if let Some(last) = path.segments.last_mut() {
+        last.ident = quote::format_ident!("{}{}", last.ident, suffix, span = last.ident.span());
+    }
+    path
 }
 
 /// `#[zocket(middleware)] async fn auth() -> Result<User, E>;`: runs before
@@ -187,6 +210,7 @@ impl Router {
         let mut routes = Vec::new();
         let mut events = Vec::new();
         let mut middleware = Vec::new();
+        let mut nested = Vec::new();
         for trait_item in &item.items {
             let TraitItem::Fn(f) = trait_item else {
                 errors.at(trait_item.span(), "a router definition holds only `async fn` routes and `#[zocket(event)] fn` events");
@@ -237,12 +261,50 @@ impl Router {
                     FnArg::Typed(pat) => typed.push(pat),
                 }
             }
-            let kinds = [attrs.message, attrs.event, attrs.middleware];
+            let kinds = [attrs.message, attrs.event, attrs.middleware, attrs.nest];
             if let Some(second) = kinds.iter().flatten().nth(1) {
                 errors.at(
                     *second,
-                    "an item is one of `message`, `event` or `middleware`",
+                    "an item is one of `message`, `event`, `middleware` or `nest`",
                 );
+                continue;
+            }
+            if attrs.nest.is_some() {
+                if let Some(asyncness) = &sig.asyncness {
+                    errors.at(
+                        asyncness.span,
+                        "a nested router is not a handler: remove `async`",
+                    );
+                }
+                if let Some(param) = typed.first() {
+                    errors.at(param.span(), "a nested router takes no parameters");
+                }
+                if let Some(name) = &attrs.name {
+                    errors.at(name.span(), "a nested router keeps the names of its own definition (set its `namespace`)");
+                }
+                match &sig.output {
+                    ReturnType::Type(_, ty) => match &**ty {
+                        Type::Path(p)
+                            if p.qself.is_none()
+                                && p.path.segments.iter().all(|s| s.arguments.is_none()) =>
+                        {
+                            nested.push(NestDef {
+                                ident: sig.ident.clone(),
+                                server_trait: with_suffix(&p.path, "Server"),
+                                client: with_suffix(&p.path, "Client"),
+                                path: p.path.clone(),
+                            });
+                        }
+                        other => errors.at(
+                            other.span(),
+                            "expected the name of another `#[zocket::router]` definition",
+                        ),
+                    },
+                    ReturnType::Default => errors.at(
+                        sig.paren_token.span.join(),
+                        "name the nested definition as the return type: `fn users() -> Users;`",
+                    ),
+                }
                 continue;
             }
             if attrs.middleware.is_some() {
@@ -373,6 +435,7 @@ impl Router {
             events,
             middleware,
             global_middleware: args.middleware,
+            nested,
         })
     }
 }

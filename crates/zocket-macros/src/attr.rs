@@ -15,7 +15,7 @@ pub(crate) struct RouterArgs {
 }
 
 const ROUTER_KEYS: &[&str] = &["headers", "namespace", "middleware"];
-const ITEM_KEYS: &[&str] = &["message", "event", "middleware", "name", "uses"];
+const ITEM_KEYS: &[&str] = &["message", "event", "middleware", "nest", "name", "uses"];
 
 /// `[a, b]`: a list of middleware names.
 fn ident_list(expr: &syn::Expr) -> syn::Result<Vec<Ident>> {
@@ -138,6 +138,8 @@ pub(crate) struct ItemAttrs {
     pub(crate) name: Option<LitStr>,
     /// `#[zocket(middleware)]`: the item declares a middleware.
     pub(crate) middleware: Option<Span>,
+    /// `#[zocket(nest)]`: the item nests another router definition.
+    pub(crate) nest: Option<Span>,
     /// `#[zocket(uses = [a])]`: middleware this route runs.
     pub(crate) uses: Vec<Ident>,
     pub(crate) docs: Vec<String>,
@@ -203,6 +205,19 @@ impl ItemAttrs {
                 } else if meta.path.is_ident("middleware") {
                     if out
                         .middleware
+                        .replace(
+                            meta.path
+                                .get_ident()
+                                .map(|i| i.span())
+                                .unwrap_or_else(Span::call_site),
+                        )
+                        .is_some()
+                    {
+                        return Err(repeated(&meta.path));
+                    }
+                } else if meta.path.is_ident("nest") {
+                    if out
+                        .nest
                         .replace(
                             meta.path
                                 .get_ident()

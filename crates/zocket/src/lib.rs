@@ -37,16 +37,18 @@
 //!     fn said(payload: Said);
 //! }
 //!
-//! /// The application: its state, and a handler per route.
+//! /// The application: its state, its connection hooks, a handler per route.
 //! struct App;
 //!
-//! impl ChatServer for App {
+//! impl zocket::Connect<Headers> for App {
 //!     type Context = String; // each connection's name
 //!
 //!     async fn on_connect(&self, headers: Arc<Headers>, _id: ClientId) -> Result<String, Close> {
 //!         Ok(headers.name.clone())
 //!     }
+//! }
 //!
+//! impl ChatServer<String> for App {
 //!     async fn join(&self, ctx: Ctx<String>, room: String) {
 //!         ctx.join(&room);
 //!     }
@@ -88,15 +90,22 @@
 //!     `Chat::SAID` is the same event as an [`Event`] constant;
 //!   - `Chat::schema()`: the JSON Schema of the headers, every route (kind,
 //!     input, output, error) and every event.
-//! - `trait ChatServer`: what the application implements: the `Context`
-//!   type, `on_connect` (required), `on_before_connect` and
-//!   `on_disconnect` (optional), one async method per route taking the
-//!   [`Ctx`], the input and any middleware values, and one per
-//!   middleware. A missing handler or a wrong signature is a compile error
-//!   on the application's code.
+//! - `trait ChatServer<C>`: the handlers, for connections whose context is
+//!   `C`: one async method per route taking the [`Ctx`], the input and any
+//!   middleware values, and one per middleware. With [`Connect`] (the
+//!   connection hooks: the `Context` type, `on_connect`, and optionally
+//!   `on_before_connect` and `on_disconnect`) it is what `Chat::server`
+//!   takes. A missing handler or a wrong signature is a compile error on
+//!   the application's code.
 //! - `struct ChatClient` (with the `client` feature): `connect(url,
 //!   &headers)`, one async method per call and message, one `on_<event>()`
 //!   stream per event, `errors()` and `close()`.
+//!
+//! `#[zocket(nest)] fn users() -> Users;` nests another definition: its
+//! routes and events keep their own names (its `namespace`), the same
+//! implementation serves both (`impl UsersServer<C>` beside
+//! `impl ChatServer<C>`), its schema is part of `Chat::schema()`, and
+//! `ChatClient::users()` is its typed client on the same connection.
 //!
 //! Route names are the namespace and the method name in camelCase,
 //! dot-joined (`users.getProfile`); `#[zocket(name = "...")]` overrides the
@@ -150,7 +159,7 @@ pub use protocol::{CloseCode, ErrorCode, PROTOCOL_VERSION};
 pub use router::{RouteKind, Router};
 pub use schema::ApiSchema;
 pub use send::{Emit, Emitter, EncodedEvent, Event};
-pub use server::{BuildError, Server, ServerBuilder, ServerHandle};
+pub use server::{BuildError, Connect, Server, ServerBuilder, ServerHandle};
 pub use zocket_macros::router;
 
 /// The Rust client (the `client` feature): what generated typed clients

@@ -16,7 +16,7 @@ use axum::response::Html;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
-use zocket::{ClientId, Close, Ctx, RpcError, ServerHandle};
+use zocket::{ClientId, Close, Connect, Ctx, RpcError, ServerHandle};
 
 /// The longest message text accepted, in characters.
 pub const MAX_TEXT: usize = 2000;
@@ -108,7 +108,7 @@ pub struct ChatApp {
     next_id: Mutex<u64>,
 }
 
-impl ChatServer for ChatApp {
+impl Connect<ChatHeaders> for ChatApp {
     type Context = Member;
 
     async fn on_connect(&self, headers: Arc<ChatHeaders>, _id: ClientId) -> Result<Member, Close> {
@@ -116,7 +116,9 @@ impl ChatServer for ChatApp {
             name: headers.name.clone(),
         })
     }
+}
 
+impl ChatServer<Member> for ChatApp {
     async fn join(&self, ctx: Ctx<Member>, input: RoomInput) {
         ctx.join(&input.room);
     }

@@ -9,13 +9,15 @@ trait Chat {
 
 struct App;
 
-impl ChatServer for App {
+impl zocket::Connect<NoHeaders> for App {
     type Context = ();
 
     async fn on_connect(&self, _: Arc<NoHeaders>, _: ClientId) -> Result<(), Close> {
         Ok(())
     }
+}
 
+impl ChatServer<()> for App {
     async fn join(&self, _ctx: Ctx<()>, _room: String) {}
 }
 

@@ -69,7 +69,7 @@ pub trait Users {
 
 struct App;
 
-impl UsersServer for App {
+impl zocket::Connect<Headers> for App {
     type Context = String;
 
     async fn on_before_connect(&self, headers: Arc<Headers>) -> Result<(), Reject> {
@@ -84,7 +84,9 @@ impl UsersServer for App {
     }
 
     async fn on_disconnect(&self, _conn: Connection<String>, _reason: DisconnectReason) {}
+}
 
+impl UsersServer<String> for App {
     async fn get_profile(&self, ctx: Ctx<String>, input: Profile) -> Result<User, UsersError> {
         Users::events(&ctx).joined(&Joined { who: ctx.context().clone() }).broadcast().ok();
         if input.id == 0 {

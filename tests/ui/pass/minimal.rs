@@ -8,13 +8,15 @@ trait Math {
 
 struct Calc;
 
-impl MathServer for Calc {
+impl zocket::Connect<zocket::NoHeaders> for Calc {
     type Context = ();
 
     async fn on_connect(&self, _: std::sync::Arc<zocket::NoHeaders>, _: zocket::ClientId) -> Result<(), zocket::Close> {
         Ok(())
     }
+}
 
+impl MathServer<()> for Calc {
     async fn add(&self, _ctx: zocket::Ctx<()>, (a, b): (i64, i64)) -> i64 {
         a + b
     }

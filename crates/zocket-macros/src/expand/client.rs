@@ -76,6 +76,24 @@ pub(crate) fn expand(router: &Router) -> TokenStream {
             }
         })
         .collect();
+    let nested: Vec<TokenStream> = router
+        .nested
+        .iter()
+        .map(|nest| {
+            let method = &nest.ident;
+            let client = &nest.client;
+            let doc = format!(
+                "The client of the nested definition `{}`, on the same connection.",
+                quote!(#client)
+            );
+            quote! {
+                #[doc = #doc]
+                pub fn #method(&self) -> #client {
+                    #client::from_client(self.client.clone())
+                }
+            }
+        })
+        .collect();
     if let Some(ty) = &router.headers {
         checks
             .push(quote_spanned!(ty.span()=> ::zocket::__private::assert_client_headers::<#ty>();));
@@ -124,6 +142,7 @@ pub(crate) fn expand(router: &Router) -> TokenStream {
 
                 #(#routes)*
                 #(#events)*
+                #(#nested)*
             }
         }
     }

@@ -31,16 +31,28 @@ pub(crate) fn expand(router: &Router) -> TokenStream {
         let ty = &event.payload;
         quote!(schema.event::<#ty>(#name, #docs);)
     });
+    let nested = router.nested.iter().map(|nest| {
+        let path = &nest.path;
+        quote!(#path::describe(schema);)
+    });
     quote! {
         #[allow(dead_code)]
         impl #ident {
             /// The JSON Schema of the whole API: headers, every route with its
-            /// kind, input, output and error, and every event's payload.
+            /// kind, input, output and error, and every event's payload
+            /// (nested definitions included).
             pub fn schema() -> ::zocket::__private::serde_json::Value {
                 let mut schema = ::zocket::ApiSchema::new::<#headers>();
+                Self::describe(&mut schema);
+                schema.finish()
+            }
+
+            /// Adds this definition's routes and events (nested ones
+            /// included) to `schema`.
+            pub fn describe(schema: &mut ::zocket::ApiSchema) {
                 #(#routes)*
                 #(#events)*
-                schema.finish()
+                #(#nested)*
             }
         }
     }

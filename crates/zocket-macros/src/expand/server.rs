@@ -35,7 +35,7 @@ fn method(route: &Route) -> TokenStream {
         #(#docs)*
         #[doc = ""]
         #[doc = #wire]
-        fn #ident(&self, ctx: ::zocket::Ctx<Self::Context> #(#input)*)
+        fn #ident(&self, ctx: ::zocket::Ctx<C> #(#input)*)
             -> impl ::zocket::__private::Future<Output = #output> + ::core::marker::Send;
     }
 }
@@ -53,20 +53,21 @@ fn middleware_method(m: &MiddlewareDef) -> TokenStream {
         #(#docs)*
         #[doc = ""]
         #[doc = "Middleware: runs before the handlers that use it; an error refuses the call."]
-        fn #ident(&self, ctx: &::zocket::Ctx<Self::Context>)
+        fn #ident(&self, ctx: &::zocket::Ctx<C>)
             -> impl ::zocket::__private::Future<Output = #output> + ::core::marker::Send;
     }
 }
 
 /// A closure running middleware `index` and storing its value in the call's `Ctx`.
-fn middleware_closure(router: &Router, index: usize) -> TokenStream {
+fn middleware_closure(router: &Router, server_trait: &Ident, index: usize) -> TokenStream {
     let m = &router.middleware[index];
     let ident = &m.ident;
+    let call = quote!(<S as #server_trait<C>>::#ident(&server, &ctx));
     let run = match &m.output {
-        Output::Unit => quote! { server.#ident(&ctx).await; },
-        Output::Plain(_) => quote! { let value = server.#ident(&ctx).await; },
+        Output::Unit => quote! { #call.await; },
+        Output::Plain(_) => quote! { let value = #call.await; },
         Output::Result { .. } => quote! {
-            let value = server.#ident(&ctx).await.map_err(::core::convert::Into::<::zocket::RpcError>::into)?;
+            let value = #call.await.map_err(::core::convert::Into::<::zocket::RpcError>::into)?;
         },
     };
     let store = m
@@ -74,7 +75,7 @@ fn middleware_closure(router: &Router, index: usize) -> TokenStream {
         .map(|_| quote! { ctx.insert(__ZocketValue::<#index, _>(value)); });
     quote! {{
         let server = server.clone();
-        move |mut ctx: ::zocket::Ctx<S::Context>| {
+        move |mut ctx: ::zocket::Ctx<C>| {
             let server = server.clone();
             async move {
                 #run
@@ -94,7 +95,7 @@ fn middleware_index(router: &Router, name: &Ident) -> usize {
 }
 
 /// Registration of one route on the router, calling the trait method.
-fn register(router: &Router, route: &Route) -> TokenStream {
+fn register(router: &Router, server_trait: &Ident, route: &Route) -> TokenStream {
     let ident = &route.ident;
     let name = &route.name;
     let input_ty = match &route.input {
@@ -114,7 +115,7 @@ fn register(router: &Router, route: &Route) -> TokenStream {
             quote!(#value)
         }
     });
-    let args = quote!(ctx #(, #args)*);
+    let call = quote!(<S as #server_trait<C>>::#ident(&server, ctx #(, #args)*));
     let takes = route.values.iter().zip(&values).map(|(value, var)| {
         let index = middleware_index(router, &value.from);
         let ty = &value.ty;
@@ -138,19 +139,19 @@ fn register(router: &Router, route: &Route) -> TokenStream {
         }
     }
     let route_middleware = own.iter().map(|&index| {
-        let closure = middleware_closure(router, index);
+        let closure = middleware_closure(router, server_trait, index);
         quote!(let router = router.route_middleware(#name, #closure);)
     });
     let body = match &route.output {
         Output::Unit => quote! {
-            server.#ident(#args).await;
+            #call.await;
             ::core::result::Result::Ok::<(), ::zocket::RpcError>(())
         },
         Output::Plain(ty) => quote! {
-            ::core::result::Result::Ok::<#ty, ::zocket::RpcError>(server.#ident(#args).await)
+            ::core::result::Result::Ok::<#ty, ::zocket::RpcError>(#call.await)
         },
         Output::Result { .. } => quote! {
-            server.#ident(#args).await.map_err(::core::convert::Into::<::zocket::RpcError>::into)
+            #call.await.map_err(::core::convert::Into::<::zocket::RpcError>::into)
         },
     };
     let method = match route.kind {
@@ -160,7 +161,7 @@ fn register(router: &Router, route: &Route) -> TokenStream {
     let unused = route.input.is_none().then(|| quote!(let _ = input;));
     let mutable = (!route.values.is_empty()).then(|| quote!(mut));
     let handler = quote! {
-        move |#mutable ctx: ::zocket::Ctx<S::Context>, input: #input_ty| {
+        move |#mutable ctx: ::zocket::Ctx<C>, input: #input_ty| {
             #unused
             let server = server.clone();
             async move {
@@ -241,10 +242,21 @@ pub(crate) fn expand(router: &Router, server_trait: &Ident) -> TokenStream {
     let headers = headers(router);
     let methods = router.routes.iter().map(method);
     let middleware_methods = router.middleware.iter().map(middleware_method);
-    let registrations = router.routes.iter().map(|route| register(router, route));
+    let registrations = router
+        .routes
+        .iter()
+        .map(|route| register(router, server_trait, route));
     let global = router.global_middleware.iter().map(|name| {
-        let closure = middleware_closure(router, middleware_index(router, name));
+        let closure = middleware_closure(router, server_trait, middleware_index(router, name));
         quote!(let router = router.middleware(#closure);)
+    });
+    let nested_traits = router.nested.iter().map(|nest| {
+        let path = &nest.server_trait;
+        quote!(+ #path<C>)
+    });
+    let nested_routers = router.nested.iter().map(|nest| {
+        let path = &nest.path;
+        quote!(let router = router.merge(#path::router_shared::<C, S>(server.clone()));)
     });
     let key = (!router.middleware.is_empty()).then(|| {
         quote! {
@@ -255,74 +267,55 @@ pub(crate) fn expand(router: &Router, server_trait: &Ident) -> TokenStream {
     });
     let assertions = assertions(router);
     let trait_doc = format!(
-        "What an application implements to serve [`{ident}`]: the context type, the connection hooks, and one async handler per route."
+        "The handlers of [`{ident}`], for connections whose context is `C`: one async method per route and per middleware. \
+         The connection hooks come from [`zocket::Connect`]; [`{ident}::server`] takes both."
     );
     quote! {
         #assertions
 
         #[doc = #trait_doc]
         #[allow(dead_code)]
-        #vis trait #server_trait: ::core::marker::Send + ::core::marker::Sync + ::core::marker::Sized + 'static {
-            /// Each connection's context, built by `on_connect` and given to every handler.
-            type Context: ::core::marker::Send + ::core::marker::Sync + 'static;
-
-            /// Builds a connection's context from the validated headers and
-            /// the client id. Runs after the upgrade; an error closes the
-            /// socket with its code (4000-4999) and reason.
-            fn on_connect(&self, headers: ::zocket::__private::Arc<#headers>, client_id: ::zocket::ClientId)
-                -> impl ::zocket::__private::Future<Output = ::core::result::Result<Self::Context, ::zocket::Close>> + ::core::marker::Send;
-
-            /// Runs before the upgrade, after header validation; an error is
-            /// the HTTP response. Accepts everyone by default.
-            fn on_before_connect(&self, _headers: ::zocket::__private::Arc<#headers>)
-                -> impl ::zocket::__private::Future<Output = ::core::result::Result<(), ::zocket::Reject>> + ::core::marker::Send {
-                async { ::core::result::Result::Ok(()) }
-            }
-
-            /// Runs once a connection has ended. Does nothing by default.
-            fn on_disconnect(&self, _connection: ::zocket::Connection<Self::Context>, _reason: ::zocket::DisconnectReason)
-                -> impl ::zocket::__private::Future<Output = ()> + ::core::marker::Send {
-                async {}
-            }
-
+        #vis trait #server_trait<C: ::core::marker::Send + ::core::marker::Sync + 'static>:
+            ::core::marker::Send + ::core::marker::Sync + ::core::marker::Sized + 'static #(#nested_traits)*
+        {
             #(#middleware_methods)*
             #(#methods)*
         }
 
         #[allow(dead_code)]
         impl #ident {
-            /// The routes, each calling its handler on `server`.
-            pub fn router<S: #server_trait>(server: S) -> ::zocket::Router<S::Context> {
+            /// The routes (nested routers' included), each calling its handler on `server`.
+            pub fn router<C, S>(server: S) -> ::zocket::Router<C>
+            where
+                C: ::core::marker::Send + ::core::marker::Sync + 'static,
+                S: #server_trait<C>,
+            {
                 Self::router_shared(::zocket::__private::Arc::new(server))
             }
 
             /// Like [`router`](Self::router), for a server already shared.
-            pub fn router_shared<S: #server_trait>(server: ::zocket::__private::Arc<S>) -> ::zocket::Router<S::Context> {
+            pub fn router_shared<C, S>(server: ::zocket::__private::Arc<S>) -> ::zocket::Router<C>
+            where
+                C: ::core::marker::Send + ::core::marker::Sync + 'static,
+                S: #server_trait<C>,
+            {
                 #key
-                let router = ::zocket::Router::<S::Context>::new();
+                let router = ::zocket::Router::<C>::new();
                 #(#global)*
                 #(#registrations)*
+                #(#nested_routers)*
                 router
             }
 
-            /// A server builder with the routes and the connection hooks of
-            /// `server`; set limits with `.config(...)`, then `.build()`.
-            pub fn server<S: #server_trait>(server: S) -> ::zocket::ServerBuilder<#headers, S::Context> {
+            /// A server builder with the routes of `server` and its
+            /// connection hooks ([`zocket::Connect`]); set limits with
+            /// `.config(...)`, then `.build()`.
+            pub fn server<S>(server: S) -> ::zocket::ServerBuilder<#headers, <S as ::zocket::Connect<#headers>>::Context>
+            where
+                S: ::zocket::Connect<#headers> + #server_trait<<S as ::zocket::Connect<#headers>>::Context>,
+            {
                 let server = ::zocket::__private::Arc::new(server);
-                let (before, connect, disconnect) = (server.clone(), server.clone(), server.clone());
-                ::zocket::Server::<#headers, S::Context>::builder(Self::router_shared(server))
-                    .on_before_connect(move |headers| {
-                        let server = before.clone();
-                        async move { server.on_before_connect(headers).await }
-                    })
-                    .on_connect(move |headers, client_id| {
-                        let server = connect.clone();
-                        async move { server.on_connect(headers, client_id).await }
-                    })
-                    .on_disconnect(move |connection, reason| {
-                        let server = disconnect.clone();
-                        async move { server.on_disconnect(connection, reason).await }
-                    })
+                ::zocket::Server::builder(Self::router_shared(server.clone())).connect_with(server)
             }
         }
     }

@@ -1,9 +1,11 @@
 //! [`Server`]: hooks and configuration around a [`Router`], mounted in axum
 //! or served on its own.
 
+mod connect;
 mod handle;
 mod shared;
 
+pub use connect::Connect;
 pub use handle::ServerHandle;
 pub(crate) use shared::{Shared, Slot};
 
@@ -150,6 +152,26 @@ where
     {
         self.disconnect = Some(Arc::new(move |conn, reason| Box::pin(hook(conn, reason))));
         self
+    }
+
+    /// Takes all three connection hooks from `hooks`.
+    pub fn connect_with<T>(self, hooks: Arc<T>) -> Self
+    where
+        T: Connect<H, Context = C>,
+    {
+        let (before, connect, disconnect) = (hooks.clone(), hooks.clone(), hooks);
+        self.on_before_connect(move |headers| {
+            let hooks = before.clone();
+            async move { hooks.on_before_connect(headers).await }
+        })
+        .on_connect(move |headers, client_id| {
+            let hooks = connect.clone();
+            async move { hooks.on_connect(headers, client_id).await }
+        })
+        .on_disconnect(move |connection, reason| {
+            let hooks = disconnect.clone();
+            async move { hooks.on_disconnect(connection, reason).await }
+        })
     }
 
     /// Limits and timings (see [`Config`]).

@@ -1,0 +1,7 @@
+#[zocket::router]
+trait App {
+    #[zocket(nest)]
+    fn users() -> Vec<u8>;
+}
+
+fn main() {}
