@@ -18,6 +18,7 @@ pub(crate) fn expand(router: &Router) -> TokenStream {
         let method = &route.ident;
         let name = &route.name;
         let docs = &route.doc_attrs;
+        let span = route.input.as_ref().map_or_else(proc_macro2::Span::call_site, |(_, ty)| ty.span());
         let (param, arg) = match &route.input {
             Some((input, ty)) => {
                 checks.push(quote_spanned!(ty.span()=> ::zocket::__private::assert_client_input::<#ty>();));
@@ -27,6 +28,7 @@ pub(crate) fn expand(router: &Router) -> TokenStream {
         };
         match route.kind {
             Kind::Call => {
+                let send = quote_spanned!(span=> self.client.call(#name, #arg).await);
                 let output = output_ok(&route.output);
                 if let Some(ty) = route.output_type() {
                     checks.push(quote_spanned!(ty.span()=> ::zocket::__private::assert_client_output::<#ty>();));
@@ -37,18 +39,19 @@ pub(crate) fn expand(router: &Router) -> TokenStream {
                     #[doc = ""]
                     #[doc = #doc]
                     pub async fn #method(&self #param) -> ::core::result::Result<#output, ::zocket::client::CallError> {
-                        self.client.call(#name, #arg).await
+                        #send
                     }
                 }
             }
             Kind::Message => {
+                let send = quote_spanned!(span=> self.client.message(#name, #arg).await);
                 let doc = format!("Sends the message `{name}` (no reply).");
                 quote! {
                     #(#docs)*
                     #[doc = ""]
                     #[doc = #doc]
                     pub async fn #method(&self #param) -> ::core::result::Result<(), ::zocket::client::CallError> {
-                        self.client.message(#name, #arg).await
+                        #send
                     }
                 }
             }
@@ -65,13 +68,14 @@ pub(crate) fn expand(router: &Router) -> TokenStream {
             checks.push(
                 quote_spanned!(ty.span()=> ::zocket::__private::assert_client_event::<#ty>();),
             );
+            let subscribe = quote_spanned!(ty.span()=> self.client.events(#name));
             let doc = format!("The stream of `{name}` events.");
             quote! {
                 #(#docs)*
                 #[doc = ""]
                 #[doc = #doc]
                 pub fn #method(&self) -> ::zocket::client::EventStream<#ty> {
-                    self.client.events(#name)
+                    #subscribe
                 }
             }
         })

@@ -3,7 +3,8 @@
 use crate::ast::Router;
 use crate::names::screaming;
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 
 pub(crate) fn expand(router: &Router) -> TokenStream {
     let vis = &router.vis;
@@ -32,12 +33,13 @@ pub(crate) fn expand(router: &Router) -> TokenStream {
         let ty = &event.payload;
         let docs = &event.doc_attrs;
         let doc = format!("Sends `{}`; pick recipients on the result.", event.name);
+        let emit = quote_spanned!(ty.span()=> ::zocket::Emitter::emit_event(self.from, #ident::#konst, payload));
         quote! {
             #(#docs)*
             #[doc = ""]
             #[doc = #doc]
             pub fn #method(&self, payload: &#ty) -> ::zocket::Emit<'a> {
-                ::zocket::Emitter::emit_event(self.from, #ident::#konst, payload)
+                #emit
             }
         }
     });

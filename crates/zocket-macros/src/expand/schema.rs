@@ -3,7 +3,8 @@
 use super::{headers, output_ok, unit};
 use crate::ast::{Kind, Router};
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 
 pub(crate) fn expand(router: &Router) -> TokenStream {
     let ident = &router.ident;
@@ -23,13 +24,18 @@ pub(crate) fn expand(router: &Router) -> TokenStream {
             Kind::Call => quote!(::zocket::RouteKind::Call),
             Kind::Message => quote!(::zocket::RouteKind::Message),
         };
-        quote!(schema.route::<#input, #output>(#name, #kind, #docs);)
+        // Missing bounds are reported on the user's input type.
+        let span = route
+            .input
+            .as_ref()
+            .map_or_else(proc_macro2::Span::call_site, |(_, ty)| ty.span());
+        quote_spanned!(span=> schema.route::<#input, #output>(#name, #kind, #docs);)
     });
     let events = router.events.iter().map(|event| {
         let name = &event.name;
         let docs = &event.docs;
         let ty = &event.payload;
-        quote!(schema.event::<#ty>(#name, #docs);)
+        quote_spanned!(ty.span()=> schema.event::<#ty>(#name, #docs);)
     });
     let nested = router.nested.iter().map(|nest| {
         let path = &nest.path;

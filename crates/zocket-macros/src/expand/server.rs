@@ -66,9 +66,11 @@ fn middleware_closure(router: &Router, server_trait: &Ident, index: usize) -> To
     let run = match &m.output {
         Output::Unit => quote! { #call.await; },
         Output::Plain(_) => quote! { let value = #call.await; },
-        Output::Result { .. } => quote! {
-            let value = #call.await.map_err(::core::convert::Into::<::zocket::RpcError>::into)?;
-        },
+        Output::Result { err, .. } => {
+            let convert =
+                quote_spanned!(err.span()=> ::core::convert::Into::<::zocket::RpcError>::into);
+            quote! { let value = #call.await.map_err(#convert)?; }
+        }
     };
     let store = m
         .value_type()
@@ -150,9 +152,11 @@ fn register(router: &Router, server_trait: &Ident, route: &Route) -> TokenStream
         Output::Plain(ty) => quote! {
             ::core::result::Result::Ok::<#ty, ::zocket::RpcError>(#call.await)
         },
-        Output::Result { .. } => quote! {
-            #call.await.map_err(::core::convert::Into::<::zocket::RpcError>::into)
-        },
+        Output::Result { err, .. } => {
+            let convert =
+                quote_spanned!(err.span()=> ::core::convert::Into::<::zocket::RpcError>::into);
+            quote!(#call.await.map_err(#convert))
+        }
     };
     let method = match route.kind {
         Kind::Call => quote!(call),
@@ -170,10 +174,17 @@ fn register(router: &Router, server_trait: &Ident, route: &Route) -> TokenStream
             }
         }
     };
+    // A bound the user's input type misses is reported on that type, once
+    // (the same error as the assertion's).
+    let span = route
+        .input
+        .as_ref()
+        .map_or_else(proc_macro2::Span::call_site, |(_, ty)| ty.span());
+    let register = quote_spanned!(span=> router.#method(#name, #handler));
     quote! {
         let router = {
             let server = server.clone();
-            router.#method(#name, #handler)
+            #register
         };
         #(#route_middleware)*
     }
