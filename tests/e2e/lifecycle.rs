@@ -5,7 +5,9 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use zocket::{ClientId, Close, Ctx, DisconnectReason, Router, RpcError, Server, ServerHandle};
+use zocket::{
+    ClientId, Close, Config, Ctx, DisconnectReason, Router, RpcError, Server, ServerHandle,
+};
 use zocket_tests::{TestClient, serve, serve_app, within};
 
 #[derive(serde::Deserialize, schemars::JsonSchema)]
@@ -36,6 +38,8 @@ fn server() -> (Server<Headers, Named>, Ended) {
                 name: h.name.clone(),
             })
         })
+        // Lost connections keep their session only briefly here.
+        .config(Config::default().session_retention(Duration::from_millis(100)))
         .on_disconnect(move |conn, reason| {
             let tx = tx.clone();
             async move {

@@ -11,6 +11,7 @@ mod limits;
 mod macro_middleware;
 mod middleware;
 mod nesting;
+mod recovery;
 mod rooms;
 mod schema;
 mod typed;

@@ -61,6 +61,7 @@ pub struct TestClient {
     /// Frames read while waiting for something else.
     backlog: std::collections::VecDeque<Value>,
     next_rpc: u64,
+    rpc_prefix: String,
 }
 
 impl TestClient {
@@ -99,6 +100,7 @@ impl TestClient {
             ready: Value::Null,
             backlog: Default::default(),
             next_rpc: 0,
+            rpc_prefix: "r".into(),
         };
         let ready = client.next_frame().await;
         assert_eq!(ready["type"], "__ready", "the first frame is __ready");
@@ -136,10 +138,16 @@ impl TestClient {
         self.send_text(&value.to_string()).await;
     }
 
+    /// Sets the prefix of the `rpcId`s of later calls (default `r`): a
+    /// client resuming a session must not reuse the ids of an earlier one.
+    pub fn set_rpc_prefix(&mut self, prefix: &str) {
+        self.rpc_prefix = prefix.to_owned();
+    }
+
     /// Sends a call and returns its `rpcId` without waiting.
     pub async fn start_call(&mut self, route: &str, payload: Value) -> String {
         self.next_rpc += 1;
-        let id = format!("r{}", self.next_rpc);
+        let id = format!("{}{}", self.rpc_prefix, self.next_rpc);
         self.send_json(json!({"type": route, "payload": payload, "rpcId": id}))
             .await;
         id

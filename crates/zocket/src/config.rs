@@ -47,6 +47,9 @@ pub struct Config {
     pub(crate) close_timeout: Duration,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) read_buffer_size: usize,
+    pub(crate) retention: Duration,
+    pub(crate) history: usize,
+    pub(crate) reply_cache: usize,
 }
 
 impl Default for Config {
@@ -63,6 +66,9 @@ impl Default for Config {
             close_timeout: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(10),
             read_buffer_size: 4 * 1024,
+            retention: Duration::from_secs(120),
+            history: 1024,
+            reply_cache: 256,
         }
     }
 }
@@ -131,6 +137,29 @@ impl Config {
     /// How long a graceful shutdown lets in-flight calls finish (default 10 s).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// How long a session outlives a lost connection (default 2 minutes),
+    /// so that the client can resume it: its id, rooms, context, missed
+    /// events and the replies of its calls. `Duration::ZERO` turns
+    /// recovery off: a lost connection ends its session at once.
+    pub fn session_retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Events kept per session for replay (default 1024). A client that
+    /// missed more cannot resume: it gets a fresh session.
+    pub fn session_history(mut self, events: usize) -> Self {
+        self.history = events;
+        self
+    }
+
+    /// Replies kept per session by `rpcId` (default 256), so that a call
+    /// resent after a reconnect is answered without running twice.
+    pub fn reply_cache(mut self, replies: usize) -> Self {
+        self.reply_cache = replies;
         self
     }
 

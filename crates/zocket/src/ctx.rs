@@ -1,10 +1,10 @@
 //! [`Ctx`]: what every handler and middleware receives.
 
-use crate::connection::Conn;
 use crate::error::{Close, RpcError};
 use crate::ids::ClientId;
 use crate::send::{Emit, Event};
 use crate::server::ServerHandle;
+use crate::session::Session;
 use axum::http::Extensions;
 use serde::Serialize;
 use std::sync::Arc;
@@ -13,13 +13,13 @@ use std::sync::Arc;
 /// sending, disconnect), the application's context `C` from `on_connect`,
 /// and the values middleware handed over.
 pub struct Ctx<C> {
-    conn: Arc<Conn<C>>,
+    conn: Arc<Session<C>>,
     route: &'static str,
     values: Extensions,
 }
 
 impl<C: Send + Sync + 'static> Ctx<C> {
-    pub(crate) fn new(conn: Arc<Conn<C>>, route: &'static str) -> Self {
+    pub(crate) fn new(conn: Arc<Session<C>>, route: &'static str) -> Self {
         Self {
             conn,
             route,
@@ -29,7 +29,7 @@ impl<C: Send + Sync + 'static> Ctx<C> {
 
     /// The connection's client id.
     pub fn client_id(&self) -> &ClientId {
-        &self.conn.link.id
+        &self.conn.id
     }
 
     /// The application's context, built by `on_connect`.

@@ -147,6 +147,7 @@ mod router;
 mod schema;
 mod send;
 mod server;
+mod session;
 
 pub use adapter::{Adapter, MemoryAdapter, Target};
 pub use config::{Config, RateLimit};

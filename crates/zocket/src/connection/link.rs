@@ -13,8 +13,8 @@ use tokio_util::sync::CancellationToken;
 pub(crate) enum Outbound {
     /// A complete text frame (`__ready`, replies, errors).
     Text(Utf8Bytes),
-    /// An event; the writer adds the connection's next `seq`.
-    Event(Arc<EventFrame>),
+    /// An event and its `seq` in the session.
+    Event(Arc<EventFrame>, u64),
     /// A heartbeat ping.
     Ping,
 }
@@ -25,7 +25,6 @@ pub(crate) struct Link {
     tx: mpsc::Sender<Outbound>,
     reason: OnceLock<DisconnectReason>,
     stop: CancellationToken,
-    closed: CancellationToken,
 }
 
 impl Link {
@@ -37,7 +36,6 @@ impl Link {
             tx,
             reason: OnceLock::new(),
             stop,
-            closed: CancellationToken::new(),
         }
     }
 
@@ -78,43 +76,45 @@ impl Link {
             .cloned()
             .unwrap_or(DisconnectReason::Shutdown)
     }
+}
 
-    /// Called by the connection task when everything is finished.
-    pub(crate) fn mark_closed(&self) {
-        self.closed.cancel();
+/// What an adapter delivers events to: a session, whatever connection it
+/// currently has.
+pub(crate) trait Deliver: Send + Sync {
+    fn client_id(&self) -> &ClientId;
+    fn deliver(&self, event: &Arc<EventFrame>);
+}
+
+impl<C: Send + Sync + 'static> Deliver for crate::session::Session<C> {
+    fn client_id(&self) -> &ClientId {
+        &self.id
     }
 
-    /// Resolves once the connection has fully ended.
-    pub(crate) async fn closed(&self) {
-        self.closed.cancelled().await;
-    }
-
-    /// Whether the connection has fully ended.
-    pub(crate) fn is_closed(&self) -> bool {
-        self.closed.is_cancelled()
+    fn deliver(&self, event: &Arc<EventFrame>) {
+        crate::session::Session::deliver(self, event);
     }
 }
 
-/// A connection as an [`Adapter`](crate::Adapter) sees it: an id and a way
-/// to deliver events.
+/// A client as an [`Adapter`](crate::Adapter) sees it: an id and a way to
+/// deliver events (numbered, kept for recovery, queued for its connection).
 #[derive(Clone)]
-pub struct Recipient(pub(crate) Arc<Link>);
+pub struct Recipient(pub(crate) Arc<dyn Deliver>);
 
 impl Recipient {
-    /// The connection's client id.
+    /// The client id.
     pub fn id(&self) -> &ClientId {
-        &self.0.id
+        self.0.client_id()
     }
 
-    /// Queues an event for this connection (see the slow-consumer policy of
+    /// Queues an event for this client (see the slow-consumer policy of
     /// [`Config::outbound_queue`](crate::Config::outbound_queue)).
     pub fn deliver(&self, event: &crate::EncodedEvent) {
-        self.0.push(Outbound::Event(event.0.clone()));
+        self.0.deliver(&event.0);
     }
 }
 
 impl std::fmt::Debug for Recipient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Recipient").field(&self.0.id).finish()
+        f.debug_tuple("Recipient").field(self.id()).finish()
     }
 }

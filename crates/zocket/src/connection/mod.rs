@@ -13,9 +13,10 @@ pub(crate) use link::{Link, Outbound};
 pub use reason::DisconnectReason;
 
 use crate::error::Close;
-use crate::ids::{ClientId, SessionId};
-use crate::protocol::{CloseCode, ready_frame};
+use crate::ids::ClientId;
+use crate::protocol::CloseCode;
 use crate::server::{Shared, Slot};
+use crate::session::Session;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::future::BoxFuture;
 use futures_util::{FutureExt, StreamExt};
@@ -24,25 +25,10 @@ use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tracing::Instrument;
 
-/// The state of a live connection that handlers and the server share.
-pub(crate) struct Conn<C> {
-    pub(crate) link: Arc<Link>,
-    pub(crate) app: C,
-    pub(crate) server: Arc<Shared<C>>,
-}
-
-impl<C> Conn<C> {
-    /// Closes the connection and waits until it has ended (bounded).
-    pub(crate) async fn disconnect(&self, close: Close) {
-        self.link.stop(DisconnectReason::Disconnected(close));
-        let limit = self.server.config.close_timeout * 2;
-        let _ = tokio::time::timeout(limit, self.link.closed()).await;
-    }
-}
-
-/// A live connection, as listed by [`ServerHandle::connections`](crate::ServerHandle::connections)
-/// and given to `on_disconnect`.
-pub struct Connection<C>(pub(crate) Arc<Conn<C>>);
+/// A client's session, as listed by
+/// [`ServerHandle::connections`](crate::ServerHandle::connections) and given
+/// to `on_disconnect`.
+pub struct Connection<C>(pub(crate) Arc<Session<C>>);
 
 impl<C> Clone for Connection<C> {
     fn clone(&self) -> Self {
@@ -50,10 +36,10 @@ impl<C> Clone for Connection<C> {
     }
 }
 
-impl<C> Connection<C> {
+impl<C: Send + Sync + 'static> Connection<C> {
     /// The client id.
     pub fn id(&self) -> &ClientId {
-        &self.0.link.id
+        &self.0.id
     }
 
     /// The application's context from `on_connect`.
@@ -61,19 +47,24 @@ impl<C> Connection<C> {
         &self.0.app
     }
 
-    /// The connection's rooms, sorted.
+    /// The client's rooms, sorted.
     pub fn rooms(&self) -> Vec<String> {
         self.0.server.adapter.rooms(self.id())
     }
 
-    /// Whether the connection has ended.
-    pub fn is_closed(&self) -> bool {
-        self.0.link.is_closed()
+    /// Whether a socket is live (a session kept for recovery has none).
+    pub fn is_connected(&self) -> bool {
+        self.0.is_connected()
     }
 
-    /// Closes the connection with `close` (code 4000-4999 and a reason)
-    /// and resolves once the close handshake has finished or the close
-    /// timeout has passed.
+    /// Whether the session has ended.
+    pub fn is_closed(&self) -> bool {
+        self.0.is_ended()
+    }
+
+    /// Closes the connection with `close` (code 4000-4999 and a reason),
+    /// ends the session, and resolves once the close handshake has finished
+    /// or the close timeout has passed.
     pub async fn disconnect(&self, close: Close) {
         self.0.disconnect(close).await;
     }
@@ -82,7 +73,7 @@ impl<C> Connection<C> {
 impl<C> std::fmt::Debug for Connection<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
-            .field("id", self.id())
+            .field("id", &self.0.id)
             .finish_non_exhaustive()
     }
 }
@@ -98,60 +89,84 @@ async fn refuse(mut socket: WebSocket, code: u16, reason: String) {
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), socket.next()).await;
 }
 
-/// Runs a connection from the upgrade to the end of `on_disconnect`.
+/// How a connection begins: a new session, or one resumed.
+pub(crate) enum Start<C> {
+    /// A new session for `id`, once `connect` (`on_connect`) succeeds.
+    Fresh {
+        id: ClientId,
+        connect: BoxFuture<'static, Result<C, Close>>,
+    },
+    /// A retained session, resumed after the events up to `last_seq`.
+    Resume {
+        session: Arc<Session<C>>,
+        last_seq: u64,
+    },
+}
+
+/// Runs a connection from the upgrade to the end of its part of the
+/// session (and of the session itself, unless it is kept for recovery).
 pub(crate) async fn run<C: Send + Sync + 'static>(
     socket: WebSocket,
     shared: Arc<Shared<C>>,
-    id: ClientId,
-    connect: BoxFuture<'static, Result<C, Close>>,
+    start: Start<C>,
     slot: Slot,
 ) {
+    let id = match &start {
+        Start::Fresh { id, .. } => id.clone(),
+        Start::Resume { session, .. } => session.id.clone(),
+    };
     let span = tracing::info_span!("zocket.conn", client = id.short());
     async move {
-        let app = match AssertUnwindSafe(connect).catch_unwind().await {
-            Ok(Ok(app)) => app,
-            Ok(Err(close)) => {
-                tracing::info!(code = close.code, reason = %close.reason, "on_connect refused the connection");
-                return refuse(socket, close.code, close.reason.into_owned()).await;
-            }
-            Err(_) => {
-                tracing::error!("on_connect panicked");
-                return refuse(socket, CloseCode::INTERNAL, "server error".into()).await;
-            }
+        let (session, resume_from) = match start {
+            Start::Resume { session, last_seq } => (session, Some(last_seq)),
+            Start::Fresh { id, connect } => match AssertUnwindSafe(connect).catch_unwind().await {
+                Ok(Ok(app)) => {
+                    let session = Arc::new(Session::new(id, app, shared.clone()));
+                    shared.registry.insert(session.clone());
+                    shared.adapter.add(Recipient(session.clone()));
+                    (session, None)
+                }
+                Ok(Err(close)) => {
+                    tracing::info!(code = close.code, reason = %close.reason, "on_connect refused the connection");
+                    return refuse(socket, close.code, close.reason.into_owned()).await;
+                }
+                Err(_) => {
+                    tracing::error!("on_connect panicked");
+                    return refuse(socket, CloseCode::INTERNAL, "server error".into()).await;
+                }
+            },
         };
         let stop = shared.shutdown.child_token();
         if stop.is_cancelled() {
+            if resume_from.is_none() {
+                session.end(DisconnectReason::Shutdown).await;
+            }
             return refuse(socket, CloseCode::GOING_AWAY, "server shutting down".into()).await;
         }
         let (sink, mut stream) = socket.split();
         let (tx, rx) = mpsc::channel(shared.config.outbound_queue);
         let link = Arc::new(Link::new(id.clone(), tx, stop));
-        let session = SessionId::random();
-        link.push(Outbound::Text(ready_frame(id.as_str(), session.expose(), false).into()));
-        let conn = Arc::new(Conn {
-            link: link.clone(),
-            app,
-            server: shared.clone(),
-        });
-        shared.registry.insert(conn.clone());
-        shared.adapter.add(Recipient(link.clone()));
-        tracing::info!("connected");
+        let Some(generation) = session.attach(link.clone(), resume_from) else {
+            drop((sink, stream));
+            tracing::info!("the session ended before it could be resumed");
+            return;
+        };
+        tracing::info!(recovered = resume_from.is_some(), "connected");
 
         let (close_tx, close_rx) = oneshot::channel();
         let mut writer = tokio::spawn(writer::run(sink, rx, close_rx, link.clone()).in_current_span());
         let max_calls = shared.config.max_concurrent_calls;
         let calls = Arc::new(Semaphore::new(max_calls));
-        let reason = reader::Reader::new(&conn, &calls).run(&mut stream).await;
-
-        shared.adapter.remove(&id);
-        shared.registry.remove(&id);
+        let reason = reader::Reader::new(&session, &link, generation, &calls).run(&mut stream).await;
         if reason == DisconnectReason::Shutdown {
+            // In-flight calls finish and their replies go out first.
             let all = u32::try_from(max_calls).unwrap_or(u32::MAX);
             let drained = tokio::time::timeout(shared.config.shutdown_timeout, calls.acquire_many(all)).await;
             if drained.is_err() {
                 tracing::warn!("shutdown deadline passed with calls still running");
             }
         }
+        let was_current = session.detach(&link);
         let frame = reason.close_frame();
         let expect_reply = frame.is_some() && !matches!(reason, DisconnectReason::MessageTooLarge | DisconnectReason::Error(_));
         let _ = close_tx.send(frame.map(|frame| (frame, reason.flushes())));
@@ -174,13 +189,9 @@ pub(crate) async fn run<C: Send + Sync + 'static>(
         }
         drop(stream);
         tracing::info!(%reason, "disconnected");
-        if let Some(hook) = &shared.on_disconnect {
-            let done = AssertUnwindSafe(hook(Connection(conn.clone()), reason)).catch_unwind().await;
-            if done.is_err() {
-                tracing::error!("on_disconnect panicked");
-            }
+        if was_current {
+            session.connection_ended(reason).await;
         }
-        link.mark_closed();
         drop(slot);
     }
     .instrument(span)

@@ -8,11 +8,12 @@
 //! `max_concurrent_calls` per connection.
 
 use super::rate::{Bucket, Verdict};
-use super::{Conn, DisconnectReason, Outbound};
+use super::{DisconnectReason, Link, Outbound};
 use crate::ctx::Ctx;
 use crate::dispatch::{Payload, Route};
 use crate::error::RpcError;
 use crate::protocol::{Envelope, ErrorCode, error_frame, reply_frame};
+use crate::session::{Begin, Session};
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
 use futures_util::future::BoxFuture;
 use futures_util::stream::SplitStream;
@@ -25,24 +26,33 @@ use tokio::time::{Instant, sleep_until};
 use tracing::Instrument;
 
 pub(crate) struct Reader<'a, C> {
-    conn: &'a Arc<Conn<C>>,
+    session: &'a Arc<Session<C>>,
+    link: &'a Arc<Link>,
+    generation: u64,
     calls: &'a Arc<Semaphore>,
     rate: Option<Bucket>,
 }
 
 impl<'a, C: Send + Sync + 'static> Reader<'a, C> {
-    pub(crate) fn new(conn: &'a Arc<Conn<C>>, calls: &'a Arc<Semaphore>) -> Self {
+    pub(crate) fn new(
+        session: &'a Arc<Session<C>>,
+        link: &'a Arc<Link>,
+        generation: u64,
+        calls: &'a Arc<Semaphore>,
+    ) -> Self {
         Self {
-            conn,
+            session,
+            link,
+            generation,
             calls,
-            rate: conn.server.config.rate_limit.map(Bucket::new),
+            rate: session.server.config.rate_limit.map(Bucket::new),
         }
     }
 
     /// Reads until the connection ends, and says why it did.
     pub(crate) async fn run(mut self, stream: &mut SplitStream<WebSocket>) -> DisconnectReason {
-        let config = &self.conn.server.config;
-        let link = &self.conn.link;
+        let config = &self.session.server.config;
+        let link = self.link;
         let mut next_ping = Instant::now() + config.ping_interval;
         let mut pong_deadline: Option<Instant> = None;
         let timer = sleep_until(next_ping);
@@ -98,8 +108,7 @@ impl<'a, C: Send + Sync + 'static> Reader<'a, C> {
     }
 
     fn send_error(&self, rpc_id: Option<&str>, route: Option<&str>, err: &RpcError) {
-        self.conn
-            .link
+        self.link
             .push(Outbound::Text(error_frame(rpc_id, route, err).into()));
     }
 
@@ -133,7 +142,7 @@ impl<'a, C: Send + Sync + 'static> Reader<'a, C> {
                 Verdict::Abuse => return Some(DisconnectReason::RateLimited),
             }
         }
-        let Some(route) = self.conn.server.routes.get(envelope.route.as_ref()) else {
+        let Some(route) = self.session.server.routes.get(envelope.route.as_ref()) else {
             let err = RpcError::not_found(format!("no route {}", envelope.route));
             self.send_error(rpc_id, Some(&envelope.route), &err);
             return None;
@@ -144,11 +153,21 @@ impl<'a, C: Send + Sync + 'static> Reader<'a, C> {
             Ok(permit) => permit,
             Err(_) => tokio::select! {
                 biased;
-                () = stopped => return Some(self.conn.link.stop_reason()),
+                () = stopped => return Some(self.link.stop_reason()),
                 permit = self.calls.clone().acquire_owned() => permit.ok()?,
             },
         };
-        let ctx = Ctx::new(self.conn.clone(), route.name);
+        if let Some(id) = rpc_id.as_deref() {
+            match self.session.begin_call(id, self.generation) {
+                Begin::Run => {}
+                Begin::Resend(reply) => {
+                    self.link.push(Outbound::Text(reply));
+                    return None;
+                }
+                Begin::Running => return None,
+            }
+        }
+        let ctx = Ctx::new(self.session.clone(), route.name);
         let call = route.invoke(ctx, payload);
         self.drive(route, call, rpc_id, permit);
         None
@@ -171,11 +190,11 @@ impl<'a, C: Send + Sync + 'static> Reader<'a, C> {
             }))
         });
         match first {
-            Ok(Poll::Ready(result)) => finish(self.conn, name, rpc_id, result, started),
-            Err(_) => finish(self.conn, name, rpc_id, Err(panicked(name)), started),
+            Ok(Poll::Ready(result)) => finish(self.session, name, rpc_id, result, started),
+            Err(_) => finish(self.session, name, rpc_id, Err(panicked(name)), started),
             Ok(Poll::Pending) => {
-                let conn = self.conn.clone();
-                let limit = conn.server.config.call_timeout;
+                let session = self.session.clone();
+                let limit = session.server.config.call_timeout;
                 let task = async move {
                     let result =
                         match tokio::time::timeout(limit, AssertUnwindSafe(call).catch_unwind())
@@ -188,7 +207,7 @@ impl<'a, C: Send + Sync + 'static> Reader<'a, C> {
                                 format!("call timed out after {} ms", limit.as_millis()),
                             )),
                         };
-                    finish(&conn, name, rpc_id, result, started);
+                    finish(&session, name, rpc_id, result, started);
                     drop(permit);
                 };
                 tokio::spawn(task.instrument(span));
@@ -203,34 +222,29 @@ fn panicked(route: &str) -> RpcError {
 }
 
 /// Sends the one reply a call gets, and records the outcome.
-fn finish<C>(
-    conn: &Conn<C>,
+fn finish<C: Send + Sync + 'static>(
+    session: &Session<C>,
     route: &'static str,
     rpc_id: Option<Box<str>>,
     result: Result<String, RpcError>,
     started: Instant,
 ) {
     let elapsed_us = started.elapsed().as_micros() as u64;
-    match result {
+    let client = session.id.short();
+    let frame = match &result {
         Ok(json) => {
-            tracing::debug!(
-                route,
-                client = conn.link.id.short(),
-                elapsed_us,
-                outcome = "ok",
-                "call finished"
-            );
-            if let Some(id) = rpc_id {
-                conn.link
-                    .push(Outbound::Text(reply_frame(&id, &json).into()));
-            }
+            tracing::debug!(route, client, elapsed_us, outcome = "ok", "call finished");
+            rpc_id.as_deref().map(|id| reply_frame(id, json))
         }
         Err(err) => {
-            tracing::debug!(route, client = conn.link.id.short(), elapsed_us, outcome = %err.code(), "call finished");
-            conn.link.push(Outbound::Text(
-                error_frame(rpc_id.as_deref(), Some(route), &err).into(),
-            ));
+            tracing::debug!(route, client, elapsed_us, outcome = %err.code(), "call finished");
+            Some(error_frame(rpc_id.as_deref(), Some(route), err))
         }
+    };
+    match (rpc_id, frame) {
+        (Some(id), Some(frame)) => session.finish_call(&id, frame),
+        (None, Some(frame)) => session.send(frame),
+        (_, None) => {}
     }
 }
 

@@ -30,6 +30,8 @@ pub enum DisconnectReason {
     MessageTooLarge,
     /// `on_connect` refused the connection.
     Refused(Close),
+    /// A newer connection resumed the session (`1008 replaced`).
+    Replaced,
     /// A transport or server error.
     Error(String),
 }
@@ -47,7 +49,17 @@ impl DisconnectReason {
             Self::RateLimited => Some((CloseCode::POLICY, "rate limit exceeded".into())),
             Self::MessageTooLarge => Some((CloseCode::TOO_BIG, "message too large".into())),
             Self::Error(_) => Some((CloseCode::INTERNAL, "server error".into())),
+            Self::Replaced => Some((CloseCode::POLICY, "replaced".into())),
         }
+    }
+
+    /// Whether the client may come back and resume its session: the
+    /// connection was lost rather than closed on purpose.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::ClientClosed { code: None, .. } | Self::HeartbeatTimeout | Self::Error(_)
+        )
     }
 
     /// Whether queued frames go out before the close frame.
@@ -76,6 +88,7 @@ impl fmt::Display for DisconnectReason {
                 write!(f, "refused by on_connect ({} {})", close.code, close.reason)
             }
             Self::Error(err) => write!(f, "error: {err}"),
+            Self::Replaced => f.write_str("replaced by a newer connection"),
         }
     }
 }

@@ -21,8 +21,6 @@ pub(crate) async fn run(
     mut close: oneshot::Receiver<CloseCommand>,
     link: Arc<Link>,
 ) {
-    // `seq` counts this session's events from 1, without gaps.
-    let mut seq = 0u64;
     loop {
         tokio::select! {
             biased;
@@ -33,7 +31,7 @@ pub(crate) async fn run(
                 };
                 if flush_first {
                     while let Ok(out) = rx.try_recv() {
-                        if sink.feed(message(out, &mut seq)).await.is_err() {
+                        if sink.feed(message(out)).await.is_err() {
                             return;
                         }
                     }
@@ -44,13 +42,13 @@ pub(crate) async fn run(
             }
             out = rx.recv() => {
                 let Some(out) = out else { return };
-                let mut result = sink.feed(message(out, &mut seq)).await;
+                let mut result = sink.feed(message(out)).await;
                 for _ in 1..BATCH {
                     if result.is_err() {
                         break;
                     }
                     match rx.try_recv() {
-                        Ok(out) => result = sink.feed(message(out, &mut seq)).await,
+                        Ok(out) => result = sink.feed(message(out)).await,
                         Err(_) => break,
                     }
                 }
@@ -63,13 +61,10 @@ pub(crate) async fn run(
     }
 }
 
-fn message(out: Outbound, seq: &mut u64) -> Message {
+fn message(out: Outbound) -> Message {
     match out {
         Outbound::Text(text) => Message::Text(text),
-        Outbound::Event(event) => {
-            *seq += 1;
-            Message::Text(event.with_seq(*seq).into())
-        }
+        Outbound::Event(event, seq) => Message::Text(event.with_seq(seq).into()),
         Outbound::Ping => Message::Ping(Default::default()),
     }
 }

@@ -6,11 +6,12 @@ mod headers;
 pub(crate) use headers::HeaderSchema;
 pub use headers::{HeaderIssue, NoHeaders};
 
-use crate::connection;
+use crate::connection::{self, Start};
 use crate::error::{Close, Reject};
 use crate::ids::ClientId;
 use crate::protocol::ErrorCode;
 use crate::server::{Shared, Slot};
+use crate::session::Session;
 use axum::Json;
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -102,12 +103,40 @@ where
         Ok(ws) => ws,
         Err(rejection) => return rejection.into_response(),
     };
-    let id = ClientId::random();
-    let connect = (handshaker.connect)(parsed, id.clone());
+    let start = match resumable(shared, uri.query()) {
+        Some((session, last_seq)) => Start::Resume { session, last_seq },
+        None => {
+            let id = ClientId::random();
+            let connect = (handshaker.connect)(parsed, id.clone());
+            Start::Fresh { id, connect }
+        }
+    };
     let shared = shared.clone();
     ws.read_buffer_size(config.read_buffer_size)
         .write_buffer_size(8 * 1024)
         .max_message_size(config.max_message_size)
         .max_frame_size(config.max_message_size)
-        .on_upgrade(move |socket| connection::run(socket, shared, id, connect, slot))
+        .on_upgrade(move |socket| connection::run(socket, shared, start, slot))
+}
+
+/// The retained session the query asks to resume (`sessionId`, `lastSeq`),
+/// if it exists and still has every event after `lastSeq`. Anything else
+/// (unknown, expired, too far behind, malformed) means a fresh session.
+fn resumable<C: Send + Sync + 'static>(
+    shared: &Shared<C>,
+    query: Option<&str>,
+) -> Option<(Arc<Session<C>>, u64)> {
+    if shared.config.retention.is_zero() {
+        return None;
+    }
+    let (mut session_id, mut last_seq) = (None, 0u64);
+    for (key, value) in form_urlencoded::parse(query?.as_bytes()) {
+        match &*key {
+            "sessionId" => session_id = Some(value.into_owned()),
+            "lastSeq" => last_seq = value.parse().ok()?,
+            _ => {}
+        }
+    }
+    let session = shared.registry.by_session(&session_id?)?;
+    session.can_resume(last_seq).then_some((session, last_seq))
 }

@@ -48,8 +48,20 @@ pub trait Connect<H>: Send + Sync + 'static {
         async { Ok(()) }
     }
 
-    /// Runs once a connection has ended, with its context and the reason.
-    /// Does nothing by default.
+    /// Runs when a connection is lost but its session is kept for recovery
+    /// (see [`Config::session_retention`](crate::Config::session_retention)):
+    /// the client may come back. Does nothing by default.
+    fn on_connection_lost(
+        &self,
+        _connection: Connection<Self::Context>,
+    ) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+
+    /// Runs once a session has ended (a clean close, `disconnect`, a policy
+    /// close, shutdown, or the retention window passing after a lost
+    /// connection), with its context and the reason. Does nothing by
+    /// default.
     fn on_disconnect(
         &self,
         _connection: Connection<Self::Context>,

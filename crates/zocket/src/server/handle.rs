@@ -28,7 +28,8 @@ impl<C: Send + Sync + 'static> ServerHandle<C> {
         Emit::new(&*self.0.adapter, event, payload)
     }
 
-    /// The live connections.
+    /// The clients: connected ones, and those whose session is kept for
+    /// recovery ([`Connection::is_connected`] tells them apart).
     pub fn connections(&self) -> Vec<Connection<C>> {
         self.0.registry.all().into_iter().map(Connection).collect()
     }
@@ -45,7 +46,7 @@ impl<C: Send + Sync + 'static> ServerHandle<C> {
         routes
     }
 
-    /// How many connections are live.
+    /// How many sessions there are (connected or kept for recovery).
     pub fn connection_count(&self) -> usize {
         self.0.registry.len()
     }
@@ -68,6 +69,12 @@ impl<C: Send + Sync + 'static> ServerHandle<C> {
     /// resolves once all of that is done (or the deadline passed).
     pub async fn shutdown(&self) {
         self.0.shutdown.cancel();
+        // Sessions kept for recovery have no connection to close: end them here.
+        for session in self.0.registry.all() {
+            if !session.is_connected() {
+                session.end(crate::DisconnectReason::Shutdown).await;
+            }
+        }
         let config = &self.0.config;
         let deadline = config.shutdown_timeout + config.close_timeout * 2;
         if tokio::time::timeout(deadline, self.0.live.idle())

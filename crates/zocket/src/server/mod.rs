@@ -50,6 +50,7 @@ pub struct ServerBuilder<H, C> {
     before: Option<crate::handshake::BeforeHook<H>>,
     connect: Option<crate::handshake::ConnectHook<H, C>>,
     disconnect: Option<DisconnectHook<C>>,
+    lost: Option<shared::LostHook<C>>,
 }
 
 impl<H, C> Server<H, C>
@@ -66,6 +67,7 @@ where
             before: None,
             connect: None,
             disconnect: None,
+            lost: None,
         }
     }
 
@@ -144,7 +146,19 @@ where
         self
     }
 
-    /// Runs once a connection has ended, with its context and the reason.
+    /// Runs when a connection is lost but its session is kept for
+    /// recovery: the client may come back (see [`Connect::on_connection_lost`]).
+    pub fn on_connection_lost<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(Connection<C>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.lost = Some(Arc::new(move |conn| Box::pin(hook(conn))));
+        self
+    }
+
+    /// Runs once a session has ended, with its context and the reason (see
+    /// [`Connect::on_disconnect`]).
     pub fn on_disconnect<F, Fut>(mut self, hook: F) -> Self
     where
         F: Fn(Connection<C>, DisconnectReason) -> Fut + Send + Sync + 'static,
@@ -159,7 +173,8 @@ where
     where
         T: Connect<H, Context = C>,
     {
-        let (before, connect, disconnect) = (hooks.clone(), hooks.clone(), hooks);
+        let (before, connect, disconnect, lost) =
+            (hooks.clone(), hooks.clone(), hooks.clone(), hooks);
         self.on_before_connect(move |headers| {
             let hooks = before.clone();
             async move { hooks.on_before_connect(headers).await }
@@ -171,6 +186,10 @@ where
         .on_disconnect(move |connection, reason| {
             let hooks = disconnect.clone();
             async move { hooks.on_disconnect(connection, reason).await }
+        })
+        .on_connection_lost(move |connection| {
+            let hooks = lost.clone();
+            async move { hooks.on_connection_lost(connection).await }
         })
     }
 
@@ -208,6 +227,7 @@ where
             routes,
             registry: Registry::new(),
             on_disconnect: self.disconnect,
+            on_connection_lost: self.lost,
             shutdown: CancellationToken::new(),
             live: Arc::new(Live::default()),
         });

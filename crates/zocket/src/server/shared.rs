@@ -3,15 +3,20 @@
 
 use crate::adapter::Adapter;
 use crate::config::Config;
-use crate::connection::{Conn, Connection, DisconnectReason};
+use crate::connection::{Connection, DisconnectReason};
 use crate::dispatch::Route;
 use crate::ids::ClientId;
+use crate::ids::SessionId;
+use crate::session::Session;
 use futures_util::future::BoxFuture;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+
+/// The `on_connection_lost` hook, type-erased.
+pub(crate) type LostHook<C> = Arc<dyn Fn(Connection<C>) -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// The `on_disconnect` hook, type-erased.
 pub(crate) type DisconnectHook<C> =
@@ -23,54 +28,72 @@ pub(crate) struct Shared<C> {
     pub(crate) routes: HashMap<Box<str>, Route<C>>,
     pub(crate) registry: Registry<C>,
     pub(crate) on_disconnect: Option<DisconnectHook<C>>,
+    pub(crate) on_connection_lost: Option<LostHook<C>>,
     /// Cancelled by a shutdown; every connection's stop token is a child.
     pub(crate) shutdown: CancellationToken,
     pub(crate) live: Arc<Live>,
 }
 
-/// Live connections by client id.
+/// Sessions by client id and by session id: connected ones and those kept
+/// for recovery.
 pub(crate) struct Registry<C> {
-    conns: RwLock<HashMap<ClientId, Arc<Conn<C>>>>,
+    tables: RwLock<Tables<C>>,
+}
+
+struct Tables<C> {
+    by_client: HashMap<ClientId, Arc<Session<C>>>,
+    by_session: HashMap<SessionId, ClientId>,
 }
 
 impl<C> Registry<C> {
     pub(crate) fn new() -> Self {
         Self {
-            conns: RwLock::new(HashMap::new()),
+            tables: RwLock::new(Tables {
+                by_client: HashMap::new(),
+                by_session: HashMap::new(),
+            }),
         }
     }
 
-    pub(crate) fn insert(&self, conn: Arc<Conn<C>>) {
-        let mut conns = self.conns.write().unwrap_or_else(|p| p.into_inner());
-        conns.insert(conn.link.id.clone(), conn);
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Tables<C>> {
+        self.tables.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(crate) fn remove(&self, id: &ClientId) {
-        self.conns
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(id);
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Tables<C>> {
+        self.tables.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(crate) fn get(&self, id: &ClientId) -> Option<Arc<Conn<C>>> {
-        self.conns
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(id)
-            .cloned()
+    pub(crate) fn insert(&self, session: Arc<Session<C>>) {
+        let mut tables = self.write();
+        tables
+            .by_session
+            .insert(session.session_id.clone(), session.id.clone());
+        tables.by_client.insert(session.id.clone(), session);
     }
 
-    pub(crate) fn all(&self) -> Vec<Arc<Conn<C>>> {
-        self.conns
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect()
+    pub(crate) fn remove(&self, session: &Session<C>) {
+        let mut tables = self.write();
+        tables.by_session.remove(&session.session_id);
+        tables.by_client.remove(&session.id);
+    }
+
+    pub(crate) fn get(&self, id: &ClientId) -> Option<Arc<Session<C>>> {
+        self.read().by_client.get(id).cloned()
+    }
+
+    /// The session a client asks to resume, by its secret id.
+    pub(crate) fn by_session(&self, id: &str) -> Option<Arc<Session<C>>> {
+        let tables = self.read();
+        let client = tables.by_session.get(id)?;
+        tables.by_client.get(client).cloned()
+    }
+
+    pub(crate) fn all(&self) -> Vec<Arc<Session<C>>> {
+        self.read().by_client.values().cloned().collect()
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.conns.read().unwrap_or_else(|p| p.into_inner()).len()
+        self.read().by_client.len()
     }
 }
 

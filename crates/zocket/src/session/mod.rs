@@ -1,0 +1,284 @@
+//! Sessions: what outlives a connection for the retention window so that a
+//! client can come back to its id, rooms, context and missed events.
+//!
+//! A session has at most one live connection (its [`Link`]). Events get
+//! their `seq` here, under the session's lock, and are kept in a bounded
+//! history; replies go to whichever connection is current, and are kept
+//! by `rpcId` so that a call resent after a reconnect runs once.
+
+mod replies;
+
+pub(crate) use replies::Begin;
+
+use crate::connection::{Connection, DisconnectReason, Link, Outbound};
+use crate::error::Close;
+use crate::ids::{ClientId, SessionId};
+use crate::protocol::{EventFrame, ready_frame};
+use crate::server::Shared;
+use axum::extract::ws::Utf8Bytes;
+use futures_util::FutureExt;
+use replies::Replies;
+use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio_util::sync::CancellationToken;
+
+/// The state of one client, shared by its connections and its handlers.
+pub(crate) struct Session<C> {
+    pub(crate) id: ClientId,
+    pub(crate) session_id: SessionId,
+    pub(crate) app: C,
+    pub(crate) server: Arc<Shared<C>>,
+    state: Mutex<State>,
+    ended: CancellationToken,
+}
+
+struct State {
+    /// The last `seq` given to an event.
+    seq: u64,
+    /// The latest events, for replay on recovery.
+    history: VecDeque<(u64, Arc<EventFrame>)>,
+    /// The live connection, if any.
+    link: Option<Arc<Link>>,
+    /// Counts the connections this session has had.
+    generation: u64,
+    replies: Replies,
+    /// The task that ends the session when the retention window passes.
+    expiry: Option<tokio::task::AbortHandle>,
+    ended: bool,
+}
+
+impl<C: Send + Sync + 'static> Session<C> {
+    pub(crate) fn new(id: ClientId, app: C, server: Arc<Shared<C>>) -> Self {
+        let replies = Replies::new(if server.config.retention.is_zero() {
+            0
+        } else {
+            server.config.reply_cache
+        });
+        Self {
+            id,
+            session_id: SessionId::random(),
+            app,
+            server,
+            state: Mutex::new(State {
+                seq: 0,
+                history: VecDeque::new(),
+                link: None,
+                generation: 0,
+                replies,
+                expiry: None,
+                ended: false,
+            }),
+            ended: CancellationToken::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether a client that has seen events up to `last_seq` can resume:
+    /// every later event is still in the history.
+    pub(crate) fn can_resume(&self, last_seq: u64) -> bool {
+        let state = self.lock();
+        if state.ended || last_seq > state.seq {
+            return false;
+        }
+        last_seq == state.seq
+            || state
+                .history
+                .front()
+                .is_some_and(|(first, _)| *first <= last_seq + 1)
+    }
+
+    /// Makes `link` the live connection: `__ready` first, then (when
+    /// resuming) every retained event after `resume_from`, all before any
+    /// new event. A previous live connection is closed as `replaced`.
+    /// Returns the connection's generation, or `None` if the session ended.
+    pub(crate) fn attach(&self, link: Arc<Link>, resume_from: Option<u64>) -> Option<u64> {
+        let mut state = self.lock();
+        if state.ended {
+            return None;
+        }
+        if let Some(expiry) = state.expiry.take() {
+            expiry.abort();
+        }
+        if let Some(old) = state.link.take() {
+            old.stop(DisconnectReason::Replaced);
+        }
+        state.generation += 1;
+        let ready = ready_frame(
+            self.id.as_str(),
+            self.session_id.expose(),
+            resume_from.is_some(),
+        );
+        link.push(Outbound::Text(ready.into()));
+        if let Some(last_seq) = resume_from {
+            for (seq, event) in state.history.iter().filter(|(seq, _)| *seq > last_seq) {
+                link.push(Outbound::Event(event.clone(), *seq));
+            }
+        }
+        state.link = Some(link);
+        Some(state.generation)
+    }
+
+    /// Numbers an event, keeps it for replay, and queues it for the live
+    /// connection.
+    pub(crate) fn deliver(&self, event: &Arc<EventFrame>) {
+        let history = self.server.config.history;
+        let mut state = self.lock();
+        if state.ended {
+            return;
+        }
+        state.seq += 1;
+        let seq = state.seq;
+        if history > 0 && !self.server.config.retention.is_zero() {
+            if state.history.len() == history {
+                state.history.pop_front();
+            }
+            state.history.push_back((seq, event.clone()));
+        }
+        if let Some(link) = &state.link {
+            link.push(Outbound::Event(event.clone(), seq));
+        }
+    }
+
+    /// Sends a frame (an error, a reply to a message) to the live connection.
+    pub(crate) fn send(&self, frame: String) {
+        if let Some(link) = &self.lock().link {
+            link.push(Outbound::Text(frame.into()));
+        }
+    }
+
+    /// Registers a call with an `rpcId` arriving on connection `generation`.
+    pub(crate) fn begin_call(&self, rpc_id: &str, generation: u64) -> Begin {
+        self.lock().replies.begin(rpc_id, generation)
+    }
+
+    /// Stores a call's reply and sends it to the live connection.
+    pub(crate) fn finish_call(&self, rpc_id: &str, frame: String) {
+        let frame = Utf8Bytes::from(frame);
+        let mut state = self.lock();
+        state.replies.finish(rpc_id, &frame);
+        if let Some(link) = &state.link {
+            link.push(Outbound::Text(frame));
+        }
+    }
+
+    /// The live connection, if any.
+    pub(crate) fn link(&self) -> Option<Arc<Link>> {
+        self.lock().link.clone()
+    }
+
+    /// Stops delivering to `link` as soon as its connection stops reading;
+    /// `false` when a newer connection has already replaced it.
+    pub(crate) fn detach(&self, link: &Arc<Link>) -> bool {
+        let mut state = self.lock();
+        if !state
+            .link
+            .as_ref()
+            .is_some_and(|live| Arc::ptr_eq(live, link))
+        {
+            return false;
+        }
+        state.link = None;
+        true
+    }
+
+    /// Called once a detached connection has closed with `reason`: a
+    /// transient drop keeps the session for the retention window (unless a
+    /// new connection resumed it meanwhile); anything else ends it.
+    pub(crate) async fn connection_ended(self: &Arc<Self>, reason: DisconnectReason) {
+        let retention = self.server.config.retention;
+        let kept = {
+            let mut state = self.lock();
+            if state.link.is_some() || state.ended {
+                // Resumed already, or over.
+                return;
+            }
+            let keep = reason.is_transient() && !retention.is_zero() && !state.ended;
+            if keep {
+                let session = self.clone();
+                let reason = reason.clone();
+                let expiry = tokio::spawn(async move {
+                    tokio::time::sleep(retention).await;
+                    // From here on nothing may abort this task: `end` awaits
+                    // `on_disconnect`.
+                    session.lock().expiry = None;
+                    session.end(reason).await;
+                });
+                state.expiry = Some(expiry.abort_handle());
+            }
+            keep
+        };
+        if !kept {
+            return self.end(reason).await;
+        }
+        tracing::info!(
+            client = self.id.short(),
+            "connection lost; session kept for recovery"
+        );
+        if let Some(hook) = &self.server.on_connection_lost {
+            let hook = hook(Connection(self.clone()));
+            if AssertUnwindSafe(hook).catch_unwind().await.is_err() {
+                tracing::error!("on_connection_lost panicked");
+            }
+        }
+    }
+
+    /// Ends the session: out of its rooms and the registry, then
+    /// `on_disconnect`. Runs once.
+    pub(crate) async fn end(self: &Arc<Self>, reason: DisconnectReason) {
+        let ending = {
+            let mut state = self.lock();
+            // Not twice, and not when a connection came back in time.
+            let ending = !state.ended && state.link.is_none();
+            if ending {
+                state.ended = true;
+                if let Some(expiry) = state.expiry.take() {
+                    expiry.abort();
+                }
+                state.history.clear();
+            }
+            ending
+        };
+        if !ending {
+            return;
+        }
+        self.server.adapter.remove(&self.id);
+        self.server.registry.remove(self);
+        tracing::info!(client = self.id.short(), %reason, "session ended");
+        if let Some(hook) = &self.server.on_disconnect {
+            let done = AssertUnwindSafe(hook(Connection(self.clone()), reason))
+                .catch_unwind()
+                .await;
+            if done.is_err() {
+                tracing::error!("on_disconnect panicked");
+            }
+        }
+        self.ended.cancel();
+    }
+
+    /// Closes the session with `close` and resolves once it has ended (or
+    /// a bounded time passed).
+    pub(crate) async fn disconnect(self: &Arc<Self>, close: Close) {
+        match self.link() {
+            Some(link) => link.stop(DisconnectReason::Disconnected(close)),
+            None => self.end(DisconnectReason::Disconnected(close)).await,
+        }
+        let limit = self.server.config.close_timeout * 2;
+        let _ = tokio::time::timeout(limit, self.ended.cancelled()).await;
+    }
+
+    /// Whether the session has ended.
+    pub(crate) fn is_ended(&self) -> bool {
+        self.ended.is_cancelled()
+    }
+
+    /// Whether a connection is live.
+    pub(crate) fn is_connected(&self) -> bool {
+        self.lock().link.is_some()
+    }
+}
