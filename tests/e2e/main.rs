@@ -5,6 +5,7 @@ mod chat;
 mod client;
 mod compat;
 mod dispatch;
+mod faults;
 mod handshake;
 mod lifecycle;
 mod limits;

@@ -1,5 +1,7 @@
 //! A small WebSocket test client and helpers to run servers on 127.0.0.1.
 
+pub mod proxy;
+
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
