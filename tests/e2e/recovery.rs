@@ -319,7 +319,9 @@ async fn a_resume_passes_validation_and_on_before_connect_again() {
 
 #[tokio::test]
 async fn on_disconnect_runs_when_the_session_ends_not_at_each_drop() {
-    let mut lab = lab(Config::default()).await;
+    // A short close timeout: at shutdown, a client that reads nothing does
+    // not hold the test up.
+    let mut lab = lab(Config::default().close_timeout(Duration::from_millis(200))).await;
     // A clean close ends the session at once: no recovery.
     let c = TestClient::connect(&format!("{}?name=ada", lab.url)).await;
     let id = c.client_id();
