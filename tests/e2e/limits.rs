@@ -49,7 +49,7 @@ async fn heartbeats_keep_live_clients_and_drop_silent_ones() {
     // A heartbeat timeout is a lost connection: the session ends once the
     // (short) retention window has passed.
     let config = Config::default()
-        .heartbeat(Duration::from_millis(50), Duration::from_millis(100))
+        .heartbeat(Duration::from_millis(100), Duration::from_secs(1))
         .session_retention(Duration::from_millis(50));
     let (url, handle, mut ended) = start(config).await;
 

@@ -3,6 +3,7 @@
 
 mod chat;
 mod client;
+mod client_resilience;
 mod compat;
 mod dispatch;
 mod faults;

@@ -1,33 +1,42 @@
 //! The client handle and its builder.
 
-use crate::error::{CallError, ConnectError};
+use crate::backoff::Backoff;
+use crate::error::{CallError, ConnectError, Refusal};
 use crate::events::{ErrorStream, EventStream};
 use crate::frame::{ClientFrame, Ready};
-use crate::task::{self, CLOSE_TIMEOUT, Command, Shared};
-use crate::transport;
+use crate::state::{State, StateStream};
+use crate::supervisor::{self, Attempt, Opener, RefusedHook, Settings};
+use crate::task::{CLOSE_TIMEOUT, Command, Connection, Shared};
+use crate::transport::{self, Query};
 use futures_util::StreamExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
-/// How many frames may wait to be written before senders wait.
+/// How many commands may wait for the background task before senders
+/// wait.
 const COMMAND_QUEUE: usize = 128;
 
-/// A connection to a zocket server.
+/// A connection to a zocket server that comes back by itself.
 ///
 /// Cloning is cheap: every clone talks over channels to the one background
 /// task that owns the socket. Dropping the last clone closes the
 /// connection with `1000`, as [`close`](Client::close) does.
+///
+/// When the connection drops, the client reconnects (see
+/// [`ClientBuilder::max_retries`] and [`State`]), resuming its session
+/// when the server can: calls and messages made meanwhile are queued and
+/// sent in order once it is back, and event streams go on.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    ready: Ready,
     commands: mpsc::Sender<Command>,
     shared: Arc<Shared>,
     timeout: Duration,
@@ -36,9 +45,9 @@ struct Inner {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("client_id", &self.inner.ready.client_id)
+            .field("client_id", &self.inner.shared.ready().client_id)
+            .field("state", &self.inner.shared.states.current())
             .field("timeout", &self.inner.timeout)
-            .field("closed", &self.inner.shared.is_ended())
             .finish_non_exhaustive()
     }
 }
@@ -49,18 +58,40 @@ impl fmt::Debug for Client {
 /// # async fn run() -> Result<(), zocket_client::ConnectError> {
 /// use std::collections::BTreeMap;
 /// use std::time::Duration;
+/// use zocket_client::Backoff;
 ///
+/// let backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10), 0.2)
+///     .expect("valid backoff");
 /// let client = zocket_client::Client::builder()
 ///     .timeout(Duration::from_secs(5))
+///     .max_retries(10)
+///     .backoff(backoff)
 ///     .connect("ws://127.0.0.1:3000/ws", &BTreeMap::from([("name", "ada")]))
 ///     .await?;
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientBuilder {
     timeout: Duration,
     connect_timeout: Duration,
     event_buffer: usize,
+    settings: Settings,
+    session: Option<(String, u64)>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("event_buffer", &self.event_buffer)
+            .field("max_retries", &self.settings.max_retries)
+            .field("backoff", &self.settings.backoff)
+            .field("offline_queue", &self.settings.offline_queue)
+            .field("on_refused", &self.settings.on_refused.is_some())
+            .field("session", &self.session.as_ref().map(|(_, seq)| seq))
+            .finish()
+    }
 }
 
 impl Default for ClientBuilder {
@@ -69,26 +100,35 @@ impl Default for ClientBuilder {
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(30),
             event_buffer: 1024,
+            settings: Settings {
+                max_retries: 5,
+                backoff: Backoff::default(),
+                offline_queue: 1024,
+                on_refused: None,
+            },
+            session: None,
         }
     }
 }
 
 impl ClientBuilder {
     /// The default settings: 30 s call timeout, 30 s connect timeout,
-    /// 1024 buffered items per event name.
+    /// 1024 buffered items per event name, reconnection on with 5
+    /// attempts and the default [`Backoff`], 1024 frames of offline queue.
     pub fn new() -> Self {
         Self::default()
     }
 
     /// How long a call waits for its reply (and a message for its place in
-    /// the send queue) unless it says otherwise; 30 s by default.
+    /// the send queue), including the time it waits in the offline queue,
+    /// unless it says otherwise; 30 s by default.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
-    /// How long connecting may take, from the TCP connection to `__ready`;
-    /// 30 s by default.
+    /// How long each connection attempt may take, from the TCP connection
+    /// to `__ready`; 30 s by default.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
@@ -103,28 +143,166 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether to reconnect when the connection drops; on by default.
+    /// `reconnect(false)` is `max_retries(0)`; `reconnect(true)` restores
+    /// the default of 5 attempts when they were 0.
+    pub fn reconnect(mut self, on: bool) -> Self {
+        self.settings.max_retries = match (on, self.settings.max_retries) {
+            (false, _) => 0,
+            (true, 0) => 5,
+            (true, n) => n,
+        };
+        self
+    }
+
+    /// How many reconnection attempts follow a drop before the client is
+    /// [`Failed`](State::Failed); 5 by default, 0 for none. The count
+    /// starts again after each successful reconnection.
+    pub fn max_retries(mut self, attempts: u32) -> Self {
+        self.settings.max_retries = attempts;
+        self
+    }
+
+    /// The delays between reconnection attempts; by default 1 s doubling
+    /// up to 30 s, ±30%.
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.settings.backoff = backoff;
+        self
+    }
+
+    /// How many messages and calls may wait while the client is not
+    /// connected, to be sent in order once it is; 1024 by default. Past
+    /// it, [`Client::call`] and [`Client::message`] fail at once with
+    /// [`CallError::QueueFull`].
+    pub fn offline_queue(mut self, frames: usize) -> Self {
+        self.settings.offline_queue = frames;
+        self
+    }
+
+    /// Starts from a saved session: the first connection sends
+    /// `session_id` and `last_seq` (the last event `seq` received, from
+    /// [`Client::current_session_id`] and [`Client::last_seq`]) so that a
+    /// server that still holds the session resumes it.
+    pub fn session(mut self, session_id: impl Into<String>, last_seq: u64) -> Self {
+        self.session = Some((session_id.into(), last_seq));
+        self
+    }
+
+    /// What to do when a reconnection's handshake is refused with a 4xx
+    /// (invalid headers, unauthorized): `hook` gets the refusal and may
+    /// return new headers (say, with a fresh token) for the next attempt;
+    /// `None` gives up. Without a hook, such a refusal ends the client in
+    /// [`Failed`](State::Failed) at once, never retried blindly.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), zocket_client::ConnectError> {
+    /// # async fn fresh_token() -> String { String::new() }
+    /// use std::collections::BTreeMap;
+    ///
+    /// let client = zocket_client::Client::builder()
+    ///     .on_refused(|refusal| async move {
+    ///         (refusal.status == 401).then_some(())?;
+    ///         Some(BTreeMap::from([("token", fresh_token().await)]))
+    ///     })
+    ///     .connect("ws://127.0.0.1:3000/ws", &BTreeMap::from([("token", "t0")]))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn on_refused<F, Fut, H>(mut self, hook: F) -> Self
+    where
+        F: Fn(Refusal) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Option<H>> + Send + 'static,
+        H: Serialize,
+    {
+        let hook: RefusedHook = Arc::new(move |refusal| {
+            let headers = hook(refusal);
+            Box::pin(async move { headers.await.map(|headers| transport::query(&headers)) })
+        });
+        self.settings.on_refused = Some(hook);
+        self
+    }
+
     /// Connects to `url` (`ws://...`), sending `headers` (a struct or map
     /// of flat values; `None` fields are left out) as URL query parameters,
-    /// and waits for `__ready`.
+    /// and waits for `__ready`. This first connection is attempted once:
+    /// its failure is the error. Reconnections, later, send the same
+    /// headers (or those from [`on_refused`](Self::on_refused)).
     pub async fn connect<H: Serialize + ?Sized>(
         self,
         url: &str,
         headers: &H,
     ) -> Result<Client, ConnectError> {
-        let (socket, ready) = transport::open(url, headers, self.connect_timeout).await?;
-        let (sink, stream) = socket.split();
+        let query = transport::query(headers)?;
+        let open = opener(url.to_owned(), self.connect_timeout);
+        self.connect_with(open, query).await
+    }
+
+    /// Opens the first connection with `open`, then runs the client.
+    pub(crate) async fn connect_with(
+        self,
+        mut open: Opener,
+        query: Query,
+    ) -> Result<Client, ConnectError> {
+        let attempt = Attempt {
+            query: query.clone(),
+            session: self.session.clone(),
+        };
+        let connection = open(attempt).await?;
+        Ok(self.start(open, query, connection))
+    }
+
+    /// Runs a client on an open connection.
+    fn start(self, open: Opener, query: Query, connection: Connection) -> Client {
+        let ready = connection.ready.clone();
+        let last_seq = match &self.session {
+            Some((_, seq)) if ready.recovered => *seq,
+            _ => 0,
+        };
         let (commands, queue) = mpsc::channel(COMMAND_QUEUE);
-        let shared = Arc::new(Shared::new(self.event_buffer));
-        tokio::spawn(task::run(sink, stream, queue, shared.clone()));
-        Ok(Client {
+        let shared = Arc::new(Shared::new(self.event_buffer, ready, last_seq));
+        tokio::spawn(supervisor::run(
+            self.settings,
+            open,
+            query,
+            connection,
+            queue,
+            shared.clone(),
+        ));
+        Client {
             inner: Arc::new(Inner {
-                ready,
                 commands,
                 shared,
                 timeout: self.timeout,
             }),
-        })
+        }
     }
+}
+
+/// Opens WebSocket connections to `url`, each attempt with its headers and
+/// session as query parameters.
+fn opener(url: String, timeout: Duration) -> Opener {
+    Box::new(move |attempt: Attempt| {
+        let seq = attempt.session.as_ref().map(|(_, seq)| seq.to_string());
+        let mut pairs: Vec<(&str, &str)> = attempt
+            .query
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        if let (Some((id, _)), Some(seq)) = (&attempt.session, &seq) {
+            pairs.push(("sessionId", id));
+            pairs.push(("lastSeq", seq));
+        }
+        let url = transport::with_pairs(&url, pairs);
+        Box::pin(async move {
+            let (socket, ready) = transport::open(&url, timeout).await?;
+            let (sink, stream) = socket.split();
+            Ok(Connection {
+                sink: Box::pin(sink),
+                stream: stream.boxed(),
+                ready,
+            })
+        })
+    })
 }
 
 impl Client {
@@ -144,17 +322,51 @@ impl Client {
         ClientBuilder::new().connect(url, headers).await
     }
 
-    /// The `__ready` payload: client id, session id, protocol version.
-    pub fn ready(&self) -> &Ready {
-        &self.inner.ready
+    /// The latest `__ready` payload: client id, session id, protocol
+    /// version, and whether the session was recovered. It changes when
+    /// the client reconnects.
+    pub fn ready(&self) -> Ready {
+        self.inner.shared.ready()
+    }
+
+    /// The current session's id, a secret: save it (with
+    /// [`last_seq`](Client::last_seq)) to resume the session from another
+    /// client with [`ClientBuilder::session`].
+    pub fn current_session_id(&self) -> String {
+        self.inner.shared.ready().session_id
+    }
+
+    /// The highest event `seq` received in the current session; a
+    /// reconnection sends it so that the server replays only later events.
+    pub fn last_seq(&self) -> u64 {
+        self.inner.shared.last_seq()
+    }
+
+    /// Where the client is in its lifecycle.
+    pub fn state(&self) -> State {
+        self.inner.shared.states.current()
+    }
+
+    /// A stream of the current state, then of every change, in order; it
+    /// ends after the final state (`Failed` or `Closed`).
+    pub fn state_changes(&self) -> StateStream {
+        self.inner.shared.states.watch()
     }
 
     /// Calls `route` with `input` and decodes the reply as `O`, waiting at
     /// most the client's timeout (30 s by default).
     ///
+    /// While the client is not connected, the call waits in the offline
+    /// queue and is sent in order once it is. A call in flight when the
+    /// connection drops is sent again, with the same `rpcId`, when the
+    /// session is recovered (the server then runs it at most once); when a
+    /// fresh session begins instead, it fails with
+    /// [`CallError::ConnectionLost`].
+    ///
     /// Fails with the server's error reply ([`CallError::Server`], see
     /// [`CallError::code`]), [`CallError::Timeout`],
-    /// [`CallError::ConnectionClosed`], or a serialize or decode error.
+    /// [`CallError::ConnectionLost`], [`CallError::ConnectionClosed`],
+    /// [`CallError::QueueFull`], or a serialize or decode error.
     pub async fn call<I, O>(&self, route: &str, input: &I) -> Result<O, CallError>
     where
         I: Serialize + ?Sized,
@@ -176,22 +388,24 @@ impl Client {
         I: Serialize + ?Sized,
         O: DeserializeOwned,
     {
-        let mut ticket = self
-            .inner
-            .shared
-            .pending
-            .register()
-            .ok_or(CallError::ConnectionClosed)?;
-        let frame = ClientFrame {
-            route,
-            payload: input,
-            rpc_id: Some(ticket.id()),
+        if self.inner.shared.is_ended() {
+            return Err(CallError::ConnectionClosed);
         }
-        .encode()
-        .map_err(CallError::Serialize)?;
+        let mut ticket = self.inner.shared.pending.register(|rpc_id| {
+            ClientFrame {
+                route,
+                payload: input,
+                rpc_id: Some(rpc_id),
+            }
+            .encode()
+        })?;
         let reply = tokio::time::timeout(timeout, async {
-            self.send(frame).await?;
-            ticket.reply().await.ok_or(CallError::ConnectionClosed)
+            self.inner
+                .commands
+                .send(Command::Call(ticket.id()))
+                .await
+                .map_err(|_| CallError::ConnectionClosed)?;
+            ticket.reply().await
         })
         .await
         .map_err(|_| CallError::Timeout(timeout))??;
@@ -204,12 +418,18 @@ impl Client {
     /// Sends a message: `route` with `input` and no `rpcId`, so the server
     /// sends no reply (its errors come on [`errors`](Client::errors)).
     /// Resolves once the frame is queued for sending, waiting at most the
-    /// client's timeout for room in the queue.
+    /// client's timeout for room in the queue. While the client is not
+    /// connected, the message waits in the offline queue and is sent in
+    /// order once it is (or dropped if the client fails first); when that
+    /// queue is full it fails at once with [`CallError::QueueFull`].
     pub async fn message<I: Serialize + ?Sized>(
         &self,
         route: &str,
         input: &I,
     ) -> Result<(), CallError> {
+        if self.inner.shared.is_ended() {
+            return Err(CallError::ConnectionClosed);
+        }
         let frame = ClientFrame {
             route,
             payload: input,
@@ -218,43 +438,49 @@ impl Client {
         .encode()
         .map_err(CallError::Serialize)?;
         let timeout = self.inner.timeout;
-        tokio::time::timeout(timeout, self.send(frame))
+        let (ack, acked) = oneshot::channel();
+        let command = Command::Message {
+            frame: frame.into(),
+            ack,
+        };
+        let sent = async {
+            self.inner
+                .commands
+                .send(command)
+                .await
+                .map_err(|_| CallError::ConnectionClosed)?;
+            acked.await.unwrap_or(Err(CallError::ConnectionClosed))
+        };
+        tokio::time::timeout(timeout, sent)
             .await
             .map_err(|_| CallError::Timeout(timeout))?
-    }
-
-    async fn send(&self, frame: String) -> Result<(), CallError> {
-        if self.inner.shared.is_ended() {
-            return Err(CallError::ConnectionClosed);
-        }
-        self.inner
-            .commands
-            .send(Command::Send(frame))
-            .await
-            .map_err(|_| CallError::ConnectionClosed)
     }
 
     /// A stream of the payloads of event `name`, decoded as `T`, in the
     /// order the server sent them. Every stream of a name gets every event
     /// that arrives after the stream was taken; a payload that does not
     /// decode is an error item. Streams are bounded: see
-    /// [`EventStream`] and [`ClientBuilder::event_buffer`]. They end when
-    /// the connection is closed.
+    /// [`EventStream`] and [`ClientBuilder::event_buffer`]. They go on
+    /// across reconnections (on a recovered session with no event missed
+    /// or repeated) and end when the client is closed or has failed.
     pub fn events<T: DeserializeOwned>(&self, name: &str) -> EventStream<T> {
         self.inner.shared.subscriptions.events(name)
     }
 
     /// A stream of the server's `__error` frames: errors for frames sent
     /// without `rpcId`, such as a [`message`](Client::message) to an
-    /// unknown route. It ends when the connection is closed.
+    /// unknown route. It ends when the client is closed or has failed.
     pub fn errors(&self) -> ErrorStream {
         self.inner.shared.subscriptions.errors()
     }
 
-    /// Closes the connection with `1000` after the frames already queued,
-    /// and waits for the server's close frame, 5 s at most. Pending calls
-    /// fail with [`CallError::ConnectionClosed`], streams end, and later
-    /// calls fail at once. Closing a closed client does nothing.
+    /// Closes the client for good: with `1000` after the frames already
+    /// queued, waiting for the server's close frame (5 s at most), or at
+    /// once while it is reconnecting. The state becomes
+    /// [`Closed`](State::Closed) and it never reconnects. Pending calls
+    /// fail with [`CallError::ConnectionClosed`], messages still in the
+    /// offline queue are dropped, streams end, and later calls fail at
+    /// once. Closing a closed client does nothing.
     pub async fn close(&self) {
         let shared = &self.inner.shared;
         let graceful = async {

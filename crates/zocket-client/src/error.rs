@@ -31,9 +31,23 @@ pub enum CallError {
     /// is dropped.
     #[error("no reply within {0:?}")]
     Timeout(Duration),
-    /// The connection is closed, or closed before the reply came.
+    /// The client is closed or has failed (see
+    /// [`State`](crate::State)), or the server closed the connection on
+    /// purpose before the reply came. A call that was never sent was not
+    /// run.
     #[error("the connection is closed")]
     ConnectionClosed,
+    /// The connection dropped while the call was in flight and its session
+    /// did not come back (a fresh session began, or reconnecting failed):
+    /// the server may or may not have run it.
+    #[error("the connection was lost before the reply came")]
+    ConnectionLost,
+    /// The client is not connected and its offline queue (of this many
+    /// frames, see
+    /// [`ClientBuilder::offline_queue`](crate::ClientBuilder::offline_queue))
+    /// is full; nothing was queued.
+    #[error("not connected and the offline queue ({0} frames) is full")]
+    QueueFull(usize),
     /// The input could not be serialized as JSON.
     #[error("could not serialize the input: {0}")]
     Serialize(#[source] serde_json::Error),
@@ -105,6 +119,29 @@ pub enum ConnectError {
     /// The handshake and `__ready` took longer than the connect timeout.
     #[error("no `__ready` within {0:?}")]
     Timeout(Duration),
+    /// An open connection ended: the server closed it (with this code
+    /// and reason), or it dropped without a close frame.
+    #[error("{}", match code {
+        Some(code) if reason.is_empty() => format!("the server closed the connection with {code}"),
+        Some(code) => format!("the server closed the connection with {code} {reason}"),
+        None => "the connection dropped".to_owned(),
+    })]
+    Disconnected {
+        /// The close code, when the server sent a close frame.
+        code: Option<u16>,
+        /// The close reason.
+        reason: String,
+    },
+}
+
+impl ConnectError {
+    /// The refusal, when the server refused the handshake.
+    pub fn refusal(&self) -> Option<&Refusal> {
+        match self {
+            Self::Refused(refusal) => Some(refusal),
+            _ => None,
+        }
+    }
 }
 
 /// A refused handshake: the HTTP status and the server's JSON error body
@@ -200,5 +237,19 @@ mod tests {
             reason: "no".into(),
         };
         assert_eq!(closed.to_string(), "closed before `__ready`: 4403 no");
+        assert_eq!(refused.refusal().map(|r| r.status), Some(401));
+        let dropped = ConnectError::Disconnected {
+            code: None,
+            reason: String::new(),
+        };
+        assert_eq!(dropped.to_string(), "the connection dropped");
+        let kicked = ConnectError::Disconnected {
+            code: Some(4000),
+            reason: "bye".into(),
+        };
+        assert_eq!(
+            kicked.to_string(),
+            "the server closed the connection with 4000 bye"
+        );
     }
 }

@@ -33,17 +33,100 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Lifecycle
+//!
+//! [`Client::connect`] opens the first connection (one attempt: its
+//! failure is the error) and returns a client in
+//! [`State::Connected`]. From then on the client keeps itself connected:
+//!
+//! - When the connection drops (no close frame, or the server going away
+//!   with `1001`, or failing with `1011`), the state becomes
+//!   [`State::Disconnected`], then [`State::Reconnecting`] for each
+//!   attempt, with its number, the number of attempts and the delay before
+//!   it: `min(base · 2^(attempt-1), max) · (1 ± jitter)` ([`Backoff`]; by
+//!   default 1 s doubling up to 30 s, ±30%, 5 attempts). The builder sets
+//!   them ([`ClientBuilder::max_retries`], [`ClientBuilder::backoff`]) or
+//!   turns reconnection off ([`ClientBuilder::reconnect`]).
+//! - Each reconnection sends the session id and the last event `seq`
+//!   received. A server that still holds the session resumes it:
+//!   [`State::Connected`] with `recovered: true`, the events missed are
+//!   replayed (each stream sees every event once, in order), and the
+//!   calls that were in flight are sent again with the same `rpcId`. A
+//!   server that does not starts a fresh session: `recovered: false`, the
+//!   calls in flight fail with [`CallError::ConnectionLost`], and the
+//!   application should resynchronise. [`Client::ready`] is the latest
+//!   `__ready`.
+//! - Calls and messages made while not connected wait in a bounded offline
+//!   queue ([`ClientBuilder::offline_queue`]; when full they fail at once
+//!   with [`CallError::QueueFull`]) and are sent in order once connected.
+//!   Calls keep their timeout meanwhile.
+//! - Event streams, error streams and state streams go on across
+//!   reconnections.
+//! - [`State::Failed`] (final) when the attempts run out, with the last
+//!   error; when a handshake is refused with a 4xx, unless the
+//!   [`ClientBuilder::on_refused`] hook supplies new headers; when the
+//!   server closes the connection on purpose (`1000`, `1008`, `1009`, an
+//!   application's `4xxx`); or when the connection drops with reconnection
+//!   off. [`State::Closed`] (final) after [`Client::close`], which never
+//!   reconnects, even during a reconnection.
+//!
+//! ```no_run
+//! use futures_util::StreamExt;
+//! use std::collections::BTreeMap;
+//! use std::time::Duration;
+//! use zocket_client::{Backoff, Client, State};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let headers = BTreeMap::from([("name", "ada")]);
+//! let client = Client::builder()
+//!     .max_retries(10)
+//!     .backoff(Backoff::new(Duration::from_millis(200), Duration::from_secs(5), 0.3)?)
+//!     .offline_queue(256)
+//!     .connect("ws://127.0.0.1:3000/ws", &headers)
+//!     .await?;
+//!
+//! let mut states = client.state_changes();
+//! tokio::spawn(async move {
+//!     while let Some(state) = states.next().await {
+//!         match state {
+//!             State::Reconnecting { attempt, max_attempts, delay } => {
+//!                 println!("reconnecting {attempt}/{max_attempts} in {delay:?}");
+//!             }
+//!             State::Connected { recovered: false } => println!("connected: resynchronise"),
+//!             State::Connected { recovered: true } => println!("session resumed"),
+//!             State::Failed { error } => println!("gave up: {error}"),
+//!             other => println!("{other:?}"),
+//!         }
+//!     }
+//! });
+//!
+//! // Save the session to resume it later, from another client.
+//! let (session, seq) = (client.current_session_id(), client.last_seq());
+//! client.close().await;
+//! let resumed = Client::builder()
+//!     .session(session, seq)
+//!     .connect("ws://127.0.0.1:3000/ws", &headers)
+//!     .await?;
+//! println!("recovered: {}", resumed.ready().recovered);
+//! # Ok(()) }
+//! ```
+//!
 //! The wire protocol is documented in `docs/protocol.md` of the repository.
 
+mod backoff;
 mod client;
 mod error;
 mod events;
 mod frame;
 mod pending;
+mod state;
+mod supervisor;
 mod task;
 mod transport;
 
+pub use backoff::{Backoff, BackoffError};
 pub use client::{Client, ClientBuilder};
 pub use error::{CallError, ConnectError, EventError, HeaderIssue, Refusal};
 pub use events::{ErrorStream, EventStream};
 pub use frame::{ErrorBody, FrameError, Ready, ServerFrame};
+pub use state::{State, StateStream};

@@ -14,14 +14,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// The client's socket.
 pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// Connects to `url` with `headers` as query parameters and reads
+/// Connects to `url` (with its query parameters already added) and reads
 /// `__ready`, all within `timeout`.
-pub(crate) async fn open<H: Serialize + ?Sized>(
-    url: &str,
-    headers: &H,
-    timeout: Duration,
-) -> Result<(Socket, Ready), ConnectError> {
-    let url = with_query(url, headers)?;
+pub(crate) async fn open(url: &str, timeout: Duration) -> Result<(Socket, Ready), ConnectError> {
     let opening = async {
         let (mut socket, _) = tokio_tungstenite::connect_async(url)
             .await
@@ -34,16 +29,16 @@ pub(crate) async fn open<H: Serialize + ?Sized>(
         .map_err(|_| ConnectError::Timeout(timeout))?
 }
 
-/// `url` with the flat fields of `headers` added as query parameters:
-/// strings as they are, numbers and booleans in their JSON form; `null`
-/// (a `None`) leaves the field out.
-pub(crate) fn with_query<H: Serialize + ?Sized>(
-    url: &str,
-    headers: &H,
-) -> Result<String, ConnectError> {
+/// Query parameters, already encoded from the headers.
+pub(crate) type Query = Vec<(String, String)>;
+
+/// The flat fields of `headers` as query parameters: strings as they are,
+/// numbers and booleans in their JSON form; `null` (a `None`) leaves the
+/// field out.
+pub(crate) fn query<H: Serialize + ?Sized>(headers: &H) -> Result<Query, ConnectError> {
     let fields = match serde_json::to_value(headers) {
         Ok(Value::Object(fields)) => fields,
-        Ok(Value::Null) => return Ok(url.to_owned()),
+        Ok(Value::Null) => return Ok(Query::new()),
         Ok(other) => {
             return Err(ConnectError::Headers(format!(
                 "expected a struct or a map, got {}",
@@ -52,27 +47,36 @@ pub(crate) fn with_query<H: Serialize + ?Sized>(
         }
         Err(err) => return Err(ConnectError::Headers(err.to_string())),
     };
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    for (name, value) in &fields {
+    let mut query = Query::new();
+    for (name, value) in fields {
         match value {
             Value::Null => {}
-            Value::String(s) => {
-                query.append_pair(name, s);
-            }
+            Value::String(s) => query.push((name, s)),
             Value::Bool(_) | Value::Number(_) => {
-                query.append_pair(name, &value.to_string());
+                let text = value.to_string();
+                query.push((name, text));
             }
             Value::Array(_) | Value::Object(_) => {
                 return Err(ConnectError::Headers(format!(
                     "field `{name}` is {}: header fields are flat values",
-                    kind(value)
+                    kind(&value)
                 )));
             }
         }
     }
+    Ok(query)
+}
+
+/// `url` with `pairs` added to its query string.
+pub(crate) fn with_pairs<'a>(
+    url: &str,
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.extend_pairs(pairs);
     let query = query.finish();
     if query.is_empty() {
-        return Ok(url.to_owned());
+        return url.to_owned();
     }
     let (base, fragment) = match url.split_once('#') {
         Some((base, fragment)) => (base, Some(fragment)),
@@ -88,7 +92,17 @@ pub(crate) fn with_query<H: Serialize + ?Sized>(
         out.push('#');
         out.push_str(fragment);
     }
-    Ok(out)
+    out
+}
+
+/// `url` with the flat fields of `headers` added as query parameters.
+#[cfg(test)]
+fn with_query<H: Serialize + ?Sized>(url: &str, headers: &H) -> Result<String, ConnectError> {
+    let query = query(headers)?;
+    Ok(with_pairs(
+        url,
+        query.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    ))
 }
 
 fn kind(value: &Value) -> &'static str {

@@ -176,56 +176,19 @@ impl ItemAttrs {
                 continue;
             }
             let result = attr.parse_nested_meta(|meta| {
-                if meta.path.is_ident("message") {
-                    if out
-                        .message
-                        .replace(
-                            meta.path
-                                .get_ident()
-                                .map(|i| i.span())
-                                .unwrap_or_else(Span::call_site),
-                        )
-                        .is_some()
-                    {
-                        return Err(repeated(&meta.path));
-                    }
-                } else if meta.path.is_ident("event") {
-                    if out
-                        .event
-                        .replace(
-                            meta.path
-                                .get_ident()
-                                .map(|i| i.span())
-                                .unwrap_or_else(Span::call_site),
-                        )
-                        .is_some()
-                    {
-                        return Err(repeated(&meta.path));
-                    }
-                } else if meta.path.is_ident("middleware") {
-                    if out
-                        .middleware
-                        .replace(
-                            meta.path
-                                .get_ident()
-                                .map(|i| i.span())
-                                .unwrap_or_else(Span::call_site),
-                        )
-                        .is_some()
-                    {
-                        return Err(repeated(&meta.path));
-                    }
-                } else if meta.path.is_ident("nest") {
-                    if out
-                        .nest
-                        .replace(
-                            meta.path
-                                .get_ident()
-                                .map(|i| i.span())
-                                .unwrap_or_else(Span::call_site),
-                        )
-                        .is_some()
-                    {
+                let flag = match () {
+                    () if meta.path.is_ident("message") => Some(&mut out.message),
+                    () if meta.path.is_ident("event") => Some(&mut out.event),
+                    () if meta.path.is_ident("middleware") => Some(&mut out.middleware),
+                    () if meta.path.is_ident("nest") => Some(&mut out.nest),
+                    () => None,
+                };
+                if let Some(flag) = flag {
+                    let span = meta
+                        .path
+                        .get_ident()
+                        .map_or_else(Span::call_site, |i| i.span());
+                    if flag.replace(span).is_some() {
                         return Err(repeated(&meta.path));
                     }
                 } else if meta.path.is_ident("uses") {

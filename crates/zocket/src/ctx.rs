@@ -68,15 +68,6 @@ impl<C: Send + Sync + 'static> Ctx<C> {
         Emit::new(&*self.conn.server.adapter, event, payload)
     }
 
-    /// Sends an event to this connection only.
-    pub fn reply_event<T: Serialize + ?Sized>(
-        &self,
-        event: Event<T>,
-        payload: &T,
-    ) -> Result<usize, crate::SendError> {
-        self.emit(event, payload).to(self.client_id())
-    }
-
     /// A handle to the whole server: other connections, sending, shutdown.
     pub fn server(&self) -> ServerHandle<C> {
         ServerHandle::from_shared(self.conn.server.clone())
