@@ -14,6 +14,7 @@ mod macro_middleware;
 mod middleware;
 mod nesting;
 mod recovery;
+mod resilience;
 mod rooms;
 mod schema;
 mod typed;

@@ -18,10 +18,27 @@ pub(crate) type Answer = Result<Outcome, CallError>;
 
 /// The calls in flight, in the order they were made. Once closed, every
 /// waiting call and every later one fails.
-#[derive(Default)]
+///
+/// `rpcId`s count up from a random start, so that a client resuming a
+/// session saved by another process does not reuse that process's ids (the
+/// server answers a reused id from its reply cache).
 pub(crate) struct Pending {
     inner: Mutex<Calls>,
     next_id: AtomicU64,
+}
+
+impl Default for Pending {
+    fn default() -> Self {
+        let mut bytes = [0u8; 8];
+        // Without the OS generator the ids start at 0: still correct for a
+        // client that does not resume a saved session.
+        let _ = getrandom::fill(&mut bytes);
+        Self {
+            inner: Mutex::default(),
+            // 48 random bits leave room to count without overflow.
+            next_id: AtomicU64::new(u64::from_le_bytes(bytes) >> 16),
+        }
+    }
 }
 
 #[derive(Default)]
