@@ -5,9 +5,11 @@ use super::DisconnectReason;
 use crate::ids::ClientId;
 use crate::protocol::EventFrame;
 use axum::extract::ws::Utf8Bytes;
+use futures_util::task::AtomicWaker;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::task::Poll;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 /// A frame waiting in a connection's outbound queue.
 pub(crate) enum Outbound {
@@ -24,18 +26,20 @@ pub(crate) struct Link {
     pub(crate) id: ClientId,
     tx: mpsc::Sender<Outbound>,
     reason: OnceLock<DisconnectReason>,
-    stop: CancellationToken,
+    /// Set (then the reader woken) when the connection is asked to stop: a
+    /// flag and a waker, so the reader checks it without a lock per frame.
+    stopped: AtomicBool,
+    waker: AtomicWaker,
 }
 
 impl Link {
-    /// `stop` is a child of the server's shutdown token, so a shutdown
-    /// stops every connection.
-    pub(crate) fn new(id: ClientId, tx: mpsc::Sender<Outbound>, stop: CancellationToken) -> Self {
+    pub(crate) fn new(id: ClientId, tx: mpsc::Sender<Outbound>) -> Self {
         Self {
             id,
             tx,
             reason: OnceLock::new(),
-            stop,
+            stopped: AtomicBool::new(false),
+            waker: AtomicWaker::new(),
         }
     }
 
@@ -59,17 +63,31 @@ impl Link {
     /// Asks the connection to end; the first reason given wins.
     pub(crate) fn stop(&self, reason: DisconnectReason) {
         if self.reason.set(reason).is_ok() {
-            self.stop.cancel();
+            self.stopped.store(true, Ordering::Release);
+            self.waker.wake();
         }
     }
 
-    /// Resolves once someone asked the connection to stop.
-    pub(crate) fn stop_signal(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
-        self.stop.cancelled()
+    /// Makes `waker` (the reader's task) wake up when the connection is
+    /// asked to stop. Registered once: a task's waker stays valid.
+    pub(crate) fn register_reader(&self, waker: &std::task::Waker) {
+        self.waker.register(waker);
     }
 
-    /// Why the connection was asked to stop: the reason given, or a
-    /// shutdown of the whole server.
+    /// Ready once someone asked the connection to stop; cheap to poll (an
+    /// atomic load), relying on [`register_reader`](Self::register_reader)
+    /// for the wake-up.
+    pub(crate) fn stopped(&self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(|_| {
+            if self.stopped.load(Ordering::Acquire) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+    }
+
+    /// Why the connection was asked to stop.
     pub(crate) fn stop_reason(&self) -> DisconnectReason {
         self.reason
             .get()

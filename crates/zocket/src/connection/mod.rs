@@ -2,6 +2,7 @@
 //! writer task draining a bounded queue. Everything else reaches the
 //! connection through its [`Link`].
 
+mod inflight;
 mod link;
 mod rate;
 mod reader;
@@ -22,7 +23,7 @@ use futures_util::future::BoxFuture;
 use futures_util::{FutureExt, StreamExt};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
 /// A client's session, as listed by
@@ -128,54 +129,98 @@ pub(crate) async fn run<C: Send + Sync + 'static>(
                 }
                 Ok(Err(close)) => {
                     tracing::info!(code = close.code, reason = %close.reason, "on_connect refused the connection");
-                    return refuse(socket, close.code, close.reason.into_owned()).await;
+                    return Box::pin(refuse(socket, close.code, close.reason.into_owned())).await;
                 }
                 Err(_) => {
                     tracing::error!("on_connect panicked");
-                    return refuse(socket, CloseCode::INTERNAL, "server error".into()).await;
+                    return Box::pin(refuse(socket, CloseCode::INTERNAL, "server error".into())).await;
                 }
             },
         };
-        let stop = shared.shutdown.child_token();
-        if stop.is_cancelled() {
+        if shared.shutdown.is_cancelled() {
             if resume_from.is_none() {
-                session.end(DisconnectReason::Shutdown).await;
+                Box::pin(session.end(DisconnectReason::Shutdown)).await;
             }
-            return refuse(socket, CloseCode::GOING_AWAY, "server shutting down".into()).await;
+            return Box::pin(refuse(socket, CloseCode::GOING_AWAY, "server shutting down".into())).await;
         }
         let (sink, mut stream) = socket.split();
         let (tx, rx) = mpsc::channel(shared.config.outbound_queue);
-        let link = Arc::new(Link::new(id.clone(), tx, stop));
+        let link = Arc::new(Link::new(id.clone(), tx));
         let Some(generation) = session.attach(link.clone(), resume_from) else {
             drop((sink, stream));
             tracing::info!("the session ended before it could be resumed");
             return;
         };
+        // A shutdown that began meanwhile stops this connection too.
+        if shared.shutdown.is_cancelled() {
+            link.stop(DisconnectReason::Shutdown);
+        }
         tracing::info!(recovered = resume_from.is_some(), "connected");
 
         let (close_tx, close_rx) = oneshot::channel();
-        let mut writer = tokio::spawn(writer::run(sink, rx, close_rx, link.clone()).in_current_span());
-        let max_calls = shared.config.max_concurrent_calls;
-        let calls = Arc::new(Semaphore::new(max_calls));
+        let writer = tokio::spawn(writer::run(sink, rx, close_rx, link.clone()).in_current_span());
+        let calls = inflight::InFlight::new(shared.config.max_concurrent_calls);
         let reason = reader::Reader::new(&session, &link, generation, &calls).run(&mut stream).await;
+        // Boxed: the closing steps would otherwise make every idle
+        // connection's task as large as they are.
+        let ending = Ending { shared, session, link, calls, close_tx, writer, stream, slot };
+        Box::pin(ending.close(reason)).await;
+    }
+    .instrument(span)
+    .await
+}
+
+/// What is left to do once a connection's reader has stopped.
+struct Ending<C> {
+    shared: Arc<Shared<C>>,
+    session: Arc<Session<C>>,
+    link: Arc<Link>,
+    calls: Arc<inflight::InFlight>,
+    close_tx: oneshot::Sender<writer::CloseCommand>,
+    writer: tokio::task::JoinHandle<()>,
+    stream: futures_util::stream::SplitStream<WebSocket>,
+    slot: Slot,
+}
+
+impl<C: Send + Sync + 'static> Ending<C> {
+    /// Lets in-flight calls finish on shutdown, sends the close frame,
+    /// waits for the peer's, and ends or keeps the session.
+    async fn close(self, reason: DisconnectReason) {
+        let Self {
+            shared,
+            session,
+            link,
+            calls,
+            close_tx,
+            mut writer,
+            mut stream,
+            slot,
+        } = self;
         if reason == DisconnectReason::Shutdown {
             // In-flight calls finish and their replies go out first.
-            let all = u32::try_from(max_calls).unwrap_or(u32::MAX);
-            let drained = tokio::time::timeout(shared.config.shutdown_timeout, calls.acquire_many(all)).await;
+            let drained = tokio::time::timeout(shared.config.shutdown_timeout, calls.idle()).await;
             if drained.is_err() {
                 tracing::warn!("shutdown deadline passed with calls still running");
             }
         }
         let was_current = session.detach(&link);
         let frame = reason.close_frame();
-        let expect_reply = frame.is_some() && !matches!(reason, DisconnectReason::MessageTooLarge | DisconnectReason::Error(_));
+        let expect_reply = frame.is_some()
+            && !matches!(
+                reason,
+                DisconnectReason::MessageTooLarge | DisconnectReason::Error(_)
+            );
         let _ = close_tx.send(frame.map(|frame| (frame, reason.flushes())));
-        let written = tokio::time::timeout(shared.config.close_timeout, &mut writer).await.is_ok();
+        let written = tokio::time::timeout(shared.config.close_timeout, &mut writer)
+            .await
+            .is_ok();
         if !written {
             // The peer reads nothing: no close frame can reach it.
             writer.abort();
         }
-        if written && expect_reply || matches!(reason, DisconnectReason::ClientClosed { code: Some(_), .. }) {
+        if written && expect_reply
+            || matches!(reason, DisconnectReason::ClientClosed { code: Some(_), .. })
+        {
             // Read until the peer's close frame (or the end), which also
             // flushes the close reply to a client-initiated close.
             let _ = tokio::time::timeout(shared.config.close_timeout, async {
@@ -194,6 +239,4 @@ pub(crate) async fn run<C: Send + Sync + 'static>(
         }
         drop(slot);
     }
-    .instrument(span)
-    .await
 }

@@ -7,13 +7,14 @@
 //! wait continues on its own task, concurrently with later ones, up to
 //! `max_concurrent_calls` per connection.
 
+use super::inflight::{InFlight, Running};
 use super::rate::{Bucket, Verdict};
 use super::{DisconnectReason, Link, Outbound};
 use crate::ctx::Ctx;
 use crate::dispatch::{Payload, Route};
 use crate::error::RpcError;
 use crate::protocol::{Envelope, ErrorCode, error_frame, reply_frame};
-use crate::session::{Begin, Session};
+use crate::session::{Begin, Session, Ticket};
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
 use futures_util::future::BoxFuture;
 use futures_util::stream::SplitStream;
@@ -21,7 +22,6 @@ use futures_util::{FutureExt, StreamExt};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, sleep_until};
 use tracing::Instrument;
 
@@ -29,7 +29,7 @@ pub(crate) struct Reader<'a, C> {
     session: &'a Arc<Session<C>>,
     link: &'a Arc<Link>,
     generation: u64,
-    calls: &'a Arc<Semaphore>,
+    calls: &'a Arc<InFlight>,
     rate: Option<Bucket>,
 }
 
@@ -38,7 +38,7 @@ impl<'a, C: Send + Sync + 'static> Reader<'a, C> {
         session: &'a Arc<Session<C>>,
         link: &'a Arc<Link>,
         generation: u64,
-        calls: &'a Arc<Semaphore>,
+        calls: &'a Arc<InFlight>,
     ) -> Self {
         Self {
             session,
@@ -56,12 +56,17 @@ impl<'a, C: Send + Sync + 'static> Reader<'a, C> {
         let mut next_ping = Instant::now() + config.ping_interval;
         let mut pong_deadline: Option<Instant> = None;
         let timer = sleep_until(next_ping);
-        let stopped = link.stop_signal();
-        tokio::pin!(timer, stopped);
+        tokio::pin!(timer);
+        // From here on, a stop wakes this task; the loop then only reads a flag.
+        std::future::poll_fn(|cx| {
+            link.register_reader(cx.waker());
+            Poll::Ready(())
+        })
+        .await;
         loop {
             tokio::select! {
                 biased;
-                () = &mut stopped => return link.stop_reason(),
+                () = link.stopped() => return link.stop_reason(),
                 () = &mut timer => {
                     let now = Instant::now();
                     if pong_deadline.is_some_and(|deadline| now >= deadline) {
@@ -85,7 +90,7 @@ impl<'a, C: Send + Sync + 'static> Reader<'a, C> {
                     };
                     match frame {
                         Message::Text(text) => {
-                            if let Some(reason) = self.on_text(text, stopped.as_mut()).await {
+                            if let Some(reason) = self.on_text(text).await {
                                 return reason;
                             }
                         }
@@ -113,11 +118,7 @@ impl<'a, C: Send + Sync + 'static> Reader<'a, C> {
     }
 
     /// Handles one text frame; `Some` ends the connection.
-    async fn on_text(
-        &mut self,
-        text: Utf8Bytes,
-        stopped: std::pin::Pin<&mut tokio_util::sync::WaitForCancellationFuture<'_>>,
-    ) -> Option<DisconnectReason> {
+    async fn on_text(&mut self, text: Utf8Bytes) -> Option<DisconnectReason> {
         let envelope = match Envelope::parse(text.as_str()) {
             Ok(envelope) => envelope,
             Err(err) => {
@@ -148,18 +149,19 @@ impl<'a, C: Send + Sync + 'static> Reader<'a, C> {
             return None;
         };
         let payload = Payload::new(&text, envelope.payload.map(|raw| raw.get()));
-        let rpc_id: Option<Box<str>> = rpc_id.map(Into::into);
-        let permit = match self.calls.clone().try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => tokio::select! {
+        let rpc_id: Option<Arc<str>> = rpc_id.map(Into::into);
+        let running = match self.calls.try_begin() {
+            Some(running) => running,
+            None => tokio::select! {
                 biased;
-                () = stopped => return Some(self.link.stop_reason()),
-                permit = self.calls.clone().acquire_owned() => permit.ok()?,
+                () = self.link.stopped() => return Some(self.link.stop_reason()),
+                running = self.calls.begin() => running,
             },
         };
-        if let Some(id) = rpc_id.as_deref() {
+        let mut ticket = Ticket::NONE;
+        if let Some(id) = &rpc_id {
             match self.session.begin_call(id, self.generation) {
-                Begin::Run => {}
+                Begin::Run(run) => ticket = run,
                 Begin::Resend(reply) => {
                     self.link.push(Outbound::Text(reply));
                     return None;
@@ -169,7 +171,7 @@ impl<'a, C: Send + Sync + 'static> Reader<'a, C> {
         }
         let ctx = Ctx::new(self.session.clone(), route.name);
         let call = route.invoke(ctx, payload);
-        self.drive(route, call, rpc_id, permit);
+        self.drive(route, call, rpc_id.map(|id| (id, ticket)), running);
         None
     }
 
@@ -178,10 +180,11 @@ impl<'a, C: Send + Sync + 'static> Reader<'a, C> {
         &self,
         route: &Route<C>,
         mut call: BoxFuture<'static, Result<String, RpcError>>,
-        rpc_id: Option<Box<str>>,
-        permit: OwnedSemaphorePermit,
+        rpc_id: Option<(Arc<str>, Ticket)>,
+        running: Running,
     ) {
-        let started = Instant::now();
+        // The clock is read only when the outcome is logged.
+        let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
         let name = route.name;
         let span = tracing::debug_span!("zocket.call", route = name);
         let first = span.in_scope(|| {
@@ -208,7 +211,7 @@ impl<'a, C: Send + Sync + 'static> Reader<'a, C> {
                             )),
                         };
                     finish(&session, name, rpc_id, result, started);
-                    drop(permit);
+                    drop(running);
                 };
                 tokio::spawn(task.instrument(span));
             }
@@ -225,24 +228,28 @@ fn panicked(route: &str) -> RpcError {
 fn finish<C: Send + Sync + 'static>(
     session: &Session<C>,
     route: &'static str,
-    rpc_id: Option<Box<str>>,
+    rpc_id: Option<(Arc<str>, Ticket)>,
     result: Result<String, RpcError>,
-    started: Instant,
+    started: Option<Instant>,
 ) {
-    let elapsed_us = started.elapsed().as_micros() as u64;
+    let elapsed_us = started.map_or(0, |started| started.elapsed().as_micros() as u64);
     let client = session.id.short();
     let frame = match &result {
         Ok(json) => {
             tracing::debug!(route, client, elapsed_us, outcome = "ok", "call finished");
-            rpc_id.as_deref().map(|id| reply_frame(id, json))
+            rpc_id.as_ref().map(|(id, _)| reply_frame(id, json))
         }
         Err(err) => {
             tracing::debug!(route, client, elapsed_us, outcome = %err.code(), "call finished");
-            Some(error_frame(rpc_id.as_deref(), Some(route), err))
+            Some(error_frame(
+                rpc_id.as_ref().map(|(id, _)| &**id),
+                Some(route),
+                err,
+            ))
         }
     };
     match (rpc_id, frame) {
-        (Some(id), Some(frame)) => session.finish_call(&id, frame),
+        (Some((_, ticket)), Some(frame)) => session.finish_call(ticket, frame),
         (None, Some(frame)) => session.send(frame),
         (_, None) => {}
     }

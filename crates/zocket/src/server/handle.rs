@@ -69,10 +69,11 @@ impl<C: Send + Sync + 'static> ServerHandle<C> {
     /// resolves once all of that is done (or the deadline passed).
     pub async fn shutdown(&self) {
         self.0.shutdown.cancel();
-        // Sessions kept for recovery have no connection to close: end them here.
         for session in self.0.registry.all() {
-            if !session.is_connected() {
-                session.end(crate::DisconnectReason::Shutdown).await;
+            match session.link() {
+                Some(link) => link.stop(crate::DisconnectReason::Shutdown),
+                // Kept for recovery: no connection to close.
+                None => session.end(crate::DisconnectReason::Shutdown).await,
             }
         }
         let config = &self.0.config;

@@ -8,7 +8,7 @@
 
 mod replies;
 
-pub(crate) use replies::Begin;
+pub(crate) use replies::{Begin, Ticket};
 
 use crate::connection::{Connection, DisconnectReason, Link, Outbound};
 use crate::error::Close;
@@ -21,7 +21,7 @@ use replies::Replies;
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::Notify;
 
 /// The state of one client, shared by its connections and its handlers.
 pub(crate) struct Session<C> {
@@ -30,7 +30,8 @@ pub(crate) struct Session<C> {
     pub(crate) app: C,
     pub(crate) server: Arc<Shared<C>>,
     state: Mutex<State>,
-    ended: CancellationToken,
+    /// Notified once the session has ended (`state.ended`).
+    ended: Notify,
 }
 
 struct State {
@@ -45,7 +46,10 @@ struct State {
     replies: Replies,
     /// The task that ends the session when the retention window passes.
     expiry: Option<tokio::task::AbortHandle>,
+    /// Set when the session starts ending: no connection may attach.
     ended: bool,
+    /// Set once `on_disconnect` has run.
+    finished: bool,
 }
 
 impl<C: Send + Sync + 'static> Session<C> {
@@ -68,8 +72,9 @@ impl<C: Send + Sync + 'static> Session<C> {
                 replies,
                 expiry: None,
                 ended: false,
+                finished: false,
             }),
-            ended: CancellationToken::new(),
+            ended: Notify::new(),
         }
     }
 
@@ -109,6 +114,8 @@ impl<C: Send + Sync + 'static> Session<C> {
             old.stop(DisconnectReason::Replaced);
         }
         state.generation += 1;
+        let generation = state.generation;
+        state.replies.new_generation(generation);
         let ready = ready_frame(
             self.id.as_str(),
             self.session_id.expose(),
@@ -153,15 +160,20 @@ impl<C: Send + Sync + 'static> Session<C> {
     }
 
     /// Registers a call with an `rpcId` arriving on connection `generation`.
-    pub(crate) fn begin_call(&self, rpc_id: &str, generation: u64) -> Begin {
-        self.lock().replies.begin(rpc_id, generation)
+    pub(crate) fn begin_call(&self, rpc_id: &Arc<str>, generation: u64) -> Begin {
+        let mut state = self.lock();
+        if generation != state.generation {
+            // From a connection already replaced: nothing to keep.
+            return Begin::Run(Ticket::NONE);
+        }
+        state.replies.begin(rpc_id)
     }
 
     /// Stores a call's reply and sends it to the live connection.
-    pub(crate) fn finish_call(&self, rpc_id: &str, frame: String) {
+    pub(crate) fn finish_call(&self, ticket: Ticket, frame: String) {
         let frame = Utf8Bytes::from(frame);
         let mut state = self.lock();
-        state.replies.finish(rpc_id, &frame);
+        state.replies.finish(ticket, &frame);
         if let Some(link) = &state.link {
             link.push(Outbound::Text(frame));
         }
@@ -258,7 +270,8 @@ impl<C: Send + Sync + 'static> Session<C> {
                 tracing::error!("on_disconnect panicked");
             }
         }
-        self.ended.cancel();
+        self.lock().finished = true;
+        self.ended.notify_waiters();
     }
 
     /// Closes the session with `close` and resolves once it has ended (or
@@ -269,12 +282,21 @@ impl<C: Send + Sync + 'static> Session<C> {
             None => self.end(DisconnectReason::Disconnected(close)).await,
         }
         let limit = self.server.config.close_timeout * 2;
-        let _ = tokio::time::timeout(limit, self.ended.cancelled()).await;
+        let _ = tokio::time::timeout(limit, async {
+            loop {
+                let ended = self.ended.notified();
+                if self.is_ended() {
+                    return;
+                }
+                ended.await;
+            }
+        })
+        .await;
     }
 
-    /// Whether the session has ended.
+    /// Whether the session has ended (its `on_disconnect` has run).
     pub(crate) fn is_ended(&self) -> bool {
-        self.ended.is_cancelled()
+        self.lock().finished
     }
 
     /// Whether a connection is live.
