@@ -76,6 +76,11 @@ impl Payload {
 
 /// Decodes a payload, naming the offending field on failure.
 pub(crate) fn decode<I: DeserializeOwned>(json: &str) -> Result<I, RpcError> {
+    // The fast path: plain serde_json. Only a payload that fails is decoded
+    // again, tracking the path to the offending field.
+    if let Ok(input) = serde_json::from_str(json) {
+        return Ok(input);
+    }
     let mut de = serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let (path, message) = explain(&err);

@@ -158,7 +158,7 @@ pub(crate) async fn run<C: Send + Sync + 'static>(
         tracing::info!(recovered = resume_from.is_some(), "connected");
 
         let (close_tx, close_rx) = oneshot::channel();
-        let writer = tokio::spawn(writer::run(sink, rx, close_rx, link.clone()).in_current_span());
+        let writer = tokio::spawn(writer::run(sink, rx, close_rx, link.clone()));
         let calls = inflight::InFlight::new(shared.config.max_concurrent_calls);
         let reason = reader::Reader::new(&session, &link, generation, &calls).run(&mut stream).await;
         // Boxed: the closing steps would otherwise make every idle
