@@ -65,7 +65,7 @@ impl Default for Config {
             rate_limit: None,
             close_timeout: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(10),
-            read_buffer_size: 4 * 1024,
+            read_buffer_size: 2 * 1024,
             retention: Duration::from_secs(120),
             history: 1024,
             reply_cache: 256,
@@ -163,7 +163,7 @@ impl Config {
         self
     }
 
-    /// The WebSocket read buffer per connection (default 4 KiB). It grows
+    /// The WebSocket read buffer per connection (default 2 KiB). It grows
     /// for a larger message and costs this much per idle connection.
     pub fn read_buffer_size(mut self, bytes: usize) -> Self {
         self.read_buffer_size = bytes;

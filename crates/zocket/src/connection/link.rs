@@ -1,15 +1,19 @@
 //! The handle through which everything but the connection task reaches a
 //! connection: a bounded outbound queue and a stop signal.
+//!
+//! The queue is a `VecDeque` behind a mutex that the writer empties in one
+//! swap per batch: it allocates nothing for an idle connection beyond the
+//! few slots its last batch needed.
 
 use super::DisconnectReason;
 use crate::ids::ClientId;
 use crate::protocol::EventFrame;
 use axum::extract::ws::Utf8Bytes;
 use futures_util::task::AtomicWaker;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::task::Poll;
-use tokio::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::task::{Context, Poll};
 
 /// A frame waiting in a connection's outbound queue.
 pub(crate) enum Outbound {
@@ -21,10 +25,30 @@ pub(crate) enum Outbound {
     Ping,
 }
 
+/// The close frame to send, and whether queued frames go out first.
+pub(crate) type CloseCommand = Option<((u16, String), bool)>;
+
+/// What the writer takes from the queue.
+pub(crate) enum Take {
+    /// Frames to write, in order.
+    Frames,
+    /// The frames (if any) to write before the close frame, then the close.
+    Close(CloseCommand),
+}
+
+struct Queue {
+    frames: VecDeque<Outbound>,
+    close: Option<CloseCommand>,
+    /// The writer is gone: frames are dropped.
+    closed: bool,
+}
+
 /// The shared half of a connection.
 pub(crate) struct Link {
     pub(crate) id: ClientId,
-    tx: mpsc::Sender<Outbound>,
+    queue: Mutex<Queue>,
+    capacity: usize,
+    writer: AtomicWaker,
     reason: OnceLock<DisconnectReason>,
     /// Set (then the reader woken) when the connection is asked to stop: a
     /// flag and a waker, so the reader checks it without a lock per frame.
@@ -33,31 +57,86 @@ pub(crate) struct Link {
 }
 
 impl Link {
-    pub(crate) fn new(id: ClientId, tx: mpsc::Sender<Outbound>) -> Self {
+    pub(crate) fn new(id: ClientId, capacity: usize) -> Self {
         Self {
             id,
-            tx,
+            queue: Mutex::new(Queue {
+                frames: VecDeque::new(),
+                close: None,
+                closed: false,
+            }),
+            capacity,
+            writer: AtomicWaker::new(),
             reason: OnceLock::new(),
             stopped: AtomicBool::new(false),
             waker: AtomicWaker::new(),
         }
     }
 
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Queues a frame. A full queue means a slow consumer: the connection
     /// is stopped rather than allowed to grow without bound.
     pub(crate) fn push(&self, frame: Outbound) {
-        match self.tx.try_send(frame) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!(
-                    client = self.id.short(),
-                    "outbound queue full: closing slow consumer"
-                );
-                self.stop(DisconnectReason::SlowConsumer);
-            }
-            // The connection is already gone; its end was reported.
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        let mut queue = self.lock();
+        if queue.closed || queue.close.is_some() {
+            // The connection is ending; its end is reported.
+            return;
         }
+        if queue.frames.len() >= self.capacity {
+            drop(queue);
+            tracing::warn!(
+                client = self.id.short(),
+                "outbound queue full: closing slow consumer"
+            );
+            self.stop(DisconnectReason::SlowConsumer);
+            return;
+        }
+        queue.frames.push_back(frame);
+        drop(queue);
+        self.writer.wake();
+    }
+
+    /// Asks the writer to finish with `command` (a close frame or none).
+    pub(crate) fn close(&self, command: CloseCommand) {
+        self.lock().close = Some(command);
+        self.writer.wake();
+    }
+
+    /// For the writer: moves what is queued into `batch` (empty on entry),
+    /// or says to close, or registers the writer to be woken.
+    pub(crate) fn poll_take(
+        &self,
+        cx: &mut Context<'_>,
+        batch: &mut VecDeque<Outbound>,
+    ) -> Poll<Take> {
+        let mut queue = self.lock();
+        if let Some(command) = queue.close.take() {
+            let flush_first = command.as_ref().is_some_and(|(_, flush)| *flush);
+            if flush_first {
+                std::mem::swap(&mut queue.frames, batch);
+            }
+            queue.closed = true;
+            queue.frames = VecDeque::new();
+            return Poll::Ready(Take::Close(command));
+        }
+        if !queue.frames.is_empty() {
+            std::mem::swap(&mut queue.frames, batch);
+            return Poll::Ready(Take::Frames);
+        }
+        self.writer.register(cx.waker());
+        Poll::Pending
+    }
+
+    /// For the writer, when it stops: later frames are dropped.
+    pub(crate) fn writer_gone(&self) {
+        let mut queue = self.lock();
+        queue.closed = true;
+        queue.frames = VecDeque::new();
     }
 
     /// Asks the connection to end; the first reason given wins.

@@ -23,7 +23,6 @@ use futures_util::future::BoxFuture;
 use futures_util::{FutureExt, StreamExt};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
 /// A client's session, as listed by
@@ -144,8 +143,7 @@ pub(crate) async fn run<C: Send + Sync + 'static>(
             return Box::pin(refuse(socket, CloseCode::GOING_AWAY, "server shutting down".into())).await;
         }
         let (sink, mut stream) = socket.split();
-        let (tx, rx) = mpsc::channel(shared.config.outbound_queue);
-        let link = Arc::new(Link::new(id.clone(), tx));
+        let link = Arc::new(Link::new(id.clone(), shared.config.outbound_queue));
         let Some(generation) = session.attach(link.clone(), resume_from) else {
             drop((sink, stream));
             tracing::info!("the session ended before it could be resumed");
@@ -157,13 +155,12 @@ pub(crate) async fn run<C: Send + Sync + 'static>(
         }
         tracing::info!(recovered = resume_from.is_some(), "connected");
 
-        let (close_tx, close_rx) = oneshot::channel();
-        let writer = tokio::spawn(writer::run(sink, rx, close_rx, link.clone()));
+        let writer = tokio::spawn(writer::run(sink, link.clone()));
         let calls = inflight::InFlight::new(shared.config.max_concurrent_calls);
         let reason = reader::Reader::new(&session, &link, generation, &calls).run(&mut stream).await;
         // Boxed: the closing steps would otherwise make every idle
         // connection's task as large as they are.
-        let ending = Ending { shared, session, link, calls, close_tx, writer, stream, slot };
+        let ending = Ending { shared, session, link, calls, writer, stream, slot };
         Box::pin(ending.close(reason)).await;
     }
     .instrument(span)
@@ -176,7 +173,6 @@ struct Ending<C> {
     session: Arc<Session<C>>,
     link: Arc<Link>,
     calls: Arc<inflight::InFlight>,
-    close_tx: oneshot::Sender<writer::CloseCommand>,
     writer: tokio::task::JoinHandle<()>,
     stream: futures_util::stream::SplitStream<WebSocket>,
     slot: Slot,
@@ -191,7 +187,6 @@ impl<C: Send + Sync + 'static> Ending<C> {
             session,
             link,
             calls,
-            close_tx,
             mut writer,
             mut stream,
             slot,
@@ -210,7 +205,7 @@ impl<C: Send + Sync + 'static> Ending<C> {
                 reason,
                 DisconnectReason::MessageTooLarge | DisconnectReason::Error(_)
             );
-        let _ = close_tx.send(frame.map(|frame| (frame, reason.flushes())));
+        link.close(frame.map(|frame| (frame, reason.flushes())));
         let written = tokio::time::timeout(shared.config.close_timeout, &mut writer)
             .await
             .is_ok();

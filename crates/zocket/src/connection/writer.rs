@@ -2,60 +2,50 @@
 //! what is queued into one flush, numbering events, and ending with the
 //! close frame the connection task asks for.
 
+use super::link::Take;
 use super::{DisconnectReason, Link, Outbound};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::SinkExt;
 use futures_util::stream::SplitSink;
+use std::collections::VecDeque;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
 
-/// The close frame to send, and whether queued frames go out first.
-pub(crate) type CloseCommand = Option<((u16, String), bool)>;
+pub(crate) async fn run(mut sink: SplitSink<WebSocket, Message>, link: Arc<Link>) {
+    write(&mut sink, &link).await;
+    link.writer_gone();
+}
 
-/// Frames written per flush at most.
-const BATCH: usize = 64;
-
-pub(crate) async fn run(
-    mut sink: SplitSink<WebSocket, Message>,
-    mut rx: mpsc::Receiver<Outbound>,
-    mut close: oneshot::Receiver<CloseCommand>,
-    link: Arc<Link>,
-) {
+async fn write(sink: &mut SplitSink<WebSocket, Message>, link: &Link) {
+    // Reused from batch to batch: an idle connection keeps one small buffer.
+    let mut batch = VecDeque::new();
     loop {
-        tokio::select! {
-            biased;
-            command = &mut close => {
-                let Some(((code, reason), flush_first)) = command.ok().flatten() else {
-                    let _ = sink.flush().await;
-                    return;
-                };
-                if flush_first {
-                    while let Ok(out) = rx.try_recv() {
-                        if sink.feed(message(out)).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-                let frame = CloseFrame { code, reason: reason.into() };
-                let _ = sink.send(Message::Close(Some(frame))).await;
-                return;
+        let take = std::future::poll_fn(|cx| link.poll_take(cx, &mut batch)).await;
+        let mut result = Ok(());
+        for out in batch.drain(..) {
+            if result.is_ok() {
+                result = sink.feed(message(out)).await;
             }
-            out = rx.recv() => {
-                let Some(out) = out else { return };
-                let mut result = sink.feed(message(out)).await;
-                for _ in 1..BATCH {
-                    if result.is_err() {
-                        break;
-                    }
-                    match rx.try_recv() {
-                        Ok(out) => result = sink.feed(message(out)).await,
-                        Err(_) => break,
-                    }
-                }
+        }
+        match take {
+            Take::Frames => {
                 if let Err(err) = result.and(sink.flush().await) {
                     link.stop(DisconnectReason::Error(format!("write failed: {err}")));
                     return;
                 }
+            }
+            Take::Close(None) => {
+                let _ = sink.flush().await;
+                return;
+            }
+            Take::Close(Some(((code, reason), _))) => {
+                if result.is_ok() {
+                    let frame = CloseFrame {
+                        code,
+                        reason: reason.into(),
+                    };
+                    let _ = sink.send(Message::Close(Some(frame))).await;
+                }
+                return;
             }
         }
     }
