@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# zocket side by side with a raw axum WebSocket server: builds in release
+# mode, runs every scenario against both servers and prints the table.
+#
+#   bash bench/run.sh                 # everything, once
+#   ROUNDS=3 bash bench/run.sh        # scenarios a, b, c three times (medians)
+#   SCENARIOS="a b" bash bench/run.sh # some scenarios only
+#
+# Settings (environment): ROUNDS (default 1), BENCH_SECONDS (measured
+# seconds of a and b, default 5), SCENARIOS (default "a b c d10k d50k e"),
+# BENCH_OUT (results folder, default target/bench-results), CARGO_TARGET_DIR.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-1}
+BENCH_SECONDS=${BENCH_SECONDS:-5}
+SCENARIOS=${SCENARIOS:-a b c d10k d50k e}
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+OUT=${BENCH_OUT:-$TARGET_DIR/bench-results}
+BIN=$TARGET_DIR/release
+
+echo "== building (release)"
+cargo build --release --quiet -p zocket-bench
+mkdir -p "$OUT"
+RESULTS=$OUT/results-$(date +%Y%m%d-%H%M%S).jsonl
+: >"$RESULTS"
+
+# Scenario d at 50k needs 50k sockets in each process: raise the open
+# files limit as far as the hard limit allows (the load generator skips
+# what does not fit and says so).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+# Server on core 0, load generator on core 1, when there are two cores.
+SERVER_PIN=()
+LOAD_PIN=()
+if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+  SERVER_PIN=(taskset -c 0)
+  LOAD_PIN=(taskset -c 1)
+  pinning="server on core 0, load generator on core 1"
+else
+  pinning="not pinned (no taskset or one core)"
+fi
+
+echo "== machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -h | awk '/^Mem:/ {print $2}') memory, kernel $(uname -r)"
+echo "== open files limit: $(ulimit -n); $pinning"
+echo "== results: $RESULTS"
+
+# Below the ephemeral port range, so no client socket holds the port.
+PORT=${BENCH_PORT:-21000}
+SERVER_PID=
+stop_server() {
+  if [ -n "$SERVER_PID" ]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+  fi
+}
+trap stop_server EXIT
+
+# run SERVER SCENARIO: a fresh server process for each scenario.
+run() {
+  local server=$1 scenario=$2
+  local args=(--scenario "$scenario")
+  case $scenario in
+    d10k) args=(--scenario d --conns 10000) ;;
+    d50k) args=(--scenario d --conns 50000) ;;
+    a | b) args+=(--seconds "$BENCH_SECONDS") ;;
+  esac
+  PORT=$((PORT + 1))
+  local log=$OUT/server-$server.log
+  "${SERVER_PIN[@]}" "$BIN/bench-$server" --port "$PORT" >"$log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1200); do
+    grep -q listening "$log" && break
+    sleep 0.05
+  done
+  if ! grep -q listening "$log"; then
+    echo "   $server did not start:" >&2
+    cat "$log" >&2
+    stop_server
+    return 1
+  fi
+  printf '   %-6s %-5s ' "$server" "$scenario"
+  local line
+  if line=$(timeout 360 "${LOAD_PIN[@]}" "$BIN/bench-load" run --addr "127.0.0.1:$PORT" \
+    --server "$server" --pid "$SERVER_PID" "${args[@]}" 2>"$OUT/load.err"); then
+    echo "$line" >>"$RESULTS"
+    echo "$line" | sed 's/.*"metrics":\(.*\),"scenario".*/\1/'
+  else
+    echo "FAILED: $(tail -n 3 "$OUT/load.err")"
+  fi
+  stop_server
+  # Let sockets of the last scenario finish closing.
+  sleep 1
+}
+
+for scenario in $SCENARIOS; do
+  rounds=1
+  case $scenario in a | b | c) rounds=$ROUNDS ;; esac
+  echo "== scenario $scenario"
+  for round in $(seq "$rounds"); do
+    # Alternate which server goes first, so drift hits both alike.
+    if [ $((round % 2)) -eq 1 ]; then order="zocket raw"; else order="raw zocket"; fi
+    for server in $order; do
+      run "$server" "$scenario" || true
+    done
+  done
+done
+
+echo
+"$BIN/bench-load" table "$RESULTS"

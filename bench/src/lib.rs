@@ -1,0 +1,23 @@
+//! zocket side by side with a raw axum WebSocket server.
+//!
+//! Run everything with `bash bench/run.sh` (see `BENCHMARKS.md`). The
+//! crate holds three binaries, each a thin `main` over this library:
+//!
+//! - `bench-zocket`: the benchmark routes on zocket ([`zocket_server`]);
+//! - `bench-raw`: the same routes written by hand on axum ([`raw`]);
+//! - `bench-load`: the load generator and the report ([`load`], [`report`]).
+//!
+//! Both servers speak the protocol of `docs/protocol.md` and serve these
+//! routes ([`wire`] has their payload types):
+//!
+//! | route | input | reply | effect |
+//! | --- | --- | --- | --- |
+//! | `math.add` | `{a, b}` | `a + b` | |
+//! | `room.join` | `{room}` | `null` | joins `room` |
+//! | `room.publish` | `{room, ts}` | `null` | event `room.msg {ts}` to every member of `room` |
+
+pub mod load;
+pub mod raw;
+pub mod report;
+pub mod wire;
+pub mod zocket_server;

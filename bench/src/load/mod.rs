@@ -1,0 +1,158 @@
+//! The load generator: one scenario against one server per run, a JSON
+//! line of results on standard output.
+//!
+//! ```text
+//! bench-load run --addr 127.0.0.1:4000 --server zocket --pid 1234 --scenario a
+//! bench-load table results.jsonl
+//! ```
+//!
+//! It runs on one thread (pin it to a core of its own), connects only to
+//! the address given, which must be on 127.0.0.0/8, from source addresses
+//! 127.0.0.2 to 127.0.0.17 so that tens of thousands of connections do
+//! not run out of ephemeral ports, and bounds every wait with a timeout.
+
+mod calls;
+mod client;
+mod conns;
+mod fanout;
+mod procfs;
+mod stats;
+
+use serde_json::{Map, Value};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// What one run measures, with its settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    /// The server under test.
+    addr: SocketAddr,
+    /// The server's name in the results (`zocket`, `raw`).
+    server: String,
+    /// The server's process id, for its memory.
+    pid: Option<u32>,
+    /// `a`, `b`, `c`, `d` or `e`.
+    scenario: String,
+    /// Connections (scenario default when absent).
+    conns: Option<usize>,
+    /// Measured time of the call scenarios.
+    seconds: f64,
+    /// Events published in the fan-out scenario.
+    events: Option<usize>,
+}
+
+const USAGE: &str = "usage:
+  bench-load run --addr 127.0.0.1:PORT --server NAME --scenario a|b|c|d|e
+                 [--pid PID] [--conns N] [--seconds S] [--events N]
+  bench-load table FILE...
+
+scenarios:
+  a  calls, 64 connections, 1 call in flight each
+  b  calls, 64 connections, 8 calls in flight each (pipelined)
+  c  fan-out: 1000 members of one room, one publisher (--events, default 1000)
+  d  memory per idle connection (--conns, default 10000; needs --pid)
+  e  10000 connections in a burst, one call each right after __ready";
+
+/// The entry point of `bench-load`.
+pub fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => parse(&args[1..]).and_then(run),
+        Some("table") if args.len() > 1 => crate::report::print_table(&args[1..]),
+        _ => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("bench-load: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut addr = None;
+    let mut options = Options {
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        server: String::new(),
+        pid: None,
+        scenario: String::new(),
+        conns: None,
+        seconds: 5.0,
+        events: None,
+    };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it
+            .next()
+            .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
+        let bad = |what: &str| format!("{flag}: expected {what}, got {value:?}");
+        match flag.as_str() {
+            "--addr" => addr = Some(value.parse::<SocketAddr>().map_err(|_| bad("ip:port"))?),
+            "--server" => options.server = value.clone(),
+            "--pid" => options.pid = Some(value.parse().map_err(|_| bad("a process id"))?),
+            "--scenario" => options.scenario = value.clone(),
+            "--conns" => options.conns = Some(value.parse().map_err(|_| bad("a count"))?),
+            "--seconds" => options.seconds = value.parse().map_err(|_| bad("seconds"))?,
+            "--events" => options.events = Some(value.parse().map_err(|_| bad("a count"))?),
+            _ => return Err(format!("unknown flag {flag}\n{USAGE}")),
+        }
+    }
+    options.addr = addr.ok_or_else(|| format!("--addr is required\n{USAGE}"))?;
+    match options.addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_loopback() => {}
+        other => return Err(format!("--addr must be on 127.0.0.0/8, got {other}")),
+    }
+    if options.server.is_empty() || options.scenario.is_empty() {
+        return Err(format!("--server and --scenario are required\n{USAGE}"));
+    }
+    if !(0.5..=120.0).contains(&options.seconds) {
+        return Err("--seconds must be from 0.5 to 120".into());
+    }
+    Ok(options)
+}
+
+/// Hard limit on one scenario, whatever happens.
+const SCENARIO_LIMIT: Duration = Duration::from_secs(300);
+
+fn run(options: Options) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| format!("runtime: {err}"))?;
+    let scenario = options.scenario.clone();
+    let metrics = runtime.block_on(async {
+        let work = async {
+            match scenario.as_str() {
+                "a" => calls::run(&options, 64, 1).await,
+                "b" => calls::run(&options, 64, 8).await,
+                "c" => fanout::run(&options).await,
+                "d" => conns::idle(&options).await,
+                "e" => conns::burst(&options).await,
+                other => Err(format!("unknown scenario {other:?}\n{USAGE}")),
+            }
+        };
+        tokio::time::timeout(SCENARIO_LIMIT, work)
+            .await
+            .map_err(|_| format!("scenario {scenario} passed {SCENARIO_LIMIT:?}"))?
+    })?;
+    let mut line = Map::new();
+    line.insert("server".into(), Value::from(options.server.clone()));
+    line.insert("scenario".into(), Value::from(label(&options)));
+    line.insert("metrics".into(), Value::Object(metrics));
+    println!("{}", Value::Object(line));
+    // Thousands of sockets close faster with the process than one by one.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    Ok(())
+}
+
+/// The scenario's name in the results: `d` carries its connection count.
+fn label(options: &Options) -> String {
+    match (options.scenario.as_str(), options.conns) {
+        ("d", Some(n)) if n % 1000 == 0 => format!("d{}k", n / 1000),
+        ("d", Some(n)) => format!("d{n}"),
+        ("d", None) => "d10k".into(),
+        (other, _) => other.into(),
+    }
+}

@@ -1,0 +1,303 @@
+//! The table of results: absolute figures of both servers, zocket/raw
+//! ratios, and each target of the issue met or missed.
+//!
+//! Results are JSON lines from `bench-load run`; when a scenario ran
+//! several times, the table shows the median of each figure.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// What a figure must satisfy.
+#[derive(Clone, Copy)]
+enum Target {
+    /// No target: context for the other figures.
+    None,
+    /// zocket/raw at least this.
+    RatioAtLeast(f64),
+    /// zocket's p99 at most this many times its p50 (same scenario).
+    TailAtMost(f64),
+    /// zocket's figure at most this.
+    AtMost(f64),
+    /// Every member got every event in order (zocket's figure equals the
+    /// scenario's `members`).
+    AllMembers,
+}
+
+/// One row: scenario, metric key, what it is.
+const ROWS: &[(&str, &str, &str, Target)] = &[
+    (
+        "a",
+        "calls_per_s",
+        "(a) 64 conns x 1 in flight: calls/s",
+        Target::RatioAtLeast(0.90),
+    ),
+    ("a", "p50_us", "(a) latency p50 (µs)", Target::None),
+    ("a", "p99_us", "(a) latency p99 (µs)", Target::None),
+    ("a", "p999_us", "(a) latency p999 (µs)", Target::None),
+    (
+        "a",
+        "server_cpu_pct",
+        "(a) server CPU, % of its core",
+        Target::None,
+    ),
+    (
+        "a",
+        "load_cpu_pct",
+        "(a) load generator CPU, % of its core",
+        Target::None,
+    ),
+    (
+        "b",
+        "calls_per_s",
+        "(b) 64 conns x 8 pipelined: calls/s",
+        Target::RatioAtLeast(0.50),
+    ),
+    ("b", "p50_us", "(b) latency p50 (µs)", Target::None),
+    (
+        "b",
+        "p99_us",
+        "(b) latency p99 (µs)",
+        Target::TailAtMost(3.0),
+    ),
+    ("b", "p999_us", "(b) latency p999 (µs)", Target::None),
+    (
+        "b",
+        "server_cpu_pct",
+        "(b) server CPU, % of its core",
+        Target::None,
+    ),
+    (
+        "b",
+        "load_cpu_pct",
+        "(b) load generator CPU, % of its core",
+        Target::None,
+    ),
+    (
+        "c",
+        "deliveries_per_s",
+        "(c) fan-out 1000 members: deliveries/s",
+        Target::RatioAtLeast(0.80),
+    ),
+    ("c", "p50_us", "(c) delivery latency p50 (µs)", Target::None),
+    ("c", "p99_us", "(c) delivery latency p99 (µs)", Target::None),
+    (
+        "c",
+        "server_cpu_pct",
+        "(c) server CPU, % of its core",
+        Target::None,
+    ),
+    (
+        "c",
+        "load_cpu_pct",
+        "(c) load generator CPU, % of its core",
+        Target::None,
+    ),
+    (
+        "c",
+        "members_complete_in_order",
+        "(c) members with every event in order",
+        Target::AllMembers,
+    ),
+    (
+        "d10k",
+        "kib_per_conn",
+        "(d) 10k idle: server RSS KiB per conn",
+        Target::AtMost(8.0),
+    ),
+    (
+        "d50k",
+        "kib_per_conn",
+        "(d) 50k idle: server RSS KiB per conn",
+        Target::AtMost(8.0),
+    ),
+    (
+        "e",
+        "conns_per_s",
+        "(e) 10k burst: connections/s",
+        Target::None,
+    ),
+    ("e", "p50_ms", "(e) connect to reply p50 (ms)", Target::None),
+    ("e", "p99_ms", "(e) connect to reply p99 (ms)", Target::None),
+    (
+        "e",
+        "lost",
+        "(e) connections lost (of 10k)",
+        Target::AtMost(0.0),
+    ),
+];
+
+/// server → scenario → metric → values, one per run.
+type Results = BTreeMap<String, BTreeMap<String, BTreeMap<String, Vec<f64>>>>;
+
+fn load(files: &[String]) -> Result<Results, String> {
+    let mut results = Results::new();
+    for file in files {
+        let text = std::fs::read_to_string(file).map_err(|err| format!("{file}: {err}"))?;
+        for line in text.lines().filter(|line| line.starts_with('{')) {
+            let value: Value =
+                serde_json::from_str(line).map_err(|err| format!("{file}: {err}: {line}"))?;
+            let (Some(server), Some(scenario), Some(metrics)) = (
+                value["server"].as_str(),
+                value["scenario"].as_str(),
+                value["metrics"].as_object(),
+            ) else {
+                return Err(format!("{file}: not a result line: {line}"));
+            };
+            let by_metric = results
+                .entry(server.into())
+                .or_default()
+                .entry(scenario.into())
+                .or_default();
+            for (metric, figure) in metrics {
+                if let Some(figure) = figure.as_f64() {
+                    by_metric.entry(metric.clone()).or_default().push(figure);
+                }
+            }
+        }
+    }
+    Ok(results)
+}
+
+fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(sorted[n / 2]),
+        n => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
+    }
+}
+
+fn figure(results: &Results, server: &str, scenario: &str, metric: &str) -> Option<f64> {
+    median(results.get(server)?.get(scenario)?.get(metric)?)
+}
+
+fn runs(results: &Results, server: &str, scenario: &str) -> usize {
+    results
+        .get(server)
+        .and_then(|s| s.get(scenario))
+        .and_then(|m| m.values().map(Vec::len).max())
+        .unwrap_or(0)
+}
+
+fn show(value: Option<f64>) -> String {
+    match value {
+        None => "-".into(),
+        Some(v) if v.abs() >= 1000.0 => {
+            let digits = format!("{:.0}", v);
+            let mut out = String::new();
+            for (i, c) in digits.chars().enumerate() {
+                if i > 0 && (digits.len() - i) % 3 == 0 && c.is_ascii_digit() {
+                    out.push(',');
+                }
+                out.push(c);
+            }
+            out
+        }
+        Some(v) if v.fract() == 0.0 => format!("{v:.0}"),
+        Some(v) if v.abs() >= 10.0 => format!("{v:.1}"),
+        Some(v) => format!("{v:.2}"),
+    }
+}
+
+/// The table as Markdown.
+fn table(results: &Results) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| figure | zocket | raw | zocket/raw | target | verdict |"
+    );
+    let _ = writeln!(out, "| --- | ---: | ---: | ---: | --- | --- |");
+    for &(scenario, metric, label, target) in ROWS {
+        let z = figure(results, "zocket", scenario, metric);
+        let r = figure(results, "raw", scenario, metric);
+        let skipped = figure(results, "zocket", scenario, "skipped_file_limit");
+        if z.is_none() && r.is_none() {
+            let why = match skipped {
+                Some(limit) => format!("skipped: open files limit {}", show(Some(limit))),
+                None => "not run".into(),
+            };
+            let _ = writeln!(
+                out,
+                "| {label} | - | - | - | {} | {why} |",
+                target_text(target)
+            );
+            continue;
+        }
+        let ratio = match (z, r) {
+            (Some(z), Some(r)) if r != 0.0 => Some(z / r),
+            _ => None,
+        };
+        let verdict = match target {
+            Target::None => String::new(),
+            Target::RatioAtLeast(min) => met(ratio.map(|ratio| ratio >= min)),
+            Target::TailAtMost(times) => {
+                let p50 = figure(results, "zocket", scenario, "p50_us");
+                met(z.zip(p50).map(|(p99, p50)| p99 <= times * p50))
+            }
+            Target::AtMost(max) => met(z.map(|z| z <= max)),
+            Target::AllMembers => {
+                let members = figure(results, "zocket", scenario, "members");
+                met(z.zip(members).map(|(z, members)| z == members))
+            }
+        };
+        let ratio_text = ratio.map_or("-".into(), |ratio| format!("{ratio:.2}"));
+        let _ = writeln!(
+            out,
+            "| {label} | {} | {} | {ratio_text} | {} | {verdict} |",
+            show(z),
+            show(r),
+            target_text(target)
+        );
+    }
+    let rounds: Vec<String> = ROWS
+        .iter()
+        .map(|row| row.0)
+        .fold(Vec::<&str>::new(), |mut seen, s| {
+            if !seen.contains(&s) {
+                seen.push(s);
+            }
+            seen
+        })
+        .into_iter()
+        .map(|s| {
+            format!(
+                "{s}: {}/{}",
+                runs(results, "zocket", s),
+                runs(results, "raw", s)
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "\nRuns per scenario (zocket/raw; medians shown): {}",
+        rounds.join(", ")
+    );
+    out
+}
+
+fn target_text(target: Target) -> String {
+    match target {
+        Target::None => String::new(),
+        Target::RatioAtLeast(min) => format!("ratio ≥ {min:.2}"),
+        Target::TailAtMost(times) => format!("zocket p99 ≤ {times} × p50"),
+        Target::AtMost(0.0) => "zero".into(),
+        Target::AtMost(max) => format!("zocket ≤ {max}"),
+        Target::AllMembers => "all, in order".into(),
+    }
+}
+
+fn met(ok: Option<bool>) -> String {
+    match ok {
+        Some(true) => "met".into(),
+        Some(false) => "**missed**".into(),
+        None => "unknown".into(),
+    }
+}
+
+/// Prints the table of the results in `files`.
+pub fn print_table(files: &[String]) -> Result<(), String> {
+    print!("{}", table(&load(files)?));
+    Ok(())
+}

@@ -1,0 +1,67 @@
+//! What both servers and the load generator agree on: route and event
+//! names, payload types, and the port a server listens on.
+
+use serde::{Deserialize, Serialize};
+
+/// The call that adds two numbers.
+pub const ADD: &str = "math.add";
+/// The call that joins a room.
+pub const JOIN: &str = "room.join";
+/// The call that sends [`MSG`] to every member of a room.
+pub const PUBLISH: &str = "room.publish";
+/// The event [`PUBLISH`] sends.
+pub const MSG: &str = "room.msg";
+
+/// The input of `math.add`.
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Add {
+    /// The first term.
+    pub a: f64,
+    /// The second term.
+    pub b: f64,
+}
+
+/// The input of `room.join`.
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Join {
+    /// The room to join.
+    pub room: String,
+}
+
+/// The input of `room.publish`.
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Publish {
+    /// The room whose members get the event.
+    pub room: String,
+    /// A timestamp chosen by the publisher, carried in the event as is.
+    pub ts: f64,
+}
+
+/// The payload of the event `room.msg`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Msg {
+    /// The publisher's timestamp.
+    pub ts: f64,
+}
+
+/// The port to listen on: `--port N`, else the `PORT` variable, else 3000.
+pub fn port() -> Result<u16, String> {
+    let mut args = std::env::args().skip(1);
+    let mut given = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--port" => given = Some(args.next().ok_or("--port needs a value")?),
+            other => match other.strip_prefix("--port=") {
+                Some(value) => given = Some(value.to_owned()),
+                None => return Err(format!("unknown argument {other:?} (only --port N)")),
+            },
+        }
+    }
+    let given = given.or_else(|| std::env::var("PORT").ok());
+    match given {
+        Some(port) => port
+            .parse()
+            .map_err(|_| format!("the port must be a number from 0 to 65535, got {port:?}")),
+        None => Ok(3000),
+    }
+}

@@ -1,0 +1,34 @@
+//! The benchmark routes on zocket, with its default configuration.
+
+use crate::wire::{Add, Join, Msg, Publish};
+use std::sync::Arc;
+use zocket::{BuildError, ClientId, Ctx, Event, NoHeaders, Router, RpcError, Server};
+
+/// The event `room.msg`.
+const MSG: Event<Msg> = Event::new(crate::wire::MSG);
+
+/// The routes: `math.add`, `room.join`, `room.publish`.
+pub fn router() -> Router<()> {
+    let math = Router::<()>::new().call("add", |_ctx: Ctx<()>, add: Add| async move {
+        Ok::<_, RpcError>(add.a + add.b)
+    });
+    let room = Router::<()>::new()
+        .call("join", |ctx: Ctx<()>, join: Join| async move {
+            ctx.join(&join.room);
+            Ok::<_, RpcError>(())
+        })
+        .call("publish", |ctx: Ctx<()>, publish: Publish| async move {
+            ctx.emit(MSG, &Msg { ts: publish.ts })
+                .to_room(&publish.room)
+                .map_err(|_| RpcError::internal())?;
+            Ok::<_, RpcError>(())
+        });
+    Router::new().nest("math", math).nest("room", room)
+}
+
+/// The benchmark server: no headers, an empty context, default limits.
+pub fn server() -> Result<Server<NoHeaders, ()>, BuildError> {
+    Server::builder(router())
+        .on_connect(|_headers: Arc<NoHeaders>, _id: ClientId| async { Ok(()) })
+        .build()
+}
