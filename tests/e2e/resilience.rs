@@ -226,3 +226,69 @@ async fn an_expired_session_comes_back_fresh_and_fails_calls_in_flight() {
     lab.gate.add_permits(1);
     c.close().await;
 }
+
+#[tokio::test]
+async fn a_client_started_from_a_saved_session_gets_the_events_it_missed() {
+    let lab = lab(Config::default()).await;
+    let url = format!("ws://{}/", lab.proxy.addr());
+    let headers = BTreeMap::<String, String>::new();
+    // A first process: it joins, sees two events, then loses its connection.
+    let first = within(
+        "connect",
+        Client::builder().reconnect(false).connect(&url, &headers),
+    )
+    .await
+    .expect("connected");
+    let mut notes = first.events::<u64>("note");
+    within("join", first.call::<_, bool>("join", "feed"))
+        .await
+        .expect("joined");
+    for n in 1..=2u64 {
+        lab.handle.emit(NOTE, &n).to_room("feed").unwrap();
+        assert_eq!(
+            within("an event", notes.next())
+                .await
+                .expect("open")
+                .expect("decoded"),
+            n
+        );
+    }
+    let (session, last_seq, id) = (
+        first.current_session_id(),
+        first.last_seq(),
+        first.ready().client_id,
+    );
+    let mut states = first.state_changes();
+    lab.proxy.cut();
+    within("the drop", async {
+        while let Some(state) = states.next().await {
+            if state.is_final() {
+                break;
+            }
+        }
+    })
+    .await;
+    drop(first);
+    for n in 3..=4u64 {
+        lab.handle.emit(NOTE, &n).to_room("feed").unwrap();
+    }
+    // A second process starts from the saved session; its stream, taken
+    // before connecting, gets the replay.
+    let mut builder = Client::builder().session(session, last_seq);
+    let mut notes = builder.events::<u64>("note");
+    let second = within("connect", builder.connect(&url, &headers))
+        .await
+        .expect("connected");
+    assert!(second.ready().recovered);
+    assert_eq!(second.ready().client_id, id);
+    for n in 3..=4u64 {
+        assert_eq!(
+            within("a replayed event", notes.next())
+                .await
+                .expect("open")
+                .expect("decoded"),
+            n
+        );
+    }
+    second.close().await;
+}

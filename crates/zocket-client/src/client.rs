@@ -2,6 +2,7 @@
 
 use crate::backoff::Backoff;
 use crate::error::{CallError, ConnectError, Refusal};
+use crate::events::Subscriptions;
 use crate::events::{ErrorStream, EventStream};
 use crate::frame::{ClientFrame, Ready};
 use crate::state::{State, StateStream};
@@ -70,13 +71,14 @@ impl fmt::Debug for Client {
 ///     .await?;
 /// # Ok(()) }
 /// ```
-#[derive(Clone)]
 pub struct ClientBuilder {
     timeout: Duration,
     connect_timeout: Duration,
     event_buffer: usize,
     settings: Settings,
     session: Option<(String, u64)>,
+    /// Streams taken before connecting.
+    subscriptions: Option<Subscriptions>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -107,6 +109,7 @@ impl Default for ClientBuilder {
                 on_refused: None,
             },
             session: None,
+            subscriptions: None,
         }
     }
 }
@@ -222,6 +225,18 @@ impl ClientBuilder {
         self
     }
 
+    /// A stream of event `name`, taken before connecting. With a saved
+    /// [`session`](Self::session), the server replays the missed events
+    /// right after the first `__ready`; a stream taken here receives them,
+    /// where one taken after `connect` returns may be too late. Set
+    /// [`event_buffer`](Self::event_buffer) before taking streams.
+    pub fn events<T: DeserializeOwned>(&mut self, name: &str) -> EventStream<T> {
+        let capacity = self.event_buffer;
+        self.subscriptions
+            .get_or_insert_with(|| Subscriptions::new(capacity))
+            .events(name)
+    }
+
     /// Connects to `url` (`ws://...`), sending `headers` (a struct or map
     /// of flat values; `None` fields are left out) as URL query parameters,
     /// and waits for `__ready`. This first connection is attempted once:
@@ -259,7 +274,10 @@ impl ClientBuilder {
             _ => 0,
         };
         let (commands, queue) = mpsc::channel(COMMAND_QUEUE);
-        let shared = Arc::new(Shared::new(self.event_buffer, ready, last_seq));
+        let subscriptions = self
+            .subscriptions
+            .unwrap_or_else(|| Subscriptions::new(self.event_buffer));
+        let shared = Arc::new(Shared::new(subscriptions, ready, last_seq));
         tokio::spawn(supervisor::run(
             self.settings,
             open,

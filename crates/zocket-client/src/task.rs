@@ -68,10 +68,10 @@ pub(crate) struct Shared {
 impl Shared {
     /// Shared state for a client connected with `ready`, having received
     /// the events of its session up to `last_seq`.
-    pub(crate) fn new(event_buffer: usize, ready: Ready, last_seq: u64) -> Self {
+    pub(crate) fn new(subscriptions: Subscriptions, ready: Ready, last_seq: u64) -> Self {
         Self {
             pending: Arc::default(),
-            subscriptions: Subscriptions::new(event_buffer),
+            subscriptions,
             states: States::new(State::Connected {
                 recovered: ready.recovered,
             }),
@@ -337,7 +337,11 @@ pub(crate) mod tests {
     fn start(event_buffer: usize) -> Served {
         let (mut connection, peer) = connection(ready("s", false));
         let (commands, mut rx) = mpsc::channel(8);
-        let shared = Arc::new(Shared::new(event_buffer, connection.ready.clone(), 0));
+        let shared = Arc::new(Shared::new(
+            Subscriptions::new(event_buffer),
+            connection.ready.clone(),
+            0,
+        ));
         let end = tokio::spawn({
             let shared = shared.clone();
             async move { serve(&mut connection, &mut rx, &shared).await }
