@@ -201,7 +201,7 @@ pub mod __private {
     /// Fails to compile unless a client can send `T` as its headers.
     pub const fn assert_client_headers<T: serde::Serialize + ?Sized>() {}
     /// Fails to compile unless `T` can be handed from middleware to handlers.
-    pub const fn assert_middleware_value<T: Clone + Send + Sync + 'static>() {}
+    pub const fn assert_middleware_value<T: Send + 'static>() {}
     /// Fails to compile unless `E` can be a call's error.
     pub const fn assert_error<E: Into<crate::RpcError> + 'static>() {}
 }

@@ -74,7 +74,7 @@ fn middleware_closure(router: &Router, server_trait: &Ident, index: usize) -> To
     };
     let store = m
         .value_type()
-        .map(|_| quote! { ctx.insert(__ZocketValue::<#index, _>(value)); });
+        .map(|_| quote! { ctx.insert(__ZocketValue::<#index, _>::new(value)); });
     quote! {{
         let server = server.clone();
         move |mut ctx: ::zocket::Ctx<C>| {
@@ -122,7 +122,7 @@ fn register(router: &Router, server_trait: &Ident, route: &Route) -> TokenStream
         let index = middleware_index(router, &value.from);
         let ty = &value.ty;
         quote! {
-            let ::core::option::Option::Some(__ZocketValue(#var)) = ctx.take::<__ZocketValue<#index, #ty>>() else {
+            let ::core::option::Option::Some(#var) = ctx.take::<__ZocketValue<#index, #ty>>().and_then(__ZocketValue::into_inner) else {
                 return ::core::result::Result::Err(::zocket::RpcError::internal());
             };
         }
@@ -155,12 +155,18 @@ fn register(router: &Router, server_trait: &Ident, route: &Route) -> TokenStream
         Output::Result { err, .. } => {
             let convert =
                 quote_spanned!(err.span()=> ::core::convert::Into::<::zocket::RpcError>::into);
-            quote!(#call.await.map_err(#convert))
+            quote_spanned!(err.span()=> #call.await.map_err(#convert))
         }
     };
+    // A bound the user's input type misses is reported on that type, once
+    // (the same error as the assertion's): the method name carries its span.
+    let span = route
+        .input
+        .as_ref()
+        .map_or_else(proc_macro2::Span::call_site, |(_, ty)| ty.span());
     let method = match route.kind {
-        Kind::Call => quote!(call),
-        Kind::Message => quote!(message),
+        Kind::Call => Ident::new("call", span),
+        Kind::Message => Ident::new("message", span),
     };
     let unused = route.input.is_none().then(|| quote!(let _ = input;));
     let mutable = (!route.values.is_empty()).then(|| quote!(mut));
@@ -174,12 +180,6 @@ fn register(router: &Router, server_trait: &Ident, route: &Route) -> TokenStream
             }
         }
     };
-    // A bound the user's input type misses is reported on that type, once
-    // (the same error as the assertion's).
-    let span = route
-        .input
-        .as_ref()
-        .map_or_else(proc_macro2::Span::call_site, |(_, ty)| ty.span());
     let register = quote_spanned!(span=> router.#method(#name, #handler));
     quote! {
         let router = {
@@ -271,9 +271,27 @@ pub(crate) fn expand(router: &Router, server_trait: &Ident) -> TokenStream {
     });
     let key = (!router.middleware.is_empty()).then(|| {
         quote! {
-            /// A middleware value in the call's `Ctx`, keyed by the middleware.
-            #[derive(Clone)]
-            struct __ZocketValue<const N: usize, T>(T);
+            /// A middleware value in the call's `Ctx`, keyed by the middleware;
+            /// shared so that the value itself need not be `Clone`.
+            struct __ZocketValue<const N: usize, T>(
+                ::zocket::__private::Arc<::std::sync::Mutex<::core::option::Option<T>>>,
+            );
+
+            impl<const N: usize, T> ::core::clone::Clone for __ZocketValue<N, T> {
+                fn clone(&self) -> Self {
+                    Self(self.0.clone())
+                }
+            }
+
+            impl<const N: usize, T> __ZocketValue<N, T> {
+                fn new(value: T) -> Self {
+                    Self(::zocket::__private::Arc::new(::std::sync::Mutex::new(::core::option::Option::Some(value))))
+                }
+
+                fn into_inner(self) -> ::core::option::Option<T> {
+                    self.0.lock().ok().and_then(|mut value| value.take())
+                }
+            }
         }
     });
     let assertions = assertions(router);

@@ -1,9 +1,10 @@
+#[derive(Clone)]
 struct User;
 
 #[zocket::router]
 trait Admin {
     #[zocket(middleware)]
-    async fn auth() -> Result<User, zocket::RpcError>;
+    async fn auth(token: String) -> Result<User, zocket::RpcError>;
     async fn whoami(#[zocket(from = auth)] user: User);
 }
 
