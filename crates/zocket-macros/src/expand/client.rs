@@ -2,7 +2,7 @@
 //! event, on `zocket::client::Client`. Emitted inside `::zocket::__client!`
 //! so that it exists only in builds with zocket's `client` feature.
 
-use super::{headers, output_ok};
+use super::{headers, input_span, output_ok};
 use crate::ast::{Kind, Router};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
@@ -18,7 +18,7 @@ pub(crate) fn expand(router: &Router) -> TokenStream {
         let method = &route.ident;
         let name = &route.name;
         let docs = &route.doc_attrs;
-        let span = route.input.as_ref().map_or_else(proc_macro2::Span::call_site, |(_, ty)| ty.span());
+        let span = input_span(route);
         let (param, arg) = match &route.input {
             Some((input, ty)) => {
                 checks.push(quote_spanned!(ty.span()=> ::zocket::__private::assert_client_input::<#ty>();));

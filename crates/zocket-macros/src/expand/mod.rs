@@ -7,10 +7,9 @@ mod events;
 mod schema;
 mod server;
 
-use crate::ast::{Output, Router};
+use crate::ast::{Output, Route, Router};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
-use syn::Type;
 
 /// The header type: the one given, or `::zocket::NoHeaders`.
 fn headers(router: &Router) -> TokenStream {
@@ -29,8 +28,21 @@ fn output_ok(output: &Output) -> TokenStream {
     }
 }
 
-fn unit() -> Type {
-    syn::parse_quote!(())
+/// A route's input type; `()` when it takes none.
+fn input_type(route: &Route) -> TokenStream {
+    match &route.input {
+        Some((_, ty)) => quote!(#ty),
+        None => quote!(()),
+    }
+}
+
+/// Where errors about a route's input belong: on the user's input type.
+fn input_span(route: &Route) -> proc_macro2::Span {
+    use syn::spanned::Spanned;
+    route
+        .input
+        .as_ref()
+        .map_or_else(proc_macro2::Span::call_site, |(_, ty)| ty.span())
 }
 
 pub(crate) fn router(router: &Router) -> TokenStream {

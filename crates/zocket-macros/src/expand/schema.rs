@@ -1,6 +1,6 @@
 //! `Api::schema()`: every route and event with its JSON Schemas.
 
-use super::{headers, output_ok, unit};
+use super::{headers, input_span, input_type, output_ok};
 use crate::ast::{Kind, Router};
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -12,23 +12,14 @@ pub(crate) fn expand(router: &Router) -> TokenStream {
     let routes = router.routes.iter().map(|route| {
         let name = &route.name;
         let docs = &route.docs;
-        let input = match &route.input {
-            Some((_, ty)) => quote!(#ty),
-            None => {
-                let unit = unit();
-                quote!(#unit)
-            }
-        };
+        let input = input_type(route);
         let output = output_ok(&route.output);
         let kind = match route.kind {
             Kind::Call => quote!(::zocket::RouteKind::Call),
             Kind::Message => quote!(::zocket::RouteKind::Message),
         };
         // Missing bounds are reported on the user's input type.
-        let span = route
-            .input
-            .as_ref()
-            .map_or_else(proc_macro2::Span::call_site, |(_, ty)| ty.span());
+        let span = input_span(route);
         quote_spanned!(span=> schema.route::<#input, #output>(#name, #kind, #docs);)
     });
     let events = router.events.iter().map(|event| {

@@ -1,7 +1,7 @@
 //! The server trait the application implements, and the router and server
 //! builder that call it.
 
-use super::{headers, unit};
+use super::{headers, input_span, input_type};
 use crate::ast::{Kind, MiddlewareDef, Output, Param, Route, Router};
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
@@ -100,13 +100,7 @@ fn middleware_index(router: &Router, name: &Ident) -> usize {
 fn register(router: &Router, server_trait: &Ident, route: &Route) -> TokenStream {
     let ident = &route.ident;
     let name = &route.name;
-    let input_ty = match &route.input {
-        Some((_, ty)) => quote!(#ty),
-        None => {
-            let unit = unit();
-            quote!(#unit)
-        }
-    };
+    let input_ty = input_type(route);
     let values: Vec<Ident> = (0..route.values.len())
         .map(|i| quote::format_ident!("__value{}", i))
         .collect();
@@ -160,10 +154,7 @@ fn register(router: &Router, server_trait: &Ident, route: &Route) -> TokenStream
     };
     // A bound the user's input type misses is reported on that type, once
     // (the same error as the assertion's): the method name carries its span.
-    let span = route
-        .input
-        .as_ref()
-        .map_or_else(proc_macro2::Span::call_site, |(_, ty)| ty.span());
+    let span = input_span(route);
     let method = match route.kind {
         Kind::Call => Ident::new("call", span),
         Kind::Message => Ident::new("message", span),
