@@ -292,3 +292,84 @@ async fn a_client_started_from_a_saved_session_gets_the_events_it_missed() {
     }
     second.close().await;
 }
+
+#[tokio::test]
+async fn a_started_client_waits_for_its_server_and_queues_meanwhile() {
+    let lab = lab(Config::default()).await;
+    lab.proxy.set(Fault::Refuse);
+    let url = format!("ws://{}/", lab.proxy.addr());
+    let backoff =
+        Backoff::new(Duration::from_millis(1), Duration::from_millis(20), 0.3).expect("valid");
+    let c = Client::builder()
+        .backoff(backoff)
+        .max_retries(500)
+        .start(&url, &BTreeMap::<String, String>::new())
+        .expect("started");
+    let mut states = c.state_changes();
+    assert!(matches!(states.next().await, Some(State::Connecting)));
+    // Made before any connection: queued, sent once connected.
+    let joined = tokio::spawn({
+        let c = c.clone();
+        async move { c.call::<_, bool>("join", "feed").await }
+    });
+    assert!(matches!(
+        within("a retry", states.next()).await,
+        Some(State::Reconnecting { .. })
+    ));
+    lab.proxy.set(Fault::None);
+    assert!(!reconnected(&mut states).await, "a new session");
+    assert!(
+        within("the queued call", joined)
+            .await
+            .expect("joined")
+            .expect("answered")
+    );
+    assert!(!c.ready().client_id.is_empty());
+    c.close().await;
+}
+
+#[tokio::test]
+async fn a_started_client_fails_after_its_attempts() {
+    let lab = lab(Config::default()).await;
+    lab.proxy.set(Fault::Refuse);
+    let backoff =
+        Backoff::new(Duration::from_millis(1), Duration::from_millis(2), 0.0).expect("valid");
+    let c = Client::builder()
+        .backoff(backoff)
+        .max_retries(2)
+        .start(
+            &format!("ws://{}/", lab.proxy.addr()),
+            &BTreeMap::<String, String>::new(),
+        )
+        .expect("started");
+    let mut states = c.state_changes();
+    let mut seen = Vec::new();
+    while let Some(state) = within("a state", states.next()).await {
+        let last = state.is_final();
+        seen.push(state);
+        if last {
+            break;
+        }
+    }
+    assert!(matches!(seen.first(), Some(State::Connecting)), "{seen:?}");
+    let attempts: Vec<u32> = seen
+        .iter()
+        .filter_map(|s| match s {
+            State::Reconnecting { attempt, .. } => Some(*attempt),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(attempts, [1, 2]);
+    assert!(
+        matches!(seen.last(), Some(State::Failed { .. })),
+        "{seen:?}"
+    );
+    let err = c
+        .call::<_, bool>("join", "feed")
+        .await
+        .expect_err("no connection");
+    assert!(
+        matches!(err, CallError::ConnectionClosed | CallError::ConnectionLost),
+        "{err:?}"
+    );
+}

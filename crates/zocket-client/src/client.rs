@@ -263,21 +263,55 @@ impl ClientBuilder {
             session: self.session.clone(),
         };
         let connection = open(attempt).await?;
-        Ok(self.start(open, query, connection))
+        Ok(self.run(open, query, Some(connection)))
     }
 
-    /// Runs a client on an open connection.
-    fn start(self, open: Opener, query: Query, connection: Connection) -> Client {
-        let ready = connection.ready.clone();
-        let last_seq = match &self.session {
-            Some((_, seq)) if ready.recovered => *seq,
-            _ => 0,
+    /// Returns a client at once, in [`State::Connecting`], that opens its
+    /// first connection in the background: with the reconnection policy
+    /// (an immediate attempt, then the backoff), so a server that is not up
+    /// yet is waited for. Calls and messages made meanwhile wait in the
+    /// offline queue. [`Client::ready`] has empty ids until connected.
+    /// Fails only when `headers` cannot be encoded.
+    pub fn start<H: Serialize + ?Sized>(
+        self,
+        url: &str,
+        headers: &H,
+    ) -> Result<Client, ConnectError> {
+        let query = transport::query(headers)?;
+        let open = opener(url.to_owned(), self.connect_timeout);
+        Ok(self.run(open, query, None))
+    }
+
+    /// Runs a client: on an open connection, or opening the first one.
+    fn run(self, open: Opener, query: Query, connection: Option<Connection>) -> Client {
+        let (ready, last_seq, state) = match &connection {
+            Some(connection) => {
+                let ready = connection.ready.clone();
+                let last_seq = match &self.session {
+                    Some((_, seq)) if ready.recovered => *seq,
+                    _ => 0,
+                };
+                let state = State::Connected {
+                    recovered: ready.recovered,
+                };
+                (ready, last_seq, state)
+            }
+            None => {
+                let (session_id, last_seq) = self.session.clone().unwrap_or_default();
+                let ready = Ready {
+                    client_id: String::new(),
+                    session_id,
+                    protocol_version: 0,
+                    recovered: false,
+                };
+                (ready, last_seq, State::Connecting)
+            }
         };
         let (commands, queue) = mpsc::channel(COMMAND_QUEUE);
         let subscriptions = self
             .subscriptions
             .unwrap_or_else(|| Subscriptions::new(self.event_buffer));
-        let shared = Arc::new(Shared::new(subscriptions, ready, last_seq));
+        let shared = Arc::new(Shared::new(subscriptions, ready, last_seq, state));
         tokio::spawn(supervisor::run(
             self.settings,
             open,

@@ -37,7 +37,11 @@
 //!
 //! [`Client::connect`] opens the first connection (one attempt: its
 //! failure is the error) and returns a client in
-//! [`State::Connected`]. From then on the client keeps itself connected:
+//! [`State::Connected`]. [`ClientBuilder::start`] instead returns at once,
+//! in [`State::Connecting`], and opens the first connection in the
+//! background with the reconnection policy below (what is sent meanwhile
+//! waits in the offline queue). From then on the client keeps itself
+//! connected:
 //!
 //! - When the connection drops (no close frame, or the server going away
 //!   with `1001`, or failing with `1011`), the state becomes

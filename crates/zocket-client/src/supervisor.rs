@@ -53,16 +53,34 @@ pub(crate) fn may_come_back(code: Option<u16>) -> bool {
     matches!(code, None | Some(1001 | 1006 | 1011 | 1012 | 1013 | 1014))
 }
 
-/// Runs the client: `connection` is live; `query` the headers.
+/// Runs the client: `connection` is live, or `None` to open the first
+/// one here; `query` the headers.
 pub(crate) async fn run(
     settings: Settings,
     mut open: Opener,
     mut query: Query,
-    mut connection: Connection,
+    connection: Option<Connection>,
     mut commands: mpsc::Receiver<Command>,
     shared: Arc<Shared>,
 ) {
     let mut queue = Queue::new(settings.offline_queue);
+    let mut connection = match connection {
+        Some(connection) => connection,
+        None => {
+            let mut first = Reconnect {
+                settings: &settings,
+                open: &mut open,
+                query: &mut query,
+                commands: &mut commands,
+                queue: &mut queue,
+                shared: &shared,
+            };
+            match first.first().await {
+                Ok(live) => live,
+                Err(state) => return shared.finish(state, false),
+            }
+        }
+    };
     loop {
         let (code, reason) = match task::serve(&mut connection, &mut commands, &shared).await {
             End::Closed => return shared.finish(State::Closed, false),
@@ -149,6 +167,41 @@ struct Reconnect<'a> {
 }
 
 impl Reconnect<'_> {
+    /// The first connection of a started client: one attempt at once,
+    /// then, if it fails, the reconnection attempts.
+    async fn first(&mut self) -> Result<Connection, State> {
+        let attempt = self.attempt();
+        let opening = (self.open)(attempt);
+        let error = match self.offline(opening).await? {
+            Ok(mut connection) => match self.resume(&mut connection).await {
+                Ok(()) => return Ok(connection),
+                Err(error) => error,
+            },
+            Err(ConnectError::Refused(refusal)) if (400..500).contains(&refusal.status) => {
+                self.refused(refusal).await?
+            }
+            Err(error) => error,
+        };
+        if self.settings.max_retries == 0 {
+            return Err(State::Failed {
+                error: Arc::new(error),
+            });
+        }
+        self.run(error).await
+    }
+
+    /// The next attempt: the headers, and the session to resume if there
+    /// is one.
+    fn attempt(&self) -> Attempt {
+        let ready = self.shared.ready();
+        let session =
+            (!ready.session_id.is_empty()).then(|| (ready.session_id, self.shared.last_seq()));
+        Attempt {
+            query: self.query.clone(),
+            session,
+        }
+    }
+
     /// A live connection, its session resumed or renewed and the queue
     /// sent; or the final state.
     async fn run(&mut self, mut last_error: ConnectError) -> Result<Connection, State> {
@@ -161,12 +214,8 @@ impl Reconnect<'_> {
                 delay,
             });
             self.offline(tokio::time::sleep(delay)).await?;
-            let ready = self.shared.ready();
-            let session = Some((ready.session_id, self.shared.last_seq()));
-            let opening = (self.open)(Attempt {
-                query: self.query.clone(),
-                session,
-            });
+            let attempt = self.attempt();
+            let opening = (self.open)(attempt);
             last_error = match self.offline(opening).await? {
                 Ok(mut connection) => match self.resume(&mut connection).await {
                     Ok(()) => return Ok(connection),

@@ -68,13 +68,16 @@ pub(crate) struct Shared {
 impl Shared {
     /// Shared state for a client connected with `ready`, having received
     /// the events of its session up to `last_seq`.
-    pub(crate) fn new(subscriptions: Subscriptions, ready: Ready, last_seq: u64) -> Self {
+    pub(crate) fn new(
+        subscriptions: Subscriptions,
+        ready: Ready,
+        last_seq: u64,
+        state: State,
+    ) -> Self {
         Self {
             pending: Arc::default(),
             subscriptions,
-            states: States::new(State::Connected {
-                recovered: ready.recovered,
-            }),
+            states: States::new(state),
             ready: Mutex::new(ready),
             last_seq: AtomicU64::new(last_seq),
             done: watch::channel(false).0,
@@ -337,10 +340,12 @@ pub(crate) mod tests {
     fn start(event_buffer: usize) -> Served {
         let (mut connection, peer) = connection(ready("s", false));
         let (commands, mut rx) = mpsc::channel(8);
+        let recovered = connection.ready.recovered;
         let shared = Arc::new(Shared::new(
             Subscriptions::new(event_buffer),
             connection.ready.clone(),
             0,
+            State::Connected { recovered },
         ));
         let end = tokio::spawn({
             let shared = shared.clone();
