@@ -53,16 +53,16 @@ pub(crate) struct Payload {
 }
 
 impl Payload {
-    /// `raw` must be a slice of `frame` (or `None` for an absent payload).
-    pub(crate) fn new(frame: &Utf8Bytes, raw: Option<&str>) -> Self {
-        let range = raw.map(|raw| {
-            let start = raw.as_ptr() as usize - frame.as_str().as_ptr() as usize;
-            (start, start + raw.len())
-        });
-        Self {
-            frame: frame.clone(),
-            range,
-        }
+    /// Takes the frame (no copy, no new reference count) and where in it
+    /// the payload is, from [`Payload::range`].
+    pub(crate) fn new(frame: Utf8Bytes, range: Option<(usize, usize)>) -> Self {
+        Self { frame, range }
+    }
+
+    /// Where `raw`, a slice of `frame`, lies in it.
+    pub(crate) fn range(frame: &str, raw: &str) -> (usize, usize) {
+        let start = raw.as_ptr() as usize - frame.as_ptr() as usize;
+        (start, start + raw.len())
     }
 
     /// The payload's JSON; an absent payload is `null`.

@@ -148,7 +148,9 @@ impl<'a, C: Send + Sync + 'static> Reader<'a, C> {
             self.send_error(rpc_id, Some(&envelope.route), &err);
             return None;
         };
-        let payload = Payload::new(&text, envelope.payload.map(|raw| raw.get()));
+        let range = envelope
+            .payload
+            .map(|raw| Payload::range(text.as_str(), raw.get()));
         let rpc_id: Option<Arc<str>> = rpc_id.map(Into::into);
         let running = match self.calls.try_begin() {
             Some(running) => running,
@@ -170,7 +172,8 @@ impl<'a, C: Send + Sync + 'static> Reader<'a, C> {
             }
         }
         let ctx = Ctx::new(self.session.clone(), route.name);
-        let call = route.invoke(ctx, payload);
+        // The envelope's borrows end here: the frame moves into the call.
+        let call = route.invoke(ctx, Payload::new(text, range));
         self.drive(route, call, rpc_id.map(|id| (id, ticket)), running);
         None
     }

@@ -28,8 +28,6 @@ pub enum DisconnectReason {
     RateLimited,
     /// A message over the size limit (`1009`).
     MessageTooLarge,
-    /// `on_connect` refused the connection.
-    Refused(Close),
     /// A newer connection resumed the session (`1008 replaced`).
     Replaced,
     /// A transport or server error.
@@ -41,9 +39,7 @@ impl DisconnectReason {
     pub(crate) fn close_frame(&self) -> Option<(u16, String)> {
         match self {
             Self::ClientClosed { .. } | Self::HeartbeatTimeout => None,
-            Self::Disconnected(close) | Self::Refused(close) => {
-                Some((close.code, close.reason.to_string()))
-            }
+            Self::Disconnected(close) => Some((close.code, close.reason.to_string())),
             Self::Shutdown => Some((CloseCode::GOING_AWAY, "server shutting down".into())),
             Self::SlowConsumer => Some((CloseCode::POLICY, "slow consumer".into())),
             Self::RateLimited => Some((CloseCode::POLICY, "rate limit exceeded".into())),
@@ -84,9 +80,6 @@ impl fmt::Display for DisconnectReason {
             Self::SlowConsumer => f.write_str("slow consumer"),
             Self::RateLimited => f.write_str("rate limit exceeded"),
             Self::MessageTooLarge => f.write_str("message too large"),
-            Self::Refused(close) => {
-                write!(f, "refused by on_connect ({} {})", close.code, close.reason)
-            }
             Self::Error(err) => write!(f, "error: {err}"),
             Self::Replaced => f.write_str("replaced by a newer connection"),
         }
