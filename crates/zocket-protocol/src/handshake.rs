@@ -1,0 +1,139 @@
+//! The handshake: the `__ready` payload, the body of a refused upgrade,
+//! and the parameters of a resume.
+
+use crate::ErrorCode;
+use serde::{Deserialize, Serialize};
+
+/// The query parameter (or header) carrying the session id to resume.
+pub const SESSION_ID_PARAM: &str = "sessionId";
+/// The query parameter (or header) carrying the `seq` of the last event
+/// the client received.
+pub const LAST_SEQ_PARAM: &str = "lastSeq";
+
+/// The payload of `__ready`, the server's first frame on every connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ready {
+    /// This connection's client id (public).
+    pub client_id: String,
+    /// The secret that resumes the session.
+    pub session_id: String,
+    /// The server's protocol version ([`PROTOCOL_VERSION`](crate::PROTOCOL_VERSION)).
+    pub protocol_version: u32,
+    /// Whether a previous session was resumed.
+    pub recovered: bool,
+}
+
+impl Ready {
+    /// The complete `__ready` frame.
+    pub fn to_frame(&self) -> String {
+        #[derive(Serialize)]
+        struct Frame<'a> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            payload: &'a Ready,
+        }
+        let frame = Frame {
+            kind: crate::frame::READY,
+            payload: self,
+        };
+        // Strings, a number and a bool: serializing cannot fail.
+        serde_json::to_string(&frame).unwrap_or_default()
+    }
+}
+
+/// One problem with the handshake headers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeaderIssue {
+    /// The field, as named in the header schema.
+    pub path: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// The JSON body of a refused upgrade (HTTP 400, 401, 403, 503...):
+/// `{"error":{"code":"INVALID_HEADERS","message":"...","issues":[...]}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusalBody {
+    /// What was refused and why.
+    pub error: RefusalError,
+}
+
+/// The `error` of a [`RefusalBody`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusalError {
+    /// `INVALID_HEADERS`, `UNAUTHORIZED`, `UNAVAILABLE`, or the
+    /// application's code.
+    pub code: ErrorCode,
+    /// A message for humans.
+    pub message: String,
+    /// For `INVALID_HEADERS`: one issue per field at fault (absent
+    /// otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub issues: Vec<HeaderIssue>,
+}
+
+impl RefusalBody {
+    /// A refusal with a code and a message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            error: RefusalError {
+                code,
+                message: message.into(),
+                issues: Vec::new(),
+            },
+        }
+    }
+
+    /// `INVALID_HEADERS`, listing every issue in the message too.
+    pub fn invalid_headers(issues: Vec<HeaderIssue>) -> Self {
+        let listed: Vec<String> = issues
+            .iter()
+            .map(|issue| format!("{}: {}", issue.path, issue.message))
+            .collect();
+        Self {
+            error: RefusalError {
+                code: ErrorCode::INVALID_HEADERS,
+                message: format!("invalid headers: {}", listed.join("; ")),
+                issues,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    #[test]
+    fn ready_frames_have_the_documented_shape() {
+        let ready = Ready {
+            client_id: "c\"1".into(),
+            session_id: "s".into(),
+            protocol_version: 1,
+            recovered: true,
+        };
+        let frame: Value = serde_json::from_str(&ready.to_frame()).unwrap();
+        assert_eq!(
+            frame,
+            json!({"type":"__ready","payload":{"clientId":"c\"1","sessionId":"s","protocolVersion":1,"recovered":true}})
+        );
+    }
+
+    #[test]
+    fn refusal_bodies_list_issues_only_when_there_are_some() {
+        let body = RefusalBody::invalid_headers(vec![HeaderIssue {
+            path: "name".into(),
+            message: "missing required field".into(),
+        }]);
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            json!({"error":{"code":"INVALID_HEADERS","message":"invalid headers: name: missing required field","issues":[{"path":"name","message":"missing required field"}]}})
+        );
+        let body = RefusalBody::new(ErrorCode::UNAUTHORIZED, "log in first");
+        let text = serde_json::to_string(&body).unwrap();
+        assert_eq!(text, r#"{"error":{"code":"UNAUTHORIZED","message":"log in first"}}"#);
+        assert_eq!(serde_json::from_str::<RefusalBody>(&text).unwrap(), body);
+    }
+}
