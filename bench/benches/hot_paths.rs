@@ -25,7 +25,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
-use zocket::{Adapter, ClientId, EncodedEvent, Event, MemoryAdapter, Recipient, Server, Target};
+use zocket::adapter::{Adapter, EncodedEvent, MemoryAdapter, Recipient, Target};
+use zocket::{ClientId, Event, Server};
 use zocket_bench::wire::Msg;
 
 #[global_allocator]

@@ -2,27 +2,55 @@
 
 use std::time::Duration;
 
-/// A per-connection message rate limit (a token bucket).
+/// A per-connection message rate limit (a token bucket): `per_second`
+/// frames per second refill a bucket of `burst`; a frame that finds it
+/// empty gets `RATE_LIMITED`, and a connection refused `close_after` times
+/// in a row is closed with `1008`.
+///
+/// ```
+/// let limit = zocket::RateLimit::new(50.0, 100).close_after(500);
+/// assert_eq!((limit.per_second(), limit.burst()), (50.0, 100));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RateLimit {
-    /// Messages per second refilled into the bucket.
-    pub per_second: f64,
-    /// Bucket size: how many messages may arrive at once.
-    pub burst: u32,
-    /// Refused messages in a row after which the connection is closed
-    /// with `1008` (abuse rather than a burst).
-    pub close_after: u32,
+    pub(crate) per_second: f64,
+    pub(crate) burst: u32,
+    pub(crate) close_after: u32,
 }
 
 impl RateLimit {
-    /// `per_second` messages per second with bursts of `burst`; the
-    /// connection is closed after `10 * burst` refusals in a row.
+    /// `per_second` frames per second with bursts of `burst`; the
+    /// connection is closed after `10 * burst` refusals in a row. A rate
+    /// that is not a positive finite number becomes one frame per second;
+    /// a burst of 0 becomes 1.
     pub fn new(per_second: f64, burst: u32) -> Self {
+        let per_second = if per_second.is_finite() && per_second > 0.0 {
+            per_second
+        } else {
+            1.0
+        };
+        let burst = burst.max(1);
         Self {
             per_second,
-            burst: burst.max(1),
-            close_after: burst.max(1).saturating_mul(10),
+            burst,
+            close_after: burst.saturating_mul(10),
         }
+    }
+
+    /// Refusals in a row after which the connection is closed (at least 1).
+    pub fn close_after(mut self, refusals: u32) -> Self {
+        self.close_after = refusals.max(1);
+        self
+    }
+
+    /// Frames per second refilled.
+    pub fn per_second(&self) -> f64 {
+        self.per_second
+    }
+
+    /// The bucket's size.
+    pub fn burst(&self) -> u32 {
+        self.burst
     }
 }
 

@@ -133,35 +133,43 @@
 //!
 //! The wire protocol is documented in `docs/protocol.md` of the repository.
 
-mod adapter;
+// The layers, bottom to top (ARCHITECTURE.md in the repository): each
+// module uses only those above it in this list.
 mod config;
+pub mod protocol;
+mod registry;
 mod connection;
-mod ctx;
 mod dispatch;
-mod error;
-mod handshake;
-mod ids;
-pub mod middleware;
-mod protocol;
-mod router;
-mod schema;
-mod send;
 mod server;
-mod session;
+pub mod schema;
 
-pub use adapter::{Adapter, MemoryAdapter, Target};
 pub use config::{Config, RateLimit};
-pub use connection::{Connection, DisconnectReason, Recipient};
-pub use ctx::Ctx;
-pub use error::{Close, Reject, RpcError, SendError};
-pub use handshake::{HeaderIssue, NoHeaders};
-pub use ids::ClientId;
-pub use protocol::{CloseCode, ErrorCode, PROTOCOL_VERSION};
-pub use router::{RouteKind, Router};
-pub use schema::ApiSchema;
-pub use send::{Emit, Emitter, EncodedEvent, Event};
-pub use server::{BuildError, Connect, Server, ServerBuilder, ServerHandle};
+pub use dispatch::{Ctx, Router, middleware};
+pub use protocol::{Close, ErrorCode, RpcError};
+pub use registry::{ClientId, Connection, DisconnectReason, Event, ServerHandle};
+pub use server::handshake::{NoHeaders, Reject};
+pub use server::{BuildError, Connect, Server, ServerBuilder};
 pub use zocket_macros::router;
+
+/// Rooms and delivery: the [`Adapter`](adapter::Adapter) trait a server's
+/// rooms and events go through, and [`MemoryAdapter`](adapter::MemoryAdapter),
+/// the in-process default.
+///
+/// Handlers and the server handle never touch sockets or room tables: they
+/// call the server's adapter. An adapter for several nodes (a broker's
+/// pub/sub) implements the same trait, delivering locally and publishing
+/// to the other nodes, with no change to handler code.
+pub mod adapter {
+    pub use crate::registry::{Adapter, EncodedEvent, MemoryAdapter, Recipient, Target};
+}
+
+/// Sending events: [`Emit`](send::Emit), what `ctx.emit(..)` and the typed
+/// senders return (pick the recipients on it), and
+/// [`Emitter`](send::Emitter), what events can be sent from (a [`Ctx`] or a
+/// [`ServerHandle`]).
+pub mod send {
+    pub use crate::registry::{Emit, Emitter, SendError};
+}
 
 /// The Rust client (the `client` feature): what generated typed clients
 /// are built on, usable directly for untyped calls.
@@ -204,6 +212,10 @@ pub mod __private {
     pub const fn assert_middleware_value<T: Send + 'static>() {}
     /// Fails to compile unless `E` can be a call's error.
     pub const fn assert_error<E: Into<crate::RpcError> + 'static>() {}
+
+    pub use crate::registry::{Emit, Emitter};
+    pub use crate::schema::ApiSchema;
+    pub use zocket_protocol::RouteKind;
 }
 
 /// Expands its input when the `client` feature is on: the router macro

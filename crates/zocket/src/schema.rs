@@ -1,7 +1,8 @@
 //! The JSON Schema of a whole API: headers, routes and events, built from
-//! schemars schemas of each type, with shared definitions.
+//! schemars schemas of each type, with shared definitions. The router
+//! macro's `Chat::schema()` builds it with [`ApiSchema`].
 
-use crate::RouteKind;
+pub use zocket_protocol::RouteKind;
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{Map, Value, json};
 
@@ -78,7 +79,7 @@ impl ApiSchema {
             }),
         );
         json!({
-            "protocolVersion": crate::PROTOCOL_VERSION,
+            "protocolVersion": zocket_protocol::PROTOCOL_VERSION,
             "headers": self.headers,
             "routes": self.routes,
             "events": self.events,

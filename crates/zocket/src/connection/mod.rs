@@ -1,92 +1,85 @@
-//! One connection: a reader loop (this task) dispatching frames, and a
-//! writer task draining a bounded queue. Everything else reaches the
-//! connection through its [`Link`].
+//! One connection: a reader loop (the connection's task) handing each text
+//! frame to the layer above, and a writer task draining the session's
+//! outbound queue. Both work over any `Stream`/`Sink` of WebSocket
+//! messages, so an axum `WebSocket`, an in-memory transport and the unit
+//! tests' channels are all the same to them.
+//!
+//! The third layer: it attaches a socket to a session of the registry and
+//! owns the socket's concerns (heartbeats, the rate limit, the in-flight
+//! limit's permits, the close handshake, shutdown draining). What a frame
+//! means is the dispatch layer's business, reached through [`Inbound`].
 
-mod inflight;
-mod link;
 mod rate;
 mod reader;
-mod reason;
 mod writer;
 
-pub use link::Recipient;
-pub(crate) use link::{Link, Outbound};
-pub use reason::DisconnectReason;
+#[cfg(test)]
+mod tests;
 
-use crate::error::Close;
-use crate::ids::ClientId;
-use crate::protocol::CloseCode;
-use crate::server::{Shared, Slot};
-use crate::session::Session;
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use crate::protocol::Close;
+use crate::registry::{ClientId, DisconnectReason, Hub, Link, Session, Slot};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 use futures_util::future::BoxFuture;
-use futures_util::{FutureExt, StreamExt};
+use futures_util::{FutureExt, Sink, SinkExt, Stream, StreamExt};
+use std::fmt::Display;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use tokio::sync::Semaphore;
 use tracing::Instrument;
+use zocket_protocol::CloseCode;
 
-/// A client's session, as listed by
-/// [`ServerHandle::connections`](crate::ServerHandle::connections) and given
-/// to `on_disconnect`.
-pub struct Connection<C>(pub(crate) Arc<Session<C>>);
-
-impl<C> Clone for Connection<C> {
-    fn clone(&self) -> Self {
-        Self(self.0.clone())
-    }
+/// A WebSocket as the connection layer needs it: messages in, messages
+/// out. axum's `WebSocket` is one; so is any pair of channels.
+pub(crate) trait Socket:
+    Stream<Item = Result<Message, axum::Error>> + Sink<Message, Error = Self::SinkError> + Send + Unpin + 'static
+{
+    /// Why a write failed.
+    type SinkError: Display + Send;
 }
 
-impl<C: Send + Sync + 'static> Connection<C> {
-    /// The client id.
-    pub fn id(&self) -> &ClientId {
-        &self.0.id
-    }
-
-    /// The application's context from `on_connect`.
-    pub fn context(&self) -> &C {
-        &self.0.app
-    }
-
-    /// The client's rooms, sorted.
-    pub fn rooms(&self) -> Vec<String> {
-        self.0.server.adapter.rooms(self.id())
-    }
-
-    /// Whether a socket is live (a session kept for recovery has none).
-    pub fn is_connected(&self) -> bool {
-        self.0.is_connected()
-    }
-
-    /// Whether the session has ended.
-    pub fn is_closed(&self) -> bool {
-        self.0.is_ended()
-    }
-
-    /// Closes the connection with `close` (code 4000-4999 and a reason),
-    /// ends the session, and resolves once the close handshake has finished
-    /// or the close timeout has passed.
-    pub async fn disconnect(&self, close: Close) {
-        self.0.disconnect(close).await;
-    }
+impl<S, E> Socket for S
+where
+    S: Stream<Item = Result<Message, axum::Error>> + Sink<Message, Error = E> + Send + Unpin + 'static,
+    E: Display + Send,
+{
+    type SinkError = E;
 }
 
-impl<C> std::fmt::Debug for Connection<C> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connection")
-            .field("id", &self.0.id)
-            .finish_non_exhaustive()
-    }
+/// What the layer above does with the text frames of a connection.
+pub(crate) trait Inbound<C>: Send + Sync + 'static {
+    /// Handles one text frame. `admitted` is `false` when the rate limit
+    /// refused it (it must still be answered). May wait (for room under the
+    /// in-flight limit: the connection then reads nothing meanwhile);
+    /// `Some` ends the connection.
+    fn on_text(
+        &self,
+        conn: &Conn<C>,
+        text: Utf8Bytes,
+        admitted: bool,
+    ) -> impl Future<Output = Option<DisconnectReason>> + Send;
 }
 
-/// What a failed `on_connect` becomes.
-async fn refuse(mut socket: WebSocket, code: u16, reason: String) {
-    let frame = CloseFrame {
-        code,
-        reason: reason.into(),
-    };
-    let _ = socket.send(Message::Close(Some(frame))).await;
-    // Let the client's close reply arrive, so the handshake completes.
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), socket.next()).await;
+/// One live connection of a session, as [`Inbound`] sees it.
+pub(crate) struct Conn<C> {
+    /// The session it serves.
+    pub(crate) session: Arc<Session<C>>,
+    /// Its outbound queue and stop signal.
+    pub(crate) link: Arc<Link>,
+    /// Its number among the session's connections.
+    pub(crate) generation: u64,
+    /// One permit per call running, up to `max_concurrent_calls`.
+    pub(crate) calls: Arc<Semaphore>,
+    /// `max_concurrent_calls`: all permits back means no call is running.
+    permits: u32,
+}
+
+impl<C> Conn<C> {
+    /// Resolves once no call of this connection is running.
+    async fn idle(&self) {
+        // Only ever closed by nobody: acquiring every permit means idle.
+        let _ = self.calls.acquire_many(self.permits).await;
+    }
 }
 
 /// How a connection begins: a new session, or one resumed.
@@ -103,14 +96,31 @@ pub(crate) enum Start<C> {
     },
 }
 
+/// Sends a close frame at once and waits (briefly) for the reply: what a
+/// refused `on_connect` or a shutdown during the handshake becomes.
+async fn refuse<S: Socket>(mut socket: S, code: CloseCode, reason: String) {
+    let frame = CloseFrame {
+        code: code.get(),
+        reason: reason.into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+    // Let the client's close reply arrive, so the handshake completes.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), socket.next()).await;
+}
+
 /// Runs a connection from the upgrade to the end of its part of the
 /// session (and of the session itself, unless it is kept for recovery).
-pub(crate) async fn run<C: Send + Sync + 'static>(
-    socket: WebSocket,
-    shared: Arc<Shared<C>>,
+pub(crate) async fn run<C, S, I>(
+    socket: S,
+    hub: Arc<Hub<C>>,
+    inbound: Arc<I>,
     start: Start<C>,
     slot: Slot,
-) {
+) where
+    C: Send + Sync + 'static,
+    S: Socket,
+    I: Inbound<C>,
+{
     let id = match &start {
         Start::Fresh { id, .. } => id.clone(),
         Start::Resume { session, .. } => session.id.clone(),
@@ -121,14 +131,14 @@ pub(crate) async fn run<C: Send + Sync + 'static>(
             Start::Resume { session, last_seq } => (session, Some(last_seq)),
             Start::Fresh { id, connect } => match AssertUnwindSafe(connect).catch_unwind().await {
                 Ok(Ok(app)) => {
-                    let session = Arc::new(Session::new(id, app, shared.clone()));
-                    shared.registry.insert(session.clone());
-                    shared.adapter.add(Recipient(session.clone()));
+                    let session = Arc::new(Session::new(id, app, hub.clone()));
+                    hub.insert(session.clone());
+                    hub.adapter.add(session.recipient());
                     (session, None)
                 }
                 Ok(Err(close)) => {
                     tracing::info!(code = close.code, reason = %close.reason, "on_connect refused the connection");
-                    return Box::pin(refuse(socket, close.code, close.reason.into_owned())).await;
+                    return Box::pin(refuse(socket, CloseCode(close.code), close.reason.into_owned())).await;
                 }
                 Err(_) => {
                     tracing::error!("on_connect panicked");
@@ -136,31 +146,38 @@ pub(crate) async fn run<C: Send + Sync + 'static>(
                 }
             },
         };
-        if shared.shutdown.is_cancelled() {
+        if hub.shutdown.is_cancelled() {
             if resume_from.is_none() {
                 Box::pin(session.end(DisconnectReason::Shutdown)).await;
             }
             return Box::pin(refuse(socket, CloseCode::GOING_AWAY, "server shutting down".into())).await;
         }
         let (sink, mut stream) = socket.split();
-        let link = Arc::new(Link::new(id.clone(), shared.config.outbound_queue));
+        let link = Arc::new(Link::new(id.clone(), hub.config.outbound_queue));
         let Some(generation) = session.attach(link.clone(), resume_from) else {
             drop((sink, stream));
             tracing::info!("the session ended before it could be resumed");
             return;
         };
         // A shutdown that began meanwhile stops this connection too.
-        if shared.shutdown.is_cancelled() {
+        if hub.shutdown.is_cancelled() {
             link.stop(DisconnectReason::Shutdown);
         }
         tracing::info!(recovered = resume_from.is_some(), "connected");
 
         let writer = tokio::spawn(writer::run(sink, link.clone()));
-        let calls = inflight::InFlight::new(shared.config.max_concurrent_calls);
-        let reason = reader::Reader::new(&session, &link, generation, &calls).run(&mut stream).await;
+        let permits = u32::try_from(hub.config.max_concurrent_calls).unwrap_or(u32::MAX);
+        let conn = Conn {
+            session,
+            link,
+            generation,
+            calls: Arc::new(Semaphore::new(permits as usize)),
+            permits,
+        };
+        let reason = reader::Reader::new(&conn, &*inbound).run(&mut stream).await;
         // Boxed: the closing steps would otherwise make every idle
         // connection's task as large as they are.
-        let ending = Ending { shared, session, link, calls, writer, stream, slot };
+        let ending = Ending { hub, conn, writer, stream, slot };
         Box::pin(ending.close(reason)).await;
     }
     .instrument(span)
@@ -168,36 +185,34 @@ pub(crate) async fn run<C: Send + Sync + 'static>(
 }
 
 /// What is left to do once a connection's reader has stopped.
-struct Ending<C> {
-    shared: Arc<Shared<C>>,
-    session: Arc<Session<C>>,
-    link: Arc<Link>,
-    calls: Arc<inflight::InFlight>,
+struct Ending<C, S> {
+    hub: Arc<Hub<C>>,
+    conn: Conn<C>,
     writer: tokio::task::JoinHandle<()>,
-    stream: futures_util::stream::SplitStream<WebSocket>,
+    stream: futures_util::stream::SplitStream<S>,
     slot: Slot,
 }
 
-impl<C: Send + Sync + 'static> Ending<C> {
+impl<C: Send + Sync + 'static, S: Socket> Ending<C, S> {
     /// Lets in-flight calls finish on shutdown, sends the close frame,
     /// waits for the peer's, and ends or keeps the session.
     async fn close(self, reason: DisconnectReason) {
         let Self {
-            shared,
-            session,
-            link,
-            calls,
+            hub,
+            conn,
             mut writer,
             mut stream,
             slot,
         } = self;
+        let config = &hub.config;
         if reason == DisconnectReason::Shutdown {
             // In-flight calls finish and their replies go out first.
-            let drained = tokio::time::timeout(shared.config.shutdown_timeout, calls.idle()).await;
+            let drained = tokio::time::timeout(config.shutdown_timeout, conn.idle()).await;
             if drained.is_err() {
                 tracing::warn!("shutdown deadline passed with calls still running");
             }
         }
+        let Conn { session, link, .. } = conn;
         let was_current = session.detach(&link);
         let frame = reason.close_frame();
         let expect_reply = frame.is_some()
@@ -206,7 +221,7 @@ impl<C: Send + Sync + 'static> Ending<C> {
                 DisconnectReason::MessageTooLarge | DisconnectReason::Error(_)
             );
         link.close(frame.map(|frame| (frame, reason.flushes())));
-        let written = tokio::time::timeout(shared.config.close_timeout, &mut writer)
+        let written = tokio::time::timeout(config.close_timeout, &mut writer)
             .await
             .is_ok();
         if !written {
@@ -218,7 +233,7 @@ impl<C: Send + Sync + 'static> Ending<C> {
         {
             // Read until the peer's close frame (or the end), which also
             // flushes the close reply to a client-initiated close.
-            let _ = tokio::time::timeout(shared.config.close_timeout, async {
+            let _ = tokio::time::timeout(config.close_timeout, async {
                 while let Some(Ok(msg)) = stream.next().await {
                     if matches!(msg, Message::Close(_)) {
                         break;

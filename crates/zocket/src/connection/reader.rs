@@ -1,58 +1,37 @@
-//! The reader loop: heartbeats, limits, and dispatch of each frame.
-//!
-//! Ordering: frames of one connection are dispatched in arrival order,
-//! and each handler is first polled right here, before the next frame is
-//! read. So the synchronous part of a handler (everything up to its first
-//! `.await` that has to wait) runs in arrival order; a handler that has to
-//! wait continues on its own task, concurrently with later ones, up to
-//! `max_concurrent_calls` per connection.
+//! The reader loop: heartbeats, the stop signal, the rate limit, and each
+//! text frame handed to the layer above in arrival order.
 
-use super::inflight::{InFlight, Running};
 use super::rate::{Bucket, Verdict};
-use super::{DisconnectReason, Link, Outbound};
-use crate::ctx::Ctx;
-use crate::dispatch::{Payload, Route};
-use crate::error::RpcError;
-use crate::protocol::{Envelope, ErrorCode, error_frame, reply_frame};
-use crate::session::{Begin, Session, Ticket};
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
-use futures_util::future::BoxFuture;
-use futures_util::stream::SplitStream;
-use futures_util::{FutureExt, StreamExt};
-use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use super::{Conn, Inbound};
+use crate::protocol::{RpcError, error_frame};
+use crate::registry::{DisconnectReason, Outbound};
+use axum::extract::ws::Message;
+use futures_util::{Stream, StreamExt};
+use std::task::Poll;
 use tokio::time::{Instant, sleep_until};
-use tracing::Instrument;
 
-pub(crate) struct Reader<'a, C> {
-    session: &'a Arc<Session<C>>,
-    link: &'a Arc<Link>,
-    generation: u64,
-    calls: &'a Arc<InFlight>,
+pub(crate) struct Reader<'a, C, I> {
+    conn: &'a Conn<C>,
+    inbound: &'a I,
     rate: Option<Bucket>,
 }
 
-impl<'a, C: Send + Sync + 'static> Reader<'a, C> {
-    pub(crate) fn new(
-        session: &'a Arc<Session<C>>,
-        link: &'a Arc<Link>,
-        generation: u64,
-        calls: &'a Arc<InFlight>,
-    ) -> Self {
+impl<'a, C: Send + Sync + 'static, I: Inbound<C>> Reader<'a, C, I> {
+    pub(crate) fn new(conn: &'a Conn<C>, inbound: &'a I) -> Self {
         Self {
-            session,
-            link,
-            generation,
-            calls,
-            rate: session.server.config.rate_limit.map(Bucket::new),
+            conn,
+            inbound,
+            rate: conn.session.hub.config.rate_limit.map(Bucket::new),
         }
     }
 
     /// Reads until the connection ends, and says why it did.
-    pub(crate) async fn run(mut self, stream: &mut SplitStream<WebSocket>) -> DisconnectReason {
-        let config = &self.session.server.config;
-        let link = self.link;
+    pub(crate) async fn run<S>(mut self, stream: &mut S) -> DisconnectReason
+    where
+        S: Stream<Item = Result<Message, axum::Error>> + Unpin,
+    {
+        let config = &self.conn.session.hub.config;
+        let link = &*self.conn.link;
         let mut next_ping = Instant::now() + config.ping_interval;
         let mut pong_deadline: Option<Instant> = None;
         let timer = sleep_until(next_ping);
@@ -90,15 +69,19 @@ impl<'a, C: Send + Sync + 'static> Reader<'a, C> {
                     };
                     match frame {
                         Message::Text(text) => {
-                            if let Some(reason) = self.on_text(text).await {
+                            let admitted = match self.rate.as_mut().map(Bucket::take) {
+                                None | Some(Verdict::Allow) => true,
+                                Some(Verdict::Refuse) => false,
+                                Some(Verdict::Abuse) => return DisconnectReason::RateLimited,
+                            };
+                            if let Some(reason) = self.inbound.on_text(self.conn, text, admitted).await {
                                 return reason;
                             }
                         }
-                        Message::Binary(_) => self.send_error(
-                            None,
-                            None,
-                            &RpcError::bad_request("binary frames are not supported: send JSON text frames"),
-                        ),
+                        Message::Binary(_) => {
+                            let err = RpcError::bad_request("binary frames are not supported: send JSON text frames");
+                            link.push(Outbound::Text(error_frame(None, None, &err).into()));
+                        }
                         Message::Ping(_) | Message::Pong(_) => {}
                         Message::Close(frame) => {
                             return DisconnectReason::ClientClosed {
@@ -111,170 +94,21 @@ impl<'a, C: Send + Sync + 'static> Reader<'a, C> {
             }
         }
     }
-
-    fn send_error(&self, rpc_id: Option<&str>, route: Option<&str>, err: &RpcError) {
-        self.link
-            .push(Outbound::Text(error_frame(rpc_id, route, err).into()));
-    }
-
-    /// Handles one text frame; `Some` ends the connection.
-    async fn on_text(&mut self, text: Utf8Bytes) -> Option<DisconnectReason> {
-        let envelope = match Envelope::parse(text.as_str()) {
-            Ok(envelope) => envelope,
-            Err(err) => {
-                self.send_error(
-                    err.rpc_id.as_deref(),
-                    None,
-                    &RpcError::bad_request(err.message),
-                );
-                return None;
-            }
-        };
-        let rpc_id = envelope.rpc_id.as_deref();
-        if let Some(bucket) = &mut self.rate {
-            match bucket.take() {
-                Verdict::Allow => {}
-                Verdict::Refuse => {
-                    let err =
-                        RpcError::new(ErrorCode::RATE_LIMITED, "too many messages: slow down");
-                    self.send_error(rpc_id, Some(&envelope.route), &err);
-                    return None;
-                }
-                Verdict::Abuse => return Some(DisconnectReason::RateLimited),
-            }
-        }
-        let Some(route) = self.session.server.routes.get(envelope.route.as_ref()) else {
-            let err = RpcError::not_found(format!("no route {}", envelope.route));
-            self.send_error(rpc_id, Some(&envelope.route), &err);
-            return None;
-        };
-        let range = envelope
-            .payload
-            .map(|raw| Payload::range(text.as_str(), raw.get()));
-        let rpc_id: Option<Arc<str>> = rpc_id.map(Into::into);
-        let running = match self.calls.try_begin() {
-            Some(running) => running,
-            None => tokio::select! {
-                biased;
-                () = self.link.stopped() => return Some(self.link.stop_reason()),
-                running = self.calls.begin() => running,
-            },
-        };
-        let mut ticket = Ticket::NONE;
-        if let Some(id) = &rpc_id {
-            match self.session.begin_call(id, self.generation) {
-                Begin::Run(run) => ticket = run,
-                Begin::Resend(reply) => {
-                    self.link.push(Outbound::Text(reply));
-                    return None;
-                }
-                Begin::Running => return None,
-            }
-        }
-        let ctx = Ctx::new(self.session.clone(), route.name);
-        // The envelope's borrows end here: the frame moves into the call.
-        let call = route.invoke(ctx, Payload::new(text, range));
-        self.drive(route, call, rpc_id.map(|id| (id, ticket)), running);
-        None
-    }
-
-    /// Polls a call once here; if it has to wait, it goes on in a task.
-    fn drive(
-        &self,
-        route: &Route<C>,
-        mut call: BoxFuture<'static, Result<String, RpcError>>,
-        rpc_id: Option<(Arc<str>, Ticket)>,
-        running: Running,
-    ) {
-        // The clock is read only when the outcome is logged.
-        let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
-        let name = route.name;
-        let span = tracing::debug_span!("zocket.call", route = name);
-        let first = span.in_scope(|| {
-            std::panic::catch_unwind(AssertUnwindSafe(|| {
-                call.as_mut().poll(&mut Context::from_waker(Waker::noop()))
-            }))
-        });
-        match first {
-            Ok(Poll::Ready(result)) => finish(self.session, name, rpc_id, result, started),
-            Err(_) => finish(self.session, name, rpc_id, Err(panicked(name)), started),
-            Ok(Poll::Pending) => {
-                let session = self.session.clone();
-                let limit = session.server.config.call_timeout;
-                let task = async move {
-                    let result =
-                        match tokio::time::timeout(limit, AssertUnwindSafe(call).catch_unwind())
-                            .await
-                        {
-                            Ok(Ok(result)) => result,
-                            Ok(Err(_)) => Err(panicked(name)),
-                            Err(_) => Err(RpcError::new(
-                                ErrorCode::TIMEOUT,
-                                format!("call timed out after {} ms", limit.as_millis()),
-                            )),
-                        };
-                    finish(&session, name, rpc_id, result, started);
-                    drop(running);
-                };
-                tokio::spawn(task.instrument(span));
-            }
-        }
-    }
-}
-
-fn panicked(route: &str) -> RpcError {
-    tracing::error!(route, "handler panicked");
-    RpcError::internal()
-}
-
-/// Sends the one reply a call gets, and records the outcome.
-fn finish<C: Send + Sync + 'static>(
-    session: &Session<C>,
-    route: &'static str,
-    rpc_id: Option<(Arc<str>, Ticket)>,
-    result: Result<String, RpcError>,
-    started: Option<Instant>,
-) {
-    let elapsed_us = started.map_or(0, |started| started.elapsed().as_micros() as u64);
-    let client = session.id.short();
-    let frame = match &result {
-        Ok(json) => {
-            tracing::debug!(route, client, elapsed_us, outcome = "ok", "call finished");
-            rpc_id.as_ref().map(|(id, _)| reply_frame(id, json))
-        }
-        Err(err) => {
-            tracing::debug!(route, client, elapsed_us, outcome = %err.code(), "call finished");
-            Some(error_frame(
-                rpc_id.as_ref().map(|(id, _)| &**id),
-                Some(route),
-                err,
-            ))
-        }
-    };
-    match (rpc_id, frame) {
-        (Some((_, ticket)), Some(frame)) => session.finish_call(ticket, frame),
-        (None, Some(frame)) => session.send(frame),
-        (_, None) => {}
-    }
 }
 
 /// A read error: an oversized message, or the transport failing.
 fn transport_error(err: axum::Error) -> DisconnectReason {
     let err = err.into_inner();
+    let gone = DisconnectReason::ClientClosed {
+        code: None,
+        reason: String::new(),
+    };
     match err.downcast_ref::<tungstenite::Error>() {
         Some(tungstenite::Error::Capacity(_)) => DisconnectReason::MessageTooLarge,
-        Some(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
-            DisconnectReason::ClientClosed {
-                code: None,
-                reason: String::new(),
-            }
-        }
+        Some(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => gone,
         Some(tungstenite::Error::Protocol(
             tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
-        )) => DisconnectReason::ClientClosed {
-            code: None,
-            reason: String::new(),
-        },
+        )) => gone,
         _ => DisconnectReason::Error(err.to_string()),
     }
 }

@@ -2,20 +2,27 @@
 //! what is queued into one flush, numbering events, and ending with the
 //! close frame the connection task asks for.
 
-use super::link::Take;
-use super::{DisconnectReason, Link, Outbound};
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::SinkExt;
-use futures_util::stream::SplitSink;
+use crate::registry::{DisconnectReason, Link, Outbound, Take};
+use axum::extract::ws::{CloseFrame, Message};
+use futures_util::{Sink, SinkExt};
 use std::collections::VecDeque;
+use std::fmt::Display;
 use std::sync::Arc;
 
-pub(crate) async fn run(mut sink: SplitSink<WebSocket, Message>, link: Arc<Link>) {
+pub(crate) async fn run<Si>(mut sink: Si, link: Arc<Link>)
+where
+    Si: Sink<Message> + Unpin,
+    Si::Error: Display,
+{
     write(&mut sink, &link).await;
     link.writer_gone();
 }
 
-async fn write(sink: &mut SplitSink<WebSocket, Message>, link: &Link) {
+async fn write<Si>(sink: &mut Si, link: &Link)
+where
+    Si: Sink<Message> + Unpin,
+    Si::Error: Display,
+{
     // Reused from batch to batch: an idle connection keeps one small buffer.
     let mut batch = VecDeque::new();
     loop {

@@ -1,12 +1,17 @@
-//! The wire protocol: envelopes, frames and codes (see `docs/protocol.md`).
+//! The wire protocol (`docs/protocol.md` in the repository): its shared
+//! definitions from the `zocket-protocol` crate, which clients use too,
+//! and the error reply and close types handlers use.
+//!
+//! The bottom layer of the server: it depends on nothing else in the crate.
 
-mod codes;
-mod envelope;
-mod frames;
+mod decode;
+mod encode;
+mod error;
 
-pub use codes::{CloseCode, ErrorCode};
-pub(crate) use envelope::Envelope;
-pub(crate) use frames::{EventFrame, error_frame, ready_frame, reply_frame};
-
-/// The protocol version this crate speaks, sent in `__ready`.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub(crate) use decode::{decode, explain};
+pub(crate) use encode::{EventFrame, error_frame, reply_frame};
+pub use error::{Close, RpcError};
+pub use zocket_protocol::{
+    CloseCode, ErrorCode, ErrorObject, HeaderIssue, PROTOCOL_VERSION, Ready, RefusalBody,
+    RefusalError, RouteKind, frame,
+};

@@ -1,8 +1,8 @@
 //! [`Connect`]: the connection hooks of an application, as a trait.
 
-use crate::connection::{Connection, DisconnectReason};
-use crate::error::{Close, Reject};
-use crate::ids::ClientId;
+use super::handshake::Reject;
+use crate::protocol::Close;
+use crate::registry::{ClientId, Connection, DisconnectReason};
 use std::future::Future;
 use std::sync::Arc;
 

@@ -1,56 +1,27 @@
 //! [`Server`]: hooks and configuration around a [`Router`], mounted in axum
 //! or served on its own.
 
+mod builder;
 mod connect;
-mod handle;
-mod shared;
+pub(crate) mod handshake;
 
+pub use builder::{BuildError, ServerBuilder};
 pub use connect::Connect;
-pub use handle::ServerHandle;
-pub(crate) use shared::{Shared, Slot};
 
-use crate::adapter::{Adapter, MemoryAdapter};
-use crate::config::Config;
-use crate::connection::{Connection, DisconnectReason};
-use crate::error::{Close, Reject};
-use crate::handshake::{Handshaker, HeaderSchema, handshake};
-use crate::ids::ClientId;
-use crate::router::Router;
+use crate::dispatch::Router;
+use crate::registry::ServerHandle;
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::http::{HeaderMap, Uri};
 use axum::routing::{MethodRouter, get};
+use handshake::{Handshaker, handshake};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
-use shared::{DisconnectHook, Live, Registry};
-use std::future::Future;
 use std::sync::Arc;
 use tokio::net::{TcpListener, ToSocketAddrs};
-use tokio_util::sync::CancellationToken;
-
-/// Why a server could not be built: every problem found, each naming the
-/// route or hook concerned.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid zocket server: {}", problems.join("; "))]
-pub struct BuildError {
-    /// The problems, one per line.
-    pub problems: Vec<String>,
-}
 
 /// A zocket server: handshake headers `H`, per-connection context `C`.
 pub struct Server<H, C> {
     handshaker: Arc<Handshaker<H, C>>,
-}
-
-/// Builds a [`Server`]; see [`Server::builder`].
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct ServerBuilder<H, C> {
-    router: Router<C>,
-    config: Config,
-    adapter: Option<Arc<dyn Adapter>>,
-    before: Option<crate::handshake::BeforeHook<H>>,
-    connect: Option<crate::handshake::ConnectHook<H, C>>,
-    disconnect: Option<DisconnectHook<C>>,
-    lost: Option<shared::LostHook<C>>,
 }
 
 impl<H, C> Server<H, C>
@@ -60,20 +31,12 @@ where
 {
     /// Starts building a server around `router`.
     pub fn builder(router: Router<C>) -> ServerBuilder<H, C> {
-        ServerBuilder {
-            router,
-            config: Config::default(),
-            adapter: None,
-            before: None,
-            connect: None,
-            disconnect: None,
-            lost: None,
-        }
+        ServerBuilder::new(router)
     }
 
     /// A handle for sending, listing connections and shutting down.
     pub fn handle(&self) -> ServerHandle<C> {
-        ServerHandle::from_shared(self.handshaker.shared.clone())
+        ServerHandle::new(self.handshaker.hub.clone())
     }
 
     /// The WebSocket endpoint as an axum route, for any router state `S`:
@@ -107,137 +70,12 @@ where
 
     /// Like [`serve`](Self::serve), on a listener already bound.
     pub async fn serve_listener(self, listener: TcpListener) -> std::io::Result<()> {
-        let shared = self.handshaker.shared.clone();
         let app = axum::Router::new().fallback_service(self.route::<()>());
-        let stop = shared.shutdown.clone();
+        let stop = self.handshaker.hub.shutdown.clone();
         axum::serve(listener, app)
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await?;
         self.handle().shutdown().await;
         Ok(())
-    }
-}
-
-impl<H, C> ServerBuilder<H, C>
-where
-    H: DeserializeOwned + JsonSchema + Send + Sync + 'static,
-    C: Send + Sync + 'static,
-{
-    /// Builds the connection's context from the validated headers and the
-    /// new client id. Runs after the upgrade; an error closes the socket
-    /// with its code (4000-4999) and reason. Required.
-    pub fn on_connect<F, Fut>(mut self, hook: F) -> Self
-    where
-        F: Fn(Arc<H>, ClientId) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<C, Close>> + Send + 'static,
-    {
-        self.connect = Some(Arc::new(move |headers, id| Box::pin(hook(headers, id))));
-        self
-    }
-
-    /// Runs before the upgrade, after header validation; an error is the
-    /// HTTP response (`401`, `403` or any status, with a code and message).
-    pub fn on_before_connect<F, Fut>(mut self, hook: F) -> Self
-    where
-        F: Fn(Arc<H>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), Reject>> + Send + 'static,
-    {
-        self.before = Some(Arc::new(move |headers| Box::pin(hook(headers))));
-        self
-    }
-
-    /// Runs when a connection is lost but its session is kept for
-    /// recovery: the client may come back (see [`Connect::on_connection_lost`]).
-    pub fn on_connection_lost<F, Fut>(mut self, hook: F) -> Self
-    where
-        F: Fn(Connection<C>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.lost = Some(Arc::new(move |conn| Box::pin(hook(conn))));
-        self
-    }
-
-    /// Runs once a session has ended, with its context and the reason (see
-    /// [`Connect::on_disconnect`]).
-    pub fn on_disconnect<F, Fut>(mut self, hook: F) -> Self
-    where
-        F: Fn(Connection<C>, DisconnectReason) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        self.disconnect = Some(Arc::new(move |conn, reason| Box::pin(hook(conn, reason))));
-        self
-    }
-
-    /// Takes all three connection hooks from `hooks`.
-    pub fn connect_with<T>(self, hooks: Arc<T>) -> Self
-    where
-        T: Connect<H, Context = C>,
-    {
-        let (before, connect, disconnect, lost) =
-            (hooks.clone(), hooks.clone(), hooks.clone(), hooks);
-        self.on_before_connect(move |headers| {
-            let hooks = before.clone();
-            async move { hooks.on_before_connect(headers).await }
-        })
-        .on_connect(move |headers, client_id| {
-            let hooks = connect.clone();
-            async move { hooks.on_connect(headers, client_id).await }
-        })
-        .on_disconnect(move |connection, reason| {
-            let hooks = disconnect.clone();
-            async move { hooks.on_disconnect(connection, reason).await }
-        })
-        .on_connection_lost(move |connection| {
-            let hooks = lost.clone();
-            async move { hooks.on_connection_lost(connection).await }
-        })
-    }
-
-    /// Limits and timings (see [`Config`]).
-    pub fn config(mut self, config: Config) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// Where rooms live and how events are delivered (default:
-    /// [`MemoryAdapter`]).
-    pub fn adapter(mut self, adapter: impl Adapter) -> Self {
-        self.adapter = Some(Arc::new(adapter));
-        self
-    }
-
-    /// Checks the routes and hooks and builds the server.
-    pub fn build(self) -> Result<Server<H, C>, BuildError> {
-        let mut problems = Vec::new();
-        let routes = self.router.into_routes().unwrap_or_else(|errors| {
-            problems.extend(errors);
-            Default::default()
-        });
-        if self.connect.is_none() {
-            problems.push("no `on_connect` hook: it builds each connection's context".into());
-        }
-        let (Some(connect), true) = (self.connect, problems.is_empty()) else {
-            return Err(BuildError { problems });
-        };
-        let shared = Arc::new(Shared {
-            config: self.config,
-            adapter: self
-                .adapter
-                .unwrap_or_else(|| Arc::new(MemoryAdapter::new())),
-            routes,
-            registry: Registry::new(),
-            on_disconnect: self.disconnect,
-            on_connection_lost: self.lost,
-            shutdown: CancellationToken::new(),
-            live: Arc::new(Live::default()),
-        });
-        Ok(Server {
-            handshaker: Arc::new(Handshaker {
-                schema: HeaderSchema::new(),
-                before: self.before,
-                connect,
-                shared,
-            }),
-        })
     }
 }

@@ -1,7 +1,7 @@
 //! Why a connection ended, as `on_disconnect` receives it.
 
-use crate::error::Close;
-use crate::protocol::CloseCode;
+use crate::protocol::Close;
+use zocket_protocol::CloseCode;
 use std::fmt;
 
 /// Why a connection ended.
@@ -40,12 +40,12 @@ impl DisconnectReason {
         match self {
             Self::ClientClosed { .. } | Self::HeartbeatTimeout => None,
             Self::Disconnected(close) => Some((close.code, close.reason.to_string())),
-            Self::Shutdown => Some((CloseCode::GOING_AWAY, "server shutting down".into())),
-            Self::SlowConsumer => Some((CloseCode::POLICY, "slow consumer".into())),
-            Self::RateLimited => Some((CloseCode::POLICY, "rate limit exceeded".into())),
-            Self::MessageTooLarge => Some((CloseCode::TOO_BIG, "message too large".into())),
-            Self::Error(_) => Some((CloseCode::INTERNAL, "server error".into())),
-            Self::Replaced => Some((CloseCode::POLICY, "replaced".into())),
+            Self::Shutdown => Some((CloseCode::GOING_AWAY.get(), "server shutting down".into())),
+            Self::SlowConsumer => Some((CloseCode::POLICY.get(), "slow consumer".into())),
+            Self::RateLimited => Some((CloseCode::POLICY.get(), "rate limit exceeded".into())),
+            Self::MessageTooLarge => Some((CloseCode::TOO_BIG.get(), "message too large".into())),
+            Self::Error(_) => Some((CloseCode::INTERNAL.get(), "server error".into())),
+            Self::Replaced => Some((CloseCode::POLICY.get(), "replaced".into())),
         }
     }
 

@@ -34,8 +34,8 @@
 //! [`Ctx::require`] it fails the call with `INTERNAL`, and the log names the
 //! route and the type.
 
-use crate::ctx::Ctx;
-use crate::error::RpcError;
+use super::Ctx;
+use crate::protocol::RpcError;
 use futures_util::future::BoxFuture;
 use std::future::Future;
 use std::sync::Arc;

@@ -10,11 +10,9 @@ mod replies;
 
 pub(crate) use replies::{Begin, Ticket};
 
-use crate::connection::{Connection, DisconnectReason, Link, Outbound};
-use crate::error::Close;
-use crate::ids::{ClientId, SessionId};
-use crate::protocol::{EventFrame, ready_frame};
-use crate::server::Shared;
+use super::{ClientId, Connection, DisconnectReason, Hub, Link, Outbound, SessionId};
+use crate::protocol::{Close, EventFrame};
+use zocket_protocol::{PROTOCOL_VERSION, Ready};
 use axum::extract::ws::Utf8Bytes;
 use futures_util::FutureExt;
 use replies::Replies;
@@ -28,7 +26,7 @@ pub(crate) struct Session<C> {
     pub(crate) id: ClientId,
     pub(crate) session_id: SessionId,
     pub(crate) app: C,
-    pub(crate) server: Arc<Shared<C>>,
+    pub(crate) hub: Arc<Hub<C>>,
     state: Mutex<State>,
     /// Notified once the session has ended (`state.ended`).
     ended: Notify,
@@ -53,17 +51,17 @@ struct State {
 }
 
 impl<C: Send + Sync + 'static> Session<C> {
-    pub(crate) fn new(id: ClientId, app: C, server: Arc<Shared<C>>) -> Self {
-        let replies = Replies::new(if server.config.retention.is_zero() {
+    pub(crate) fn new(id: ClientId, app: C, hub: Arc<Hub<C>>) -> Self {
+        let replies = Replies::new(if hub.config.retention.is_zero() {
             0
         } else {
-            server.config.reply_cache
+            hub.config.reply_cache
         });
         Self {
             id,
             session_id: SessionId::random(),
             app,
-            server,
+            hub,
             state: Mutex::new(State {
                 seq: 0,
                 history: VecDeque::new(),
@@ -116,12 +114,13 @@ impl<C: Send + Sync + 'static> Session<C> {
         state.generation += 1;
         let generation = state.generation;
         state.replies.new_generation(generation);
-        let ready = ready_frame(
-            self.id.as_str(),
-            self.session_id.expose(),
-            resume_from.is_some(),
-        );
-        link.push(Outbound::Text(ready.into()));
+        let ready = Ready {
+            client_id: self.id.as_str().to_owned(),
+            session_id: self.session_id.expose().to_owned(),
+            protocol_version: PROTOCOL_VERSION,
+            recovered: resume_from.is_some(),
+        };
+        link.push(Outbound::Text(ready.to_frame().into()));
         if let Some(last_seq) = resume_from {
             for (seq, event) in state.history.iter().filter(|(seq, _)| *seq > last_seq) {
                 link.push(Outbound::Event(event.clone(), *seq));
@@ -131,17 +130,22 @@ impl<C: Send + Sync + 'static> Session<C> {
         Some(state.generation)
     }
 
+    /// This session as an adapter's recipient of events.
+    pub(crate) fn recipient(self: &Arc<Self>) -> super::Recipient {
+        super::Recipient(self.clone())
+    }
+
     /// Numbers an event, keeps it for replay, and queues it for the live
     /// connection.
     pub(crate) fn deliver(&self, event: &Arc<EventFrame>) {
-        let history = self.server.config.history;
+        let history = self.hub.config.history;
         let mut state = self.lock();
         if state.ended {
             return;
         }
         state.seq += 1;
         let seq = state.seq;
-        if history > 0 && !self.server.config.retention.is_zero() {
+        if history > 0 && !self.hub.config.retention.is_zero() {
             if state.history.len() == history {
                 state.history.pop_front();
             }
@@ -203,7 +207,7 @@ impl<C: Send + Sync + 'static> Session<C> {
     /// transient drop keeps the session for the retention window (unless a
     /// new connection resumed it meanwhile); anything else ends it.
     pub(crate) async fn connection_ended(self: &Arc<Self>, reason: DisconnectReason) {
-        let retention = self.server.config.retention;
+        let retention = self.hub.config.retention;
         let kept = {
             let mut state = self.lock();
             if state.link.is_some() || state.ended {
@@ -232,7 +236,7 @@ impl<C: Send + Sync + 'static> Session<C> {
             client = self.id.short(),
             "connection lost; session kept for recovery"
         );
-        if let Some(hook) = &self.server.on_connection_lost {
+        if let Some(hook) = &self.hub.hooks.on_connection_lost {
             let hook = hook(Connection(self.clone()));
             if AssertUnwindSafe(hook).catch_unwind().await.is_err() {
                 tracing::error!("on_connection_lost panicked");
@@ -259,10 +263,10 @@ impl<C: Send + Sync + 'static> Session<C> {
         if !ending {
             return;
         }
-        self.server.adapter.remove(&self.id);
-        self.server.registry.remove(self);
+        self.hub.adapter.remove(&self.id);
+        self.hub.remove(self);
         tracing::info!(client = self.id.short(), %reason, "session ended");
-        if let Some(hook) = &self.server.on_disconnect {
+        if let Some(hook) = &self.hub.hooks.on_disconnect {
             let done = AssertUnwindSafe(hook(Connection(self.clone()), reason))
                 .catch_unwind()
                 .await;
@@ -281,7 +285,7 @@ impl<C: Send + Sync + 'static> Session<C> {
             Some(link) => link.stop(DisconnectReason::Disconnected(close)),
             None => self.end(DisconnectReason::Disconnected(close)).await,
         }
-        let limit = self.server.config.close_timeout * 2;
+        let limit = self.hub.config.close_timeout * 2;
         let _ = tokio::time::timeout(limit, async {
             loop {
                 let ended = self.ended.notified();

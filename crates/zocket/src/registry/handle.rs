@@ -1,16 +1,14 @@
 //! [`ServerHandle`]: the server from anywhere (handlers, background tasks,
 //! other axum routes).
 
-use super::Shared;
-use crate::connection::Connection;
-use crate::error::Close;
-use crate::ids::ClientId;
-use crate::send::{Emit, Event};
+use super::{ClientId, Connection, DisconnectReason, Emit, Event, Hub};
+use crate::protocol::Close;
 use serde::Serialize;
 use std::sync::Arc;
+use zocket_protocol::RouteKind;
 
 /// A cheap, cloneable handle to a running server.
-pub struct ServerHandle<C>(Arc<Shared<C>>);
+pub struct ServerHandle<C>(Arc<Hub<C>>);
 
 impl<C> Clone for ServerHandle<C> {
     fn clone(&self) -> Self {
@@ -19,8 +17,8 @@ impl<C> Clone for ServerHandle<C> {
 }
 
 impl<C: Send + Sync + 'static> ServerHandle<C> {
-    pub(crate) fn from_shared(shared: Arc<Shared<C>>) -> Self {
-        Self(shared)
+    pub(crate) fn new(hub: Arc<Hub<C>>) -> Self {
+        Self(hub)
     }
 
     /// Starts sending an event; pick recipients on the returned [`Emit`].
@@ -31,32 +29,34 @@ impl<C: Send + Sync + 'static> ServerHandle<C> {
     /// The clients: connected ones, and those whose session is kept for
     /// recovery ([`Connection::is_connected`] tells them apart).
     pub fn connections(&self) -> Vec<Connection<C>> {
-        self.0.registry.all().into_iter().map(Connection).collect()
+        self.0.all().into_iter().map(Connection).collect()
     }
 
-    /// One live connection.
+    /// One client, connected or with its session kept for recovery.
     pub fn connection(&self, id: &ClientId) -> Option<Connection<C>> {
-        self.0.registry.get(id).map(Connection)
+        self.0.get(id).map(Connection)
     }
 
     /// Every route with its kind, sorted by name.
-    pub fn routes(&self) -> Vec<(&'static str, crate::RouteKind)> {
-        let mut routes: Vec<_> = self.0.routes.values().map(|r| (r.name, r.kind)).collect();
-        routes.sort_unstable_by_key(|(name, _)| *name);
-        routes
+    pub fn routes(&self) -> Vec<(&str, RouteKind)> {
+        self.0
+            .routes()
+            .iter()
+            .map(|(name, kind)| (&**name, *kind))
+            .collect()
     }
 
     /// How many sessions there are (connected or kept for recovery).
     pub fn connection_count(&self) -> usize {
-        self.0.registry.len()
+        self.0.len()
     }
 
-    /// Closes one connection (see [`Connection::disconnect`]); `false` when
-    /// no live connection has this id.
+    /// Closes one client's connection and ends its session (see
+    /// [`Connection::disconnect`]); `false` when no session has this id.
     pub async fn disconnect(&self, id: &ClientId, close: Close) -> bool {
-        match self.0.registry.get(id) {
-            Some(conn) => {
-                conn.disconnect(close).await;
+        match self.0.get(id) {
+            Some(session) => {
+                session.disconnect(close).await;
                 true
             }
             None => false,
@@ -69,16 +69,16 @@ impl<C: Send + Sync + 'static> ServerHandle<C> {
     /// resolves once all of that is done (or the deadline passed).
     pub async fn shutdown(&self) {
         self.0.shutdown.cancel();
-        for session in self.0.registry.all() {
+        for session in self.0.all() {
             match session.link() {
-                Some(link) => link.stop(crate::DisconnectReason::Shutdown),
+                Some(link) => link.stop(DisconnectReason::Shutdown),
                 // Kept for recovery: no connection to close.
-                None => session.end(crate::DisconnectReason::Shutdown).await,
+                None => session.end(DisconnectReason::Shutdown).await,
             }
         }
         let config = &self.0.config;
         let deadline = config.shutdown_timeout + config.close_timeout * 2;
-        if tokio::time::timeout(deadline, self.0.live.idle())
+        if tokio::time::timeout(deadline, self.0.all_ended())
             .await
             .is_err()
         {

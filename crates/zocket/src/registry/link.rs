@@ -1,12 +1,12 @@
 //! The handle through which everything but the connection task reaches a
-//! connection: a bounded outbound queue and a stop signal.
+//! connection: a bounded outbound queue and a stop signal. Sessions write
+//! into it; the connection layer's writer drains it.
 //!
 //! The queue is a `VecDeque` behind a mutex that the writer empties in one
 //! swap per batch: it allocates nothing for an idle connection beyond the
 //! few slots its last batch needed.
 
-use super::DisconnectReason;
-use crate::ids::ClientId;
+use super::{ClientId, DisconnectReason};
 use crate::protocol::EventFrame;
 use axum::extract::ws::Utf8Bytes;
 use futures_util::task::AtomicWaker;
@@ -172,46 +172,5 @@ impl Link {
             .get()
             .cloned()
             .unwrap_or(DisconnectReason::Shutdown)
-    }
-}
-
-/// What an adapter delivers events to: a session, whatever connection it
-/// currently has.
-pub(crate) trait Deliver: Send + Sync {
-    fn client_id(&self) -> &ClientId;
-    fn deliver(&self, event: &Arc<EventFrame>);
-}
-
-impl<C: Send + Sync + 'static> Deliver for crate::session::Session<C> {
-    fn client_id(&self) -> &ClientId {
-        &self.id
-    }
-
-    fn deliver(&self, event: &Arc<EventFrame>) {
-        crate::session::Session::deliver(self, event);
-    }
-}
-
-/// A client as an [`Adapter`](crate::Adapter) sees it: an id and a way to
-/// deliver events (numbered, kept for recovery, queued for its connection).
-#[derive(Clone)]
-pub struct Recipient(pub(crate) Arc<dyn Deliver>);
-
-impl Recipient {
-    /// The client id.
-    pub fn id(&self) -> &ClientId {
-        self.0.client_id()
-    }
-
-    /// Queues an event for this client (see the slow-consumer policy of
-    /// [`Config::outbound_queue`](crate::Config::outbound_queue)).
-    pub fn deliver(&self, event: &crate::EncodedEvent) {
-        self.0.deliver(&event.0);
-    }
-}
-
-impl std::fmt::Debug for Recipient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Recipient").field(self.id()).finish()
     }
 }

@@ -1,9 +1,7 @@
 //! Typed events and the send helpers shared by handlers and the server
 //! handle.
 
-use crate::adapter::{Adapter, Target};
-use crate::error::SendError;
-use crate::ids::ClientId;
+use super::{Adapter, ClientId, Target};
 use crate::protocol::EventFrame;
 use serde::Serialize;
 use std::marker::PhantomData;
@@ -135,6 +133,14 @@ impl<'a> Emit<'a> {
     pub fn broadcast(self) -> Result<usize, SendError> {
         self.send(Target::All)
     }
+}
+
+/// Why an event could not be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The payload failed to serialize.
+    #[error("event payload failed to serialize: {0}")]
+    Serialize(#[from] serde_json::Error),
 }
 
 mod sealed {

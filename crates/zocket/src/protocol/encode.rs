@@ -1,7 +1,9 @@
-//! Encoding of server frames. Each is built as one string, with the
-//! payload's JSON spliced in as it was serialized.
+//! The server's encoders of its hot frames (replies, errors, events). Each
+//! is built as one string, with the payload's JSON spliced in as it was
+//! serialized; the tests read every frame back with the shared decoder,
+//! [`zocket_protocol::ServerFrame`].
 
-use crate::error::RpcError;
+use super::RpcError;
 use std::fmt::Write as _;
 
 /// Appends `s` as a JSON string literal.
@@ -9,21 +11,6 @@ fn push_json_str(out: &mut String, s: &str) {
     // Serializing a `&str` into a `String` cannot fail.
     let quoted = serde_json::to_string(s).unwrap_or_default();
     out.push_str(&quoted);
-}
-
-/// `{"type":"__ready","payload":{...}}`, the first frame of a connection.
-pub(crate) fn ready_frame(client_id: &str, session_id: &str, recovered: bool) -> String {
-    let mut out = String::with_capacity(128);
-    out.push_str(r#"{"type":"__ready","payload":{"clientId":"#);
-    push_json_str(&mut out, client_id);
-    out.push_str(r#","sessionId":"#);
-    push_json_str(&mut out, session_id);
-    let _ = write!(
-        out,
-        r#","protocolVersion":{},"recovered":{recovered}}}}}"#,
-        super::PROTOCOL_VERSION
-    );
-    out
 }
 
 /// `{"type":"__rpc_res","rpcId":...,"payload":...}`.
@@ -103,8 +90,8 @@ impl EventFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::ErrorCode;
     use serde_json::{Value, json};
+    use zocket_protocol::{ErrorCode, ErrorObject, ServerFrame};
 
     fn parse(s: &str) -> Value {
         serde_json::from_str(s).expect("valid JSON")
@@ -112,10 +99,6 @@ mod tests {
 
     #[test]
     fn frames_are_valid_json_of_the_documented_shape() {
-        assert_eq!(
-            parse(&ready_frame("c\"1", "s", true)),
-            json!({"type":"__ready","payload":{"clientId":"c\"1","sessionId":"s","protocolVersion":1,"recovered":true}})
-        );
         assert_eq!(
             parse(&reply_frame("k\\3", r#"{"a":1}"#)),
             json!({"type":"__rpc_res","rpcId":"k\\3","payload":{"a":1}})
@@ -134,5 +117,41 @@ mod tests {
             parse(&ev.with_seq(17)),
             json!({"type":"chat.message","payload":{"t":"x"},"seq":17})
         );
+    }
+
+    #[test]
+    fn the_shared_decoder_reads_back_what_the_encoders_write() {
+        let reply = reply_frame("id\"1\u{e9}", r#"{"n":[1,2]}"#);
+        match ServerFrame::parse(&reply).expect("decodes") {
+            ServerFrame::Reply { rpc_id, payload } => {
+                assert_eq!(rpc_id, "id\"1\u{e9}");
+                assert_eq!(payload.get(), r#"{"n":[1,2]}"#);
+            }
+            other => panic!("{other:?}"),
+        }
+        let err = RpcError::new(ErrorCode::new("OUT_OF_STOCK"), "gone \"now\"")
+            .with_path("items[0]")
+            .with_data(&json!({"left": 0}));
+        match ServerFrame::parse(&error_frame(Some("7"), Some("shop.buy"), &err)).expect("decodes") {
+            ServerFrame::CallError { rpc_id, error } => {
+                assert_eq!(rpc_id, "7");
+                assert_eq!(&error, err.as_object());
+            }
+            other => panic!("{other:?}"),
+        }
+        match ServerFrame::parse(&error_frame(None, Some("a.b"), &err)).expect("decodes") {
+            ServerFrame::Error(error) => {
+                let expected: ErrorObject = err.as_object().clone().with_route("a.b");
+                assert_eq!(error, expected);
+            }
+            other => panic!("{other:?}"),
+        }
+        let event = EventFrame::new("room.msg", r#""hi""#).with_seq(u64::MAX);
+        match ServerFrame::parse(&event).expect("decodes") {
+            ServerFrame::Event { name, payload, seq } => {
+                assert_eq!((name.as_str(), payload.get(), seq), ("room.msg", r#""hi""#, Some(u64::MAX)));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -1,14 +1,15 @@
-//! The errors users see: error replies, handshake refusals, close frames.
+//! What a handler fails with ([`RpcError`]) and how the application closes
+//! a connection ([`Close`]).
 
-use crate::protocol::{CloseCode, ErrorCode};
-use axum::http::StatusCode;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
+use zocket_protocol::{CloseCode, ErrorCode, ErrorObject};
 
 /// An error reply: what a failed call resolves with (`__rpc_err`) and what a
-/// failed message produces (`__error`).
+/// failed message produces (`__error`). It wraps the protocol's
+/// [`ErrorObject`].
 ///
 /// Handlers return `Result<T, E>` with `E: Into<RpcError>`, so an
 /// application's own error type only needs a `From` impl:
@@ -27,23 +28,13 @@ use std::fmt;
 ///     }
 /// }
 /// ```
-#[derive(Clone, Debug)]
-pub struct RpcError {
-    code: ErrorCode,
-    message: Cow<'static, str>,
-    path: Option<String>,
-    data: Option<Box<RawValue>>,
-}
+#[derive(Clone, Debug, PartialEq)]
+pub struct RpcError(ErrorObject);
 
 impl RpcError {
     /// An error with a code and a message for the client.
     pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            path: None,
-            data: None,
-        }
+        Self(ErrorObject::new(code, message))
     }
 
     /// `BAD_REQUEST`.
@@ -77,46 +68,64 @@ impl RpcError {
     }
 
     /// Sets the path of the offending field.
-    pub fn with_path(mut self, path: impl Into<String>) -> Self {
-        self.path = Some(path.into());
-        self
+    pub fn with_path(self, path: impl Into<String>) -> Self {
+        Self(self.0.with_path(path))
     }
 
     /// Attaches structured data for the client. A value that fails to
     /// serialize is left out (and logged) rather than failing the reply.
-    pub fn with_data<T: Serialize + ?Sized>(mut self, data: &T) -> Self {
+    pub fn with_data<T: Serialize + ?Sized>(self, data: &T) -> Self {
         match serde_json::value::to_raw_value(data) {
-            Ok(raw) => self.data = Some(raw),
-            Err(err) => tracing::warn!(%err, code = %self.code, "error data failed to serialize"),
+            Ok(raw) => Self(self.0.with_data(raw)),
+            Err(err) => {
+                tracing::warn!(%err, code = %self.code(), "error data failed to serialize");
+                self
+            }
         }
-        self
     }
 
     /// The error code.
     pub fn code(&self) -> &ErrorCode {
-        &self.code
+        self.0.code()
     }
 
     /// The message for the client.
     pub fn message(&self) -> &str {
-        &self.message
+        self.0.message()
     }
 
     /// The path of the offending field, if any.
     pub fn path(&self) -> Option<&str> {
-        self.path.as_deref()
+        self.0.path()
     }
 
     /// The structured data, if any.
     pub fn data(&self) -> Option<&RawValue> {
-        self.data.as_deref()
+        self.0.data()
+    }
+
+    /// The error object as it goes on the wire.
+    pub fn as_object(&self) -> &ErrorObject {
+        &self.0
+    }
+}
+
+impl From<ErrorObject> for RpcError {
+    fn from(object: ErrorObject) -> Self {
+        Self(object)
+    }
+}
+
+impl From<RpcError> for ErrorObject {
+    fn from(err: RpcError) -> Self {
+        err.0
     }
 }
 
 impl fmt::Display for RpcError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)?;
-        if let Some(path) = &self.path {
+        write!(f, "{}: {}", self.code(), self.message())?;
+        if let Some(path) = self.path() {
             write!(f, " (at {path})")?;
         }
         Ok(())
@@ -124,36 +133,6 @@ impl fmt::Display for RpcError {
 }
 
 impl std::error::Error for RpcError {}
-
-/// A refusal before the upgrade, from `on_before_connect`: a plain HTTP
-/// response with `{"error":{"code":...,"message":...}}`.
-#[derive(Clone, Debug)]
-pub struct Reject {
-    pub(crate) status: StatusCode,
-    pub(crate) code: ErrorCode,
-    pub(crate) message: Cow<'static, str>,
-}
-
-impl Reject {
-    /// A refusal with any status, code and message.
-    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-
-    /// `401 UNAUTHORIZED`.
-    pub fn unauthorized(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, ErrorCode::UNAUTHORIZED, message)
-    }
-
-    /// `403 FORBIDDEN`.
-    pub fn forbidden(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, ErrorCode::FORBIDDEN, message)
-    }
-}
 
 /// A close frame chosen by the application: for a failed `on_connect` and
 /// for `disconnect`. Codes are kept in the application range 4000-4999.
@@ -167,25 +146,20 @@ impl Close {
     /// A close with an application code (4000-4999; others become 4000).
     /// The reason is cut to the 123 bytes a close frame can carry.
     pub fn new(code: u16, reason: impl Into<Cow<'static, str>>) -> Self {
-        let code = if (4000..=4999).contains(&code) {
+        let code = if CloseCode(code).is_application() {
             code
         } else {
-            CloseCode::APPLICATION
+            CloseCode::APPLICATION.get()
         };
-        let mut reason = reason.into();
-        if reason.len() > 123 {
-            let mut end = 123;
-            while !reason.is_char_boundary(end) {
-                end -= 1;
-            }
-            reason = Cow::Owned(reason[..end].to_owned());
+        Self {
+            code,
+            reason: cut_reason(reason.into()),
         }
-        Self { code, reason }
     }
 
     /// A close with code 4000 and a reason.
     pub fn reason(reason: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(CloseCode::APPLICATION, reason)
+        Self::new(CloseCode::APPLICATION.get(), reason)
     }
 
     /// The close code.
@@ -199,12 +173,17 @@ impl Close {
     }
 }
 
-/// Why an event could not be sent.
-#[derive(Debug, thiserror::Error)]
-pub enum SendError {
-    /// The payload failed to serialize.
-    #[error("event payload failed to serialize: {0}")]
-    Serialize(#[from] serde_json::Error),
+/// Cuts a close reason to the 123 bytes a close frame can carry, on a
+/// character boundary.
+fn cut_reason(mut reason: Cow<'static, str>) -> Cow<'static, str> {
+    if reason.len() > 123 {
+        let mut end = 123;
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason = Cow::Owned(reason[..end].to_owned());
+    }
+    reason
 }
 
 #[cfg(test)]
@@ -217,5 +196,13 @@ mod tests {
         assert_eq!(Close::new(1000, "x").code(), 4000);
         let long = "é".repeat(100);
         assert!(Close::new(4001, long).reason_text().len() <= 123);
+    }
+
+    #[test]
+    fn rpc_errors_are_the_wire_object() {
+        let err = RpcError::validation("items[2].qty", "bad").with_data(&[1, 2]);
+        assert_eq!(err.as_object().path(), Some("items[2].qty"));
+        assert_eq!(err.data().map(RawValue::get), Some("[1,2]"));
+        assert_eq!(err.to_string(), "VALIDATION: bad (at items[2].qty)");
     }
 }

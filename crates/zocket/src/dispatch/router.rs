@@ -1,28 +1,16 @@
 //! The [`Router`]: routes and middleware, composed by prefix.
 
-use crate::ctx::Ctx;
-use crate::dispatch::{ErasedHandler, Route, erase};
-use crate::error::RpcError;
-use crate::middleware::{Middleware, erase_middleware};
+use super::Ctx;
+use super::middleware::{Middleware, erase_middleware};
+use super::route::{ErasedHandler, Route, erase};
+use crate::protocol::RpcError;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::future::Future;
-
-/// Whether a route is a call (the client waits for a reply) or a message.
-///
-/// Both answer a frame that carries an `rpcId` exactly once (a message with
-/// `null`), as the TypeScript client expects; the kind tells clients and
-/// the schema what to expect.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RouteKind {
-    /// Input → output or error.
-    Call,
-    /// Input, no reply.
-    Message,
-}
+use std::sync::Arc;
+use zocket_protocol::RouteKind;
 
 /// Routes and middleware of an application whose per-connection context
 /// is `C`.
@@ -169,14 +157,14 @@ impl<C: Send + Sync + 'static> Router<C> {
             }
             let mut chain = self.middleware.clone();
             chain.extend(def.middleware);
-            let name: &'static str = Box::leak(def.name.into_boxed_str());
+            let name: Arc<str> = def.name.into();
             let route = Route {
-                name,
+                name: name.clone(),
                 kind: def.kind,
                 handler: def.handler,
                 middleware: chain.into(),
             };
-            if routes.insert(name.into(), route).is_some() {
+            if routes.insert((*name).into(), route).is_some() {
                 errors.push(format!("route `{name}` is defined twice"));
             }
         }

@@ -1,10 +1,7 @@
 //! [`Ctx`]: what every handler and middleware receives.
 
-use crate::error::{Close, RpcError};
-use crate::ids::ClientId;
-use crate::send::{Emit, Event};
-use crate::server::ServerHandle;
-use crate::session::Session;
+use crate::protocol::{Close, RpcError};
+use crate::registry::{ClientId, Emit, Event, ServerHandle, Session};
 use axum::http::Extensions;
 use serde::Serialize;
 use std::sync::Arc;
@@ -14,12 +11,12 @@ use std::sync::Arc;
 /// and the values middleware handed over.
 pub struct Ctx<C> {
     conn: Arc<Session<C>>,
-    route: &'static str,
+    route: Arc<str>,
     values: Extensions,
 }
 
 impl<C: Send + Sync + 'static> Ctx<C> {
-    pub(crate) fn new(conn: Arc<Session<C>>, route: &'static str) -> Self {
+    pub(crate) fn new(conn: Arc<Session<C>>, route: Arc<str>) -> Self {
         Self {
             conn,
             route,
@@ -38,39 +35,39 @@ impl<C: Send + Sync + 'static> Ctx<C> {
     }
 
     /// The route being called.
-    pub fn route(&self) -> &'static str {
-        self.route
+    pub fn route(&self) -> &str {
+        &self.route
     }
 
     /// Puts this connection in `room`; `false` when it already was.
     pub fn join(&self, room: &str) -> bool {
-        self.conn.server.adapter.join(self.client_id(), room)
+        self.conn.hub.adapter.join(self.client_id(), room)
     }
 
     /// Takes this connection out of `room`; `false` when it was not in it.
     pub fn leave(&self, room: &str) -> bool {
-        self.conn.server.adapter.leave(self.client_id(), room)
+        self.conn.hub.adapter.leave(self.client_id(), room)
     }
 
     /// Whether this connection is in `room`.
     pub fn has(&self, room: &str) -> bool {
-        self.conn.server.adapter.has(self.client_id(), room)
+        self.conn.hub.adapter.has(self.client_id(), room)
     }
 
     /// The rooms of this connection, sorted.
     pub fn current(&self) -> Vec<String> {
-        self.conn.server.adapter.rooms(self.client_id())
+        self.conn.hub.adapter.rooms(self.client_id())
     }
 
     /// Starts sending an event; pick recipients on the returned [`Emit`]
     /// (`.to_room(..)`, `.broadcast()`, ...).
     pub fn emit<T: Serialize + ?Sized>(&self, event: Event<T>, payload: &T) -> Emit<'_> {
-        Emit::new(&*self.conn.server.adapter, event, payload)
+        Emit::new(&*self.conn.hub.adapter, event, payload)
     }
 
     /// A handle to the whole server: other connections, sending, shutdown.
     pub fn server(&self) -> ServerHandle<C> {
-        ServerHandle::from_shared(self.conn.server.clone())
+        ServerHandle::new(self.conn.hub.clone())
     }
 
     /// Closes this connection with `close` and resolves once the close
@@ -100,7 +97,7 @@ impl<C: Send + Sync + 'static> Ctx<C> {
     pub fn require<T: Send + Sync + 'static>(&self) -> Result<&T, RpcError> {
         self.values.get::<T>().ok_or_else(|| {
             tracing::error!(
-                route = self.route,
+                route = &*self.route,
                 value = std::any::type_name::<T>(),
                 "handler requires a value no middleware inserted"
             );

@@ -8,19 +8,12 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
 use std::marker::PhantomData;
+use zocket_protocol::HeaderIssue;
 
 /// The header type of a server that needs none.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 pub struct NoHeaders {}
 
-/// One problem with the handshake headers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HeaderIssue {
-    /// The field, as named in the header schema.
-    pub path: String,
-    /// What is wrong with it.
-    pub message: String,
-}
 
 /// JSON types a field accepts.
 #[derive(Default, Clone, Copy, Debug)]
@@ -162,7 +155,7 @@ impl<H: DeserializeOwned + JsonSchema> HeaderSchema<H> {
             Ok(headers) if issues.is_empty() => Ok(headers),
             Ok(_) => Err(issues),
             Err(err) => {
-                let (path, message) = crate::dispatch::explain(&err);
+                let (path, message) = crate::protocol::explain(&err);
                 if !issues.iter().any(|i| i.path == path) {
                     issues.push(issue(&path, message));
                 }

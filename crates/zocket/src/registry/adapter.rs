@@ -6,11 +6,51 @@
 //! implements the same trait, delivering locally and publishing to the
 //! other nodes, with no change to handler code.
 
-use crate::connection::Recipient;
-use crate::ids::ClientId;
-use crate::send::EncodedEvent;
+use super::{ClientId, EncodedEvent};
+use crate::protocol::EventFrame;
 use std::collections::{HashMap, HashSet};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
+
+/// What an adapter delivers events to: a session, whatever connection it
+/// currently has.
+pub(crate) trait Deliver: Send + Sync {
+    fn client_id(&self) -> &ClientId;
+    fn deliver(&self, event: &Arc<EventFrame>);
+}
+
+impl<C: Send + Sync + 'static> Deliver for super::Session<C> {
+    fn client_id(&self) -> &ClientId {
+        &self.id
+    }
+
+    fn deliver(&self, event: &Arc<EventFrame>) {
+        super::Session::deliver(self, event);
+    }
+}
+
+/// A client as an [`Adapter`](crate::Adapter) sees it: an id and a way to
+/// deliver events (numbered, kept for recovery, queued for its connection).
+#[derive(Clone)]
+pub struct Recipient(pub(crate) Arc<dyn Deliver>);
+
+impl Recipient {
+    /// The client id.
+    pub fn id(&self) -> &ClientId {
+        self.0.client_id()
+    }
+
+    /// Queues an event for this client (see the slow-consumer policy of
+    /// [`Config::outbound_queue`](crate::Config::outbound_queue)).
+    pub fn deliver(&self, event: &EncodedEvent) {
+        self.0.deliver(&event.0);
+    }
+}
+
+impl std::fmt::Debug for Recipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Recipient").field(self.id()).finish()
+    }
+}
 
 /// Who an event goes to.
 #[derive(Clone, Copy, Debug)]

@@ -1,0 +1,315 @@
+//! The connection layer over in-memory sockets, on tokio's paused clock:
+//! heartbeats, the slow-consumer close, the close handshake, the rate limit
+//! and shutdown draining, with no network and no real time.
+
+use super::{Conn, Inbound, Start, run};
+use crate::config::{Config, RateLimit};
+use crate::protocol::Close;
+use crate::registry::{
+    ClientId, DisconnectReason, EncodedEvent, Event, Hub, MemoryAdapter, Outbound, ServerHandle,
+    SessionHooks, Target,
+};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
+use futures_util::{Sink, Stream};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::{PollSendError, PollSender};
+
+/// The server's end of an in-memory WebSocket.
+struct Pipe {
+    incoming: mpsc::UnboundedReceiver<Result<Message, axum::Error>>,
+    outgoing: PollSender<Message>,
+}
+
+impl Stream for Pipe {
+    type Item = Result<Message, axum::Error>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.incoming.poll_recv(cx)
+    }
+}
+
+impl Sink<Message> for Pipe {
+    type Error = PollSendError<Message>;
+    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Pin::new(&mut self.outgoing).poll_ready(cx)
+    }
+    fn start_send(mut self: Pin<&mut Self>, item: Message) -> Result<(), Self::Error> {
+        Pin::new(&mut self.outgoing).start_send(item)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Pin::new(&mut self.outgoing).poll_flush(cx)
+    }
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Pin::new(&mut self.outgoing).poll_close(cx)
+    }
+}
+
+/// The client's end: what it sends, what it receives.
+struct Peer {
+    send: mpsc::UnboundedSender<Result<Message, axum::Error>>,
+    recv: mpsc::Receiver<Message>,
+}
+
+impl Peer {
+    fn text(&self, text: &str) {
+        let _ = self.send.send(Ok(Message::Text(text.into())));
+    }
+
+    async fn next(&mut self) -> Message {
+        tokio::time::timeout(Duration::from_secs(600), self.recv.recv())
+            .await
+            .expect("a frame within the time limit")
+            .expect("the server end is open")
+    }
+
+    /// The next frame that is not a ping.
+    async fn next_not_ping(&mut self) -> Message {
+        loop {
+            match self.next().await {
+                Message::Ping(_) => {}
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Answers every admitted text frame with the same text, and every refused
+/// one with `refused`.
+struct Echo;
+
+impl Inbound<()> for Echo {
+    async fn on_text(
+        &self,
+        conn: &Conn<()>,
+        text: Utf8Bytes,
+        admitted: bool,
+    ) -> Option<DisconnectReason> {
+        let reply = if admitted { text } else { "refused".into() };
+        conn.link.push(Outbound::Text(reply));
+        None
+    }
+}
+
+/// Runs each text frame as a call that takes a second, then answers `done`.
+struct Slow;
+
+impl Inbound<()> for Slow {
+    async fn on_text(&self, conn: &Conn<()>, _: Utf8Bytes, _: bool) -> Option<DisconnectReason> {
+        let permit = conn.calls.clone().try_acquire_owned().ok()?;
+        let session = conn.session.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            session.send("done".into());
+            drop(permit);
+        });
+        None
+    }
+}
+
+struct Setup {
+    hub: Arc<Hub<()>>,
+    peer: Peer,
+    ended: mpsc::UnboundedReceiver<DisconnectReason>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// A server with `config` and one connection to it; `outgoing` frames fit
+/// in the client's receive buffer before the server's writer has to wait.
+fn connect<I: Inbound<()>>(config: Config, inbound: I, outgoing: usize) -> Setup {
+    let (ended_tx, ended) = mpsc::unbounded_channel();
+    let ended_tx = Arc::new(Mutex::new(ended_tx));
+    let hooks = SessionHooks {
+        on_connection_lost: None,
+        on_disconnect: Some(Arc::new(move |_, reason| {
+            let _ = ended_tx.lock().unwrap().send(reason);
+            Box::pin(async {})
+        })),
+    };
+    let hub = Arc::new(Hub::new(config, Arc::new(MemoryAdapter::new()), hooks, Vec::new()));
+    let (send, incoming) = mpsc::unbounded_channel();
+    let (out_tx, recv) = mpsc::channel(outgoing);
+    let pipe = Pipe {
+        incoming,
+        outgoing: PollSender::new(out_tx),
+    };
+    let start = Start::Fresh {
+        id: ClientId::random(),
+        connect: Box::pin(async { Ok(()) }),
+    };
+    let slot = hub.acquire_slot().expect("room for a connection");
+    let task = tokio::spawn(run(pipe, hub.clone(), Arc::new(inbound), start, slot));
+    Setup {
+        hub,
+        peer: Peer { send, recv },
+        ended,
+        task,
+    }
+}
+
+async fn ready(peer: &mut Peer) {
+    match peer.next().await {
+        Message::Text(text) => assert!(text.as_str().starts_with(r#"{"type":"__ready""#), "{text}"),
+        other => panic!("expected __ready, got {other:?}"),
+    }
+}
+
+fn close_code(message: &Message) -> Option<u16> {
+    match message {
+        Message::Close(Some(frame)) => Some(frame.code),
+        _ => None,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_silent_peer_is_dropped_after_the_pong_timeout() {
+    let config = Config::default()
+        .heartbeat(Duration::from_secs(10), Duration::from_secs(5))
+        .session_retention(Duration::ZERO);
+    let mut s = connect(config, Echo, 64);
+    ready(&mut s.peer).await;
+    let started = tokio::time::Instant::now();
+    assert!(matches!(s.peer.next().await, Message::Ping(_)));
+    assert_eq!(started.elapsed(), Duration::from_secs(10));
+    let reason = s.ended.recv().await.expect("the session ended");
+    assert_eq!(reason, DisconnectReason::HeartbeatTimeout);
+    assert_eq!(started.elapsed(), Duration::from_secs(15));
+    s.task.await.expect("the connection task ends");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_peer_that_answers_pings_stays_connected() {
+    let config = Config::default().heartbeat(Duration::from_secs(10), Duration::from_secs(5));
+    let mut s = connect(config, Echo, 64);
+    ready(&mut s.peer).await;
+    for _ in 0..30 {
+        assert!(matches!(s.peer.next().await, Message::Ping(_)));
+        let _ = s.peer.send.send(Ok(Message::Pong(Default::default())));
+    }
+    assert!(s.ended.try_recv().is_err(), "five minutes of pongs kept it alive");
+    s.peer.text("still here");
+    assert_eq!(s.peer.next_not_ping().await, Message::Text("still here".into()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_peer_that_stops_reading_is_closed_as_a_slow_consumer_and_others_go_on() {
+    let config = Config::default()
+        .outbound_queue(8)
+        .session_retention(Duration::ZERO)
+        .close_timeout(Duration::from_secs(1));
+    // The slow peer's receive buffer holds 2 frames and it never reads.
+    let slow = connect(config.clone(), Echo, 2);
+    let mut fast = connect(config, Echo, 1024);
+    ready(&mut fast.peer).await;
+    const TICK: Event<u64> = Event::new("tick");
+    for n in 0..64u64 {
+        let event = EncodedEvent::new(TICK, &n).expect("encodes");
+        slow.hub.adapter.send(Target::All, &[], &event);
+        fast.hub.adapter.send(Target::All, &[], &event);
+        tokio::task::yield_now().await;
+    }
+    let mut slow = slow;
+    let reason = slow.ended.recv().await.expect("the slow session ended");
+    assert_eq!(reason, DisconnectReason::SlowConsumer);
+    slow.task.await.expect("ends: the unread socket did not hold it past the close timeout");
+    for n in 0..64u64 {
+        match fast.peer.next_not_ping().await {
+            Message::Text(text) => {
+                let frame: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
+                assert_eq!(frame["payload"], n, "in order, none lost");
+                assert_eq!(frame["seq"], n + 1);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(fast.ended.try_recv().is_err());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_close_ends_the_session_with_its_code_and_reason() {
+    let mut s = connect(Config::default(), Echo, 64);
+    ready(&mut s.peer).await;
+    let frame = CloseFrame {
+        code: 1000,
+        reason: "bye".into(),
+    };
+    let _ = s.peer.send.send(Ok(Message::Close(Some(frame))));
+    drop(s.peer.send);
+    let reason = s.ended.recv().await.expect("ended");
+    assert_eq!(
+        reason,
+        DisconnectReason::ClientClosed {
+            code: Some(1000),
+            reason: "bye".into()
+        }
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn disconnect_sends_the_close_frame_and_resolves_once_the_peer_answers() {
+    let mut s = connect(Config::default().close_timeout(Duration::from_secs(30)), Echo, 64);
+    ready(&mut s.peer).await;
+    let handle = ServerHandle::new(s.hub.clone());
+    let id = handle.connections()[0].id().clone();
+    let started = tokio::time::Instant::now();
+    let disconnect = tokio::spawn(async move { handle.disconnect(&id, Close::new(4001, "kicked")).await });
+    let close = s.peer.next_not_ping().await;
+    assert_eq!(close_code(&close), Some(4001));
+    let _ = s.peer.send.send(Ok(close));
+    assert!(disconnect.await.unwrap(), "there was such a connection");
+    assert!(started.elapsed() < Duration::from_secs(30), "no wait for the close timeout");
+    assert!(matches!(s.ended.recv().await, Some(DisconnectReason::Disconnected(c)) if c.code() == 4001));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_rate_limit_refuses_then_closes_an_abusive_peer() {
+    let limit = RateLimit::new(1.0, 2);
+    let config = Config::default().rate_limit(limit).session_retention(Duration::ZERO);
+    let mut s = connect(config, Echo, 1024);
+    ready(&mut s.peer).await;
+    for n in 0..3 {
+        s.peer.text(&format!("m{n}"));
+    }
+    assert_eq!(s.peer.next().await, Message::Text("m0".into()));
+    assert_eq!(s.peer.next().await, Message::Text("m1".into()));
+    assert_eq!(s.peer.next().await, Message::Text("refused".into()));
+    // A second later one more token is there.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    s.peer.text("m3");
+    assert_eq!(s.peer.next().await, Message::Text("m3".into()));
+    // Refused 20 times in a row (10 × burst): abuse.
+    for _ in 0..40 {
+        s.peer.text("flood");
+    }
+    let mut refused = 0;
+    let close = loop {
+        match s.peer.next_not_ping().await {
+            Message::Text(text) if text.as_str() == "refused" => refused += 1,
+            other => break other,
+        }
+    };
+    assert_eq!(refused, 19, "answered until the 20th refusal in a row");
+    assert_eq!(close_code(&close), Some(1008));
+    assert_eq!(s.ended.recv().await, Some(DisconnectReason::RateLimited));
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_lets_calls_in_flight_answer_before_the_going_away_close() {
+    let config = Config::default().shutdown_timeout(Duration::from_secs(10));
+    let mut s = connect(config, Slow, 64);
+    ready(&mut s.peer).await;
+    s.peer.text("work");
+    s.peer.text("more work");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let handle = ServerHandle::new(s.hub.clone());
+    let shutdown = tokio::spawn(async move { handle.shutdown().await });
+    assert_eq!(s.peer.next_not_ping().await, Message::Text("done".into()));
+    assert_eq!(s.peer.next_not_ping().await, Message::Text("done".into()));
+    let close = s.peer.next_not_ping().await;
+    assert_eq!(close_code(&close), Some(1001));
+    let _ = s.peer.send.send(Ok(close));
+    assert_eq!(s.ended.recv().await, Some(DisconnectReason::Shutdown));
+    shutdown.await.expect("shutdown resolves once every connection ended");
+}

@@ -1,0 +1,166 @@
+//! The dispatcher's side of a frame: parse, look up, admit, run, reply.
+//!
+//! Ordering: frames of one connection are dispatched in arrival order,
+//! and each handler is first polled right here, before the next frame is
+//! read. So the synchronous part of a handler (everything up to its first
+//! `.await` that has to wait) runs in arrival order; a handler that has to
+//! wait continues on its own task, concurrently with later ones, up to
+//! `max_concurrent_calls` per connection.
+
+use super::route::{Payload, Route};
+use super::{Ctx, Dispatcher};
+use crate::connection::{Conn, Inbound};
+use crate::protocol::{RpcError, error_frame, reply_frame};
+use crate::registry::{Begin, DisconnectReason, Outbound, Session, Ticket};
+use axum::extract::ws::Utf8Bytes;
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::Instant;
+use tracing::Instrument;
+use zocket_protocol::{Envelope, ErrorCode};
+
+impl<C: Send + Sync + 'static> Inbound<C> for Dispatcher<C> {
+    async fn on_text(
+        &self,
+        conn: &Conn<C>,
+        text: Utf8Bytes,
+        admitted: bool,
+    ) -> Option<DisconnectReason> {
+        let send_error = |rpc_id: Option<&str>, route: Option<&str>, err: &RpcError| {
+            conn.link
+                .push(Outbound::Text(error_frame(rpc_id, route, err).into()));
+        };
+        let envelope = match Envelope::parse(text.as_str()) {
+            Ok(envelope) => envelope,
+            Err(err) => {
+                send_error(
+                    err.rpc_id.as_deref(),
+                    None,
+                    &RpcError::bad_request(err.message),
+                );
+                return None;
+            }
+        };
+        let rpc_id = envelope.rpc_id.as_deref();
+        if !admitted {
+            let err = RpcError::new(ErrorCode::RATE_LIMITED, "too many messages: slow down");
+            send_error(rpc_id, Some(&envelope.route), &err);
+            return None;
+        }
+        let Some(route) = self.routes.get(envelope.route.as_ref()) else {
+            let err = RpcError::not_found(format!("no route {}", envelope.route));
+            send_error(rpc_id, Some(&envelope.route), &err);
+            return None;
+        };
+        let range = envelope
+            .payload
+            .map(|raw| Payload::range(text.as_str(), raw.get()));
+        let rpc_id: Option<Arc<str>> = rpc_id.map(Into::into);
+        let running = match conn.calls.clone().try_acquire_owned() {
+            Ok(running) => running,
+            Err(_) => tokio::select! {
+                biased;
+                () = conn.link.stopped() => return Some(conn.link.stop_reason()),
+                running = conn.calls.clone().acquire_owned() => running.ok()?,
+            },
+        };
+        let mut ticket = Ticket::NONE;
+        if let Some(id) = &rpc_id {
+            match conn.session.begin_call(id, conn.generation) {
+                Begin::Run(run) => ticket = run,
+                Begin::Resend(reply) => {
+                    conn.link.push(Outbound::Text(reply));
+                    return None;
+                }
+                Begin::Running => return None,
+            }
+        }
+        let ctx = Ctx::new(conn.session.clone(), route.name.clone());
+        // The envelope's borrows end here: the frame moves into the call.
+        let call = route.invoke(ctx, Payload::new(text, range));
+        drive(&conn.session, route, call, rpc_id.map(|id| (id, ticket)), running);
+        None
+    }
+}
+
+/// Polls a call once here; if it has to wait, it goes on in a task.
+fn drive<C: Send + Sync + 'static>(
+    session: &Arc<Session<C>>,
+    route: &Route<C>,
+    mut call: BoxFuture<'static, Result<String, RpcError>>,
+    rpc_id: Option<(Arc<str>, Ticket)>,
+    running: OwnedSemaphorePermit,
+) {
+    // The clock is read only when the outcome is logged.
+    let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
+    let span = tracing::debug_span!("zocket.call", route = &*route.name);
+    let first = span.in_scope(|| {
+        std::panic::catch_unwind(AssertUnwindSafe(|| {
+            call.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+        }))
+    });
+    match first {
+        Ok(Poll::Ready(result)) => finish(session, &route.name, rpc_id, result, started),
+        Err(_) => finish(session, &route.name, rpc_id, Err(panicked(&route.name)), started),
+        Ok(Poll::Pending) => {
+            let session = session.clone();
+            let name = route.name.clone();
+            let limit = session.hub.config.call_timeout;
+            let task = async move {
+                let result =
+                    match tokio::time::timeout(limit, AssertUnwindSafe(call).catch_unwind()).await
+                    {
+                        Ok(Ok(result)) => result,
+                        Ok(Err(_)) => Err(panicked(&name)),
+                        Err(_) => Err(RpcError::new(
+                            ErrorCode::TIMEOUT,
+                            format!("call timed out after {} ms", limit.as_millis()),
+                        )),
+                    };
+                finish(&session, &name, rpc_id, result, started);
+                drop(running);
+            };
+            tokio::spawn(task.instrument(span));
+        }
+    }
+}
+
+fn panicked(route: &str) -> RpcError {
+    tracing::error!(route, "handler panicked");
+    RpcError::internal()
+}
+
+/// Sends the one reply a call gets, and records the outcome.
+fn finish<C: Send + Sync + 'static>(
+    session: &Session<C>,
+    route: &str,
+    rpc_id: Option<(Arc<str>, Ticket)>,
+    result: Result<String, RpcError>,
+    started: Option<Instant>,
+) {
+    let elapsed_us = started.map_or(0, |started| started.elapsed().as_micros() as u64);
+    let client = session.id.short();
+    let frame = match &result {
+        Ok(json) => {
+            tracing::debug!(route, client, elapsed_us, outcome = "ok", "call finished");
+            rpc_id.as_ref().map(|(id, _)| reply_frame(id, json))
+        }
+        Err(err) => {
+            tracing::debug!(route, client, elapsed_us, outcome = %err.code(), "call finished");
+            Some(error_frame(
+                rpc_id.as_ref().map(|(id, _)| &**id),
+                Some(route),
+                err,
+            ))
+        }
+    };
+    match (rpc_id, frame) {
+        (Some((_, ticket)), Some(frame)) => session.finish_call(ticket, frame),
+        (None, Some(frame)) => session.send(frame),
+        (_, None) => {}
+    }
+}

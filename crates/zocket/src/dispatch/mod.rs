@@ -1,0 +1,35 @@
+//! From a frame to a handler and back: the envelope, the route, the
+//! in-flight limit, the exactly-once reply cache, middleware, input
+//! decoding, the handler, and the one reply each call gets.
+//!
+//! The fourth layer: the [`Dispatcher`] is what the connection layer hands
+//! text frames to ([`Inbound`](crate::connection::Inbound)); [`Ctx`] is the
+//! handlers' view of the registry; [`Router`] collects the routes.
+
+mod call;
+mod ctx;
+pub mod middleware;
+mod route;
+mod router;
+
+pub use ctx::Ctx;
+pub(crate) use route::Route;
+pub use router::Router;
+
+use std::collections::HashMap;
+
+/// The routes of a server, by name: the connection layer's [`Inbound`](crate::connection::Inbound).
+pub(crate) struct Dispatcher<C> {
+    routes: HashMap<Box<str>, Route<C>>,
+}
+
+impl<C> Dispatcher<C> {
+    pub(crate) fn new(routes: HashMap<Box<str>, Route<C>>) -> Self {
+        Self { routes }
+    }
+
+    /// Every route's name and kind.
+    pub(crate) fn names(&self) -> impl Iterator<Item = (std::sync::Arc<str>, zocket_protocol::RouteKind)> + '_ {
+        self.routes.values().map(|route| (route.name.clone(), route.kind))
+    }
+}

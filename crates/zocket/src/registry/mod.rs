@@ -1,0 +1,156 @@
+//! Who is connected: sessions (by client id and by secret session id),
+//! their outbound queues ([`Link`]), rooms and delivery through the
+//! [`Adapter`], typed sending, and the [`ServerHandle`] over all of it.
+//!
+//! The second layer: it depends on the protocol layer and the
+//! configuration only. The connection layer above attaches sockets to
+//! sessions; nothing here touches a socket.
+
+pub(crate) mod adapter;
+mod connection;
+mod handle;
+mod ids;
+mod link;
+mod reason;
+pub(crate) mod send;
+mod session;
+
+pub use adapter::{Adapter, MemoryAdapter, Recipient, Target};
+pub use connection::Connection;
+pub use handle::ServerHandle;
+pub use ids::ClientId;
+pub(crate) use ids::SessionId;
+pub(crate) use link::{Link, Outbound, Take};
+pub use reason::DisconnectReason;
+pub use send::{EncodedEvent, Emit, Emitter, Event, SendError};
+pub(crate) use session::{Begin, Session, Ticket};
+
+
+use crate::config::Config;
+use futures_util::future::BoxFuture;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::{TaskTracker, task_tracker::TaskTrackerToken};
+use zocket_protocol::RouteKind;
+
+/// The `on_connection_lost` hook, type-erased.
+pub(crate) type LostHook<C> = Arc<dyn Fn(Connection<C>) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// The `on_disconnect` hook, type-erased.
+pub(crate) type DisconnectHook<C> =
+    Arc<dyn Fn(Connection<C>, DisconnectReason) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// The hooks a session runs as it loses its connection and as it ends.
+pub(crate) struct SessionHooks<C> {
+    pub(crate) on_connection_lost: Option<LostHook<C>>,
+    pub(crate) on_disconnect: Option<DisconnectHook<C>>,
+}
+
+/// What every session of a server shares: the configuration, the adapter,
+/// the tables of sessions, the hooks, the shutdown signal and the count of
+/// live connections.
+pub(crate) struct Hub<C> {
+    pub(crate) config: Config,
+    pub(crate) adapter: Arc<dyn Adapter>,
+    pub(crate) hooks: SessionHooks<C>,
+    /// Cancelled by a shutdown.
+    pub(crate) shutdown: CancellationToken,
+    /// One token per connection, from the handshake to the end of its
+    /// `on_disconnect`; closed by a shutdown, which then waits on it.
+    connections: TaskTracker,
+    /// The names and kinds of the server's routes, sorted.
+    routes: Vec<(Arc<str>, RouteKind)>,
+    tables: RwLock<Tables<C>>,
+}
+
+struct Tables<C> {
+    by_client: HashMap<ClientId, Arc<Session<C>>>,
+    by_session: HashMap<SessionId, ClientId>,
+}
+
+/// One connection's place under `max_connections`, held until it ends.
+pub(crate) struct Slot {
+    _token: TaskTrackerToken,
+}
+
+impl<C: Send + Sync + 'static> Hub<C> {
+    pub(crate) fn new(
+        config: Config,
+        adapter: Arc<dyn Adapter>,
+        hooks: SessionHooks<C>,
+        mut routes: Vec<(Arc<str>, RouteKind)>,
+    ) -> Self {
+        routes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Self {
+            config,
+            adapter,
+            hooks,
+            shutdown: CancellationToken::new(),
+            connections: TaskTracker::new(),
+            routes,
+            tables: RwLock::new(Tables {
+                by_client: HashMap::new(),
+                by_session: HashMap::new(),
+            }),
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Tables<C>> {
+        self.tables.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Tables<C>> {
+        self.tables.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A place for one more connection, unless `max_connections` are live.
+    pub(crate) fn acquire_slot(&self) -> Option<Slot> {
+        let token = self.connections.token();
+        (self.connections.len() <= self.config.max_connections).then_some(Slot { _token: token })
+    }
+
+    /// Resolves once every connection has ended (after a shutdown closed
+    /// the tracker).
+    pub(crate) async fn all_ended(&self) {
+        self.connections.close();
+        self.connections.wait().await;
+    }
+
+    pub(crate) fn insert(&self, session: Arc<Session<C>>) {
+        let mut tables = self.write();
+        tables
+            .by_session
+            .insert(session.session_id.clone(), session.id.clone());
+        tables.by_client.insert(session.id.clone(), session);
+    }
+
+    pub(crate) fn remove(&self, session: &Session<C>) {
+        let mut tables = self.write();
+        tables.by_session.remove(&session.session_id);
+        tables.by_client.remove(&session.id);
+    }
+
+    pub(crate) fn get(&self, id: &ClientId) -> Option<Arc<Session<C>>> {
+        self.read().by_client.get(id).cloned()
+    }
+
+    /// The session a client asks to resume, by its secret id.
+    pub(crate) fn by_session(&self, id: &str) -> Option<Arc<Session<C>>> {
+        let tables = self.read();
+        let client = tables.by_session.get(id)?;
+        tables.by_client.get(client).cloned()
+    }
+
+    pub(crate) fn all(&self) -> Vec<Arc<Session<C>>> {
+        self.read().by_client.values().cloned().collect()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.read().by_client.len()
+    }
+
+    pub(crate) fn routes(&self) -> &[(Arc<str>, RouteKind)] {
+        &self.routes
+    }
+}

@@ -1,0 +1,134 @@
+//! The HTTP side of a connection: limits, header validation,
+//! `on_before_connect` and the choice between a fresh and a resumed
+//! session, all before the upgrade.
+
+mod headers;
+mod refusal;
+
+pub(crate) use headers::HeaderSchema;
+pub use headers::NoHeaders;
+pub(crate) use refusal::Refusal;
+pub use refusal::Reject;
+
+use crate::connection::{self, Start};
+use crate::dispatch::Dispatcher;
+use crate::protocol::Close;
+use crate::registry::{ClientId, Hub, Session, Slot};
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
+use axum::http::{HeaderMap, Uri};
+use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use zocket_protocol::{LAST_SEQ_PARAM, SESSION_ID_PARAM};
+
+/// The `on_before_connect` hook, type-erased.
+pub(crate) type BeforeHook<H> =
+    Arc<dyn Fn(Arc<H>) -> BoxFuture<'static, Result<(), Reject>> + Send + Sync>;
+/// The `on_connect` hook, type-erased.
+pub(crate) type ConnectHook<H, C> =
+    Arc<dyn Fn(Arc<H>, ClientId) -> BoxFuture<'static, Result<C, Close>> + Send + Sync>;
+
+/// Everything a handshake needs, shared by every request of a server.
+pub(crate) struct Handshaker<H, C> {
+    pub(crate) schema: HeaderSchema<H>,
+    pub(crate) before: Option<BeforeHook<H>>,
+    pub(crate) connect: ConnectHook<H, C>,
+    pub(crate) hub: Arc<Hub<C>>,
+    pub(crate) dispatcher: Arc<Dispatcher<C>>,
+}
+
+impl<H, C> Handshaker<H, C>
+where
+    H: serde::de::DeserializeOwned + schemars::JsonSchema + Send + Sync + 'static,
+    C: Send + Sync + 'static,
+{
+    /// Decides on a connection from its query and headers: a refusal, or
+    /// how it starts and its place under `max_connections`.
+    pub(crate) async fn admit(
+        &self,
+        query: Option<&str>,
+        headers: &HeaderMap,
+    ) -> Result<(Start<C>, Slot), Refusal> {
+        let hub = &self.hub;
+        if hub.shutdown.is_cancelled() {
+            return Err(Refusal::ShuttingDown);
+        }
+        let slot = hub.acquire_slot().ok_or(Refusal::TooManyConnections)?;
+        let parsed = Arc::new(
+            self.schema
+                .parse(query, headers)
+                .map_err(Refusal::InvalidHeaders)?,
+        );
+        if let Some(before) = &self.before {
+            match AssertUnwindSafe(before(parsed.clone())).catch_unwind().await {
+                Ok(Ok(())) => {}
+                Ok(Err(reject)) => return Err(Refusal::Rejected(reject)),
+                Err(_) => {
+                    tracing::error!("on_before_connect panicked");
+                    return Err(Refusal::HookPanicked);
+                }
+            }
+        }
+        let start = match resumable(hub, query) {
+            Some((session, last_seq)) => Start::Resume { session, last_seq },
+            None => {
+                let id = ClientId::random();
+                let connect = (self.connect)(parsed, id.clone());
+                Start::Fresh { id, connect }
+            }
+        };
+        Ok((start, slot))
+    }
+}
+
+/// Answers one upgrade request: a refusal, or `101` and a connection task.
+pub(crate) async fn handshake<H, C>(
+    handshaker: Arc<Handshaker<H, C>>,
+    uri: Uri,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response
+where
+    H: serde::de::DeserializeOwned + schemars::JsonSchema + Send + Sync + 'static,
+    C: Send + Sync + 'static,
+{
+    let (start, slot) = match handshaker.admit(uri.query(), &headers).await {
+        Ok(admitted) => admitted,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(rejection) => return Refusal::NotAnUpgrade(rejection).into_response(),
+    };
+    let config = &handshaker.hub.config;
+    let (hub, dispatcher) = (handshaker.hub.clone(), handshaker.dispatcher.clone());
+    ws.read_buffer_size(config.read_buffer_size)
+        .write_buffer_size(8 * 1024)
+        .max_message_size(config.max_message_size)
+        .max_frame_size(config.max_message_size)
+        .on_upgrade(move |socket| connection::run(socket, hub, dispatcher, start, slot))
+}
+
+/// The retained session the query asks to resume (`sessionId`, `lastSeq`),
+/// if it exists and still has every event after `lastSeq`. Anything else
+/// (unknown, expired, too far behind, malformed) means a fresh session.
+fn resumable<C: Send + Sync + 'static>(
+    hub: &Hub<C>,
+    query: Option<&str>,
+) -> Option<(Arc<Session<C>>, u64)> {
+    if hub.config.retention.is_zero() {
+        return None;
+    }
+    let (mut session_id, mut last_seq) = (None, 0u64);
+    for (key, value) in form_urlencoded::parse(query?.as_bytes()) {
+        match &*key {
+            SESSION_ID_PARAM => session_id = Some(value.into_owned()),
+            LAST_SEQ_PARAM => last_seq = value.parse().ok()?,
+            _ => {}
+        }
+    }
+    let session = hub.by_session(&session_id?)?;
+    session.can_resume(last_seq).then_some((session, last_seq))
+}
