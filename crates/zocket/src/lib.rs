@@ -142,6 +142,8 @@ mod connection;
 mod dispatch;
 mod server;
 pub mod schema;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use config::{Config, RateLimit};
 pub use dispatch::{Ctx, Router, middleware};

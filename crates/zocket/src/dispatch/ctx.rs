@@ -1,7 +1,8 @@
 //! [`Ctx`]: what every handler and middleware receives.
 
 use crate::protocol::{Close, RpcError};
-use crate::registry::{ClientId, Emit, Event, ServerHandle, Session};
+use crate::registry::send::sealed::Sealed;
+use crate::registry::{ClientId, Emit, Emitter, Event, ServerHandle, Session};
 use axum::http::Extensions;
 use serde::Serialize;
 use std::sync::Arc;
@@ -103,5 +104,13 @@ impl<C: Send + Sync + 'static> Ctx<C> {
             );
             RpcError::internal()
         })
+    }
+}
+
+impl<C> Sealed for Ctx<C> {}
+
+impl<C: Send + Sync + 'static> Emitter for Ctx<C> {
+    fn emit_event<T: Serialize + ?Sized>(&self, event: Event<T>, payload: &T) -> Emit<'_> {
+        self.emit(event, payload)
     }
 }

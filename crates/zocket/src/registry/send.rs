@@ -143,10 +143,11 @@ pub enum SendError {
     Serialize(#[from] serde_json::Error),
 }
 
-mod sealed {
+/// Only this crate's types can send events.
+pub(crate) mod sealed {
+    /// The seal of [`Emitter`](super::Emitter).
     pub trait Sealed {}
-    impl<C> Sealed for crate::Ctx<C> {}
-    impl<C> Sealed for crate::ServerHandle<C> {}
+    impl<C> Sealed for crate::registry::ServerHandle<C> {}
 }
 
 /// Where events can be sent from: a handler's [`Ctx`](crate::Ctx) or a
@@ -157,13 +158,7 @@ pub trait Emitter: sealed::Sealed {
     fn emit_event<T: Serialize + ?Sized>(&self, event: Event<T>, payload: &T) -> Emit<'_>;
 }
 
-impl<C: Send + Sync + 'static> Emitter for crate::Ctx<C> {
-    fn emit_event<T: Serialize + ?Sized>(&self, event: Event<T>, payload: &T) -> Emit<'_> {
-        self.emit(event, payload)
-    }
-}
-
-impl<C: Send + Sync + 'static> Emitter for crate::ServerHandle<C> {
+impl<C: Send + Sync + 'static> Emitter for super::ServerHandle<C> {
     fn emit_event<T: Serialize + ?Sized>(&self, event: Event<T>, payload: &T) -> Emit<'_> {
         self.emit(event, payload)
     }
