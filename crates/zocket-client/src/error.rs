@@ -1,11 +1,11 @@
 //! What can go wrong: connecting ([`ConnectError`]), calling
 //! ([`CallError`]) and reading events ([`EventError`]).
 
-use crate::frame::ErrorBody;
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite;
+use zocket_protocol::{ErrorObject, HeaderIssue};
 
 /// Why a call or a message failed.
 ///
@@ -13,9 +13,15 @@ use tokio_tungstenite::tungstenite;
 /// [`code`](CallError::code):
 ///
 /// ```
+/// #[derive(serde::Deserialize, Debug)]
+/// struct Stock { left: u32 }
+///
 /// # fn handle(err: zocket_client::CallError) {
 /// match err.code() {
-///     Some("OUT_OF_STOCK") => println!("sold out: {:?}", err.data()),
+///     Some("OUT_OF_STOCK") => match err.data_as::<Stock>() {
+///         Some(Ok(stock)) => println!("{} left", stock.left),
+///         _ => println!("sold out: {:?}", err.data()),
+///     },
 ///     Some("VALIDATION") => println!("bad field {:?}", err.path()),
 ///     _ => println!("{err}"),
 /// }
@@ -24,9 +30,10 @@ use tokio_tungstenite::tungstenite;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CallError {
-    /// The server answered with an error (`__rpc_err`).
+    /// The server answered with an error (`__rpc_err`): the protocol's
+    /// error object, boxed to keep the enum small.
     #[error("the server answered {0}")]
-    Server(Box<ErrorBody>),
+    Server(Box<ErrorObject>),
     /// No reply came within the call's timeout. A reply that comes later
     /// is dropped.
     #[error("no reply within {0:?}")]
@@ -60,32 +67,38 @@ impl CallError {
     /// The server's error code (`VALIDATION`, `NOT_FOUND`, an application's
     /// code); `None` when the error did not come from the server.
     pub fn code(&self) -> Option<&str> {
-        self.server().map(|e| e.code.as_str())
+        self.server().map(|e| e.code().as_str())
     }
 
     /// The server's error message; `None` when the error did not come from
     /// the server (its `Display` says what happened).
     pub fn message(&self) -> Option<&str> {
-        self.server().map(|e| e.message.as_str())
+        self.server().map(ErrorObject::message)
     }
 
     /// The field at fault, for the server's `VALIDATION` errors
     /// (`items[2].qty`).
     pub fn path(&self) -> Option<&str> {
-        self.server().and_then(|e| e.path.as_deref())
+        self.server().and_then(ErrorObject::path)
     }
 
-    /// The structured details of the server's error, if it gave any.
-    pub fn data(&self) -> Option<&Value> {
-        self.server()
-            .and_then(|e| e.data.as_ref())
-            .filter(|d| !d.is_null())
+    /// The structured details of the server's error, as a JSON value;
+    /// `None` when it gave none (or `null`).
+    pub fn data(&self) -> Option<Value> {
+        self.data_as().and_then(Result::ok)
+    }
+
+    /// The structured details of the server's error, decoded as `T`;
+    /// `None` when it gave none (or `null`), an error when they do not
+    /// decode as `T`.
+    pub fn data_as<T: DeserializeOwned>(&self) -> Option<Result<T, serde_json::Error>> {
+        self.server().and_then(|e| e.data_as())
     }
 
     /// The server's error reply, when this is one.
-    pub fn server(&self) -> Option<&ErrorBody> {
+    pub fn server(&self) -> Option<&ErrorObject> {
         match self {
-            Self::Server(body) => Some(body),
+            Self::Server(error) => Some(error),
             _ => None,
         }
     }
@@ -116,6 +129,16 @@ pub enum ConnectError {
     /// The server's first frame was not a valid `__ready`.
     #[error("the first frame is not `__ready`: {0}")]
     BadFirstFrame(String),
+    /// The server's `__ready` names another protocol version than this
+    /// client's. Final: reconnecting would only meet the same server.
+    #[error("the server speaks protocol version {server}, this client version {client}")]
+    ProtocolVersion {
+        /// The server's version, from its `__ready`.
+        server: u32,
+        /// This client's version,
+        /// [`zocket_protocol::PROTOCOL_VERSION`].
+        client: u32,
+    },
     /// The handshake and `__ready` took longer than the connect timeout.
     #[error("no `__ready` within {0:?}")]
     Timeout(Duration),
@@ -160,15 +183,6 @@ pub struct Refusal {
     pub issues: Vec<HeaderIssue>,
 }
 
-/// A header field at fault in a refused handshake.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct HeaderIssue {
-    /// The field's name.
-    pub path: String,
-    /// What is wrong with it.
-    pub message: String,
-}
-
 /// An error item of an [`EventStream`](crate::EventStream) or
 /// [`ErrorStream`](crate::ErrorStream). The stream goes on after it.
 #[derive(Debug, thiserror::Error)]
@@ -195,20 +209,20 @@ pub enum EventError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+    use zocket_protocol::ErrorCode;
 
     #[test]
     fn accessors_read_the_server_error() {
-        let err = CallError::Server(Box::new(ErrorBody {
-            code: "OUT_OF_STOCK".into(),
-            message: "gone".into(),
-            path: Some("sku".into()),
-            data: Some(serde_json::json!({"left": 0})),
-            route: None,
-        }));
+        let data = serde_json::value::to_raw_value(&json!({"left": 0})).unwrap();
+        let error = ErrorObject::new(ErrorCode::new("OUT_OF_STOCK"), "gone")
+            .with_path("sku")
+            .with_data(data);
+        let err = CallError::Server(Box::new(error));
         assert_eq!(err.code(), Some("OUT_OF_STOCK"));
         assert_eq!(err.message(), Some("gone"));
         assert_eq!(err.path(), Some("sku"));
-        assert_eq!(err.data(), Some(&serde_json::json!({"left": 0})));
+        assert_eq!(err.data(), Some(json!({"left": 0})));
         assert_eq!(
             err.to_string(),
             "the server answered OUT_OF_STOCK: gone (at `sku`)"
@@ -218,6 +232,22 @@ mod tests {
             (timeout.code(), timeout.message(), timeout.path()),
             (None, None, None)
         );
+        assert!(timeout.data().is_none() && timeout.server().is_none());
+    }
+
+    #[test]
+    fn data_decodes_as_the_type_asked_for() {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct Stock {
+            left: u32,
+        }
+        let text = r#"{"code":"OUT_OF_STOCK","message":"gone","path":null,"data":{"left":3}}"#;
+        let err = CallError::Server(Box::new(serde_json::from_str(text).unwrap()));
+        assert_eq!(err.data_as::<Stock>().unwrap().unwrap(), Stock { left: 3 });
+        assert!(err.data_as::<Vec<u32>>().unwrap().is_err());
+        let text = r#"{"code":"INTERNAL","message":"oops","path":null,"data":null}"#;
+        let err = CallError::Server(Box::new(serde_json::from_str(text).unwrap()));
+        assert!(err.data().is_none() && err.data_as::<Stock>().is_none());
     }
 
     #[test]
@@ -250,6 +280,14 @@ mod tests {
         assert_eq!(
             kicked.to_string(),
             "the server closed the connection with 4000 bye"
+        );
+        let version = ConnectError::ProtocolVersion {
+            server: 2,
+            client: 1,
+        };
+        assert_eq!(
+            version.to_string(),
+            "the server speaks protocol version 2, this client version 1"
         );
     }
 }

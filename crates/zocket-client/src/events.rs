@@ -3,7 +3,6 @@
 //! them. The buffering policy is documented on [`EventStream`].
 
 use crate::error::EventError;
-use crate::frame::ErrorBody;
 use futures_util::stream::{self, BoxStream};
 use futures_util::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
@@ -15,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
+use zocket_protocol::ErrorObject;
 
 /// One event as received, before each stream decodes it.
 #[derive(Clone)]
@@ -33,7 +33,7 @@ pub(crate) struct Subscriptions {
 #[derive(Default)]
 struct Channels {
     events: HashMap<String, broadcast::Sender<Delivery>>,
-    errors: Option<broadcast::Sender<ErrorBody>>,
+    errors: Option<broadcast::Sender<ErrorObject>>,
     closed: bool,
 }
 
@@ -103,7 +103,7 @@ impl Subscriptions {
     }
 
     /// Hands an `__error` frame to every error stream.
-    pub(crate) fn publish_error(&self, error: ErrorBody) {
+    pub(crate) fn publish_error(&self, error: ErrorObject) {
         let mut channels = self.lock();
         if let Some(tx) = &channels.errors
             && tx.send(error).is_err()
@@ -186,12 +186,13 @@ impl<T: DeserializeOwned> Stream for EventStream<T> {
 
 /// The server's `__error` frames (errors for frames sent without `rpcId`,
 /// such as a message to an unknown route), from
-/// [`Client::errors`](crate::Client::errors).
+/// [`Client::errors`](crate::Client::errors): each an [`ErrorObject`]
+/// naming the route at fault ([`ErrorObject::route`]).
 ///
 /// Buffered like an [`EventStream`]: a stream that falls behind gets
 /// [`EventError::Lagged`]. It ends when the connection is closed.
 pub struct ErrorStream {
-    feed: Feed<ErrorBody>,
+    feed: Feed<ErrorObject>,
 }
 
 impl fmt::Debug for ErrorStream {
@@ -201,7 +202,7 @@ impl fmt::Debug for ErrorStream {
 }
 
 impl Stream for ErrorStream {
-    type Item = Result<ErrorBody, EventError>;
+    type Item = Result<ErrorObject, EventError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.feed

@@ -43,8 +43,9 @@
 //! waits in the offline queue). From then on the client keeps itself
 //! connected:
 //!
-//! - When the connection drops (no close frame, or the server going away
-//!   with `1001`, or failing with `1011`), the state becomes
+//! - When the connection drops (no close frame, or a close code
+//!   [worth reconnecting](CloseCode::is_worth_reconnecting): the server
+//!   going away with `1001`, failing with `1011`...), the state becomes
 //!   [`State::Disconnected`], then [`State::Reconnecting`] for each
 //!   attempt, with its number, the number of attempts and the delay before
 //!   it: `min(base · 2^(attempt-1), max) · (1 ± jitter)` ([`Backoff`]; by
@@ -70,9 +71,12 @@
 //!   error; when a handshake is refused with a 4xx, unless the
 //!   [`ClientBuilder::on_refused`] hook supplies new headers; when the
 //!   server closes the connection on purpose (`1000`, `1008`, `1009`, an
-//!   application's `4xxx`); or when the connection drops with reconnection
-//!   off. [`State::Closed`] (final) after [`Client::close`], which never
-//!   reconnects, even during a reconnection.
+//!   application's `4xxx`); when the server's `__ready` names another
+//!   protocol version than this client's
+//!   ([`ConnectError::ProtocolVersion`]); or when the connection drops
+//!   with reconnection off. [`State::Closed`] (final) after
+//!   [`Client::close`], which never reconnects, even during a
+//!   reconnection.
 //!
 //! ```no_run
 //! use futures_util::StreamExt;
@@ -115,22 +119,35 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The wire protocol is documented in `docs/protocol.md` of the repository.
+//! # The wire
+//!
+//! The wire types are those of the `zocket-protocol` crate, which the
+//! server uses too, re-exported here: [`ErrorObject`] (the server's error,
+//! in [`CallError::Server`] and on an [`ErrorStream`]) with its
+//! [`ErrorCode`], [`Ready`], [`HeaderIssue`] (in a [`Refusal`]),
+//! [`CloseCode`], and [`ServerFrame`] with [`FrameError`] to read server
+//! frames. The protocol is documented in `docs/protocol.md` of the
+//! repository.
 
 mod backoff;
 mod client;
+mod connection;
 mod error;
 mod events;
-mod frame;
 mod pending;
+mod shared;
 mod state;
 mod supervisor;
-mod task;
 mod transport;
+
+#[cfg(test)]
+mod test_support;
 
 pub use backoff::{Backoff, BackoffError};
 pub use client::{Client, ClientBuilder};
-pub use error::{CallError, ConnectError, EventError, HeaderIssue, Refusal};
+pub use error::{CallError, ConnectError, EventError, Refusal};
 pub use events::{ErrorStream, EventStream};
-pub use frame::{ErrorBody, FrameError, Ready, ServerFrame};
 pub use state::{State, StateStream};
+pub use zocket_protocol::{
+    CloseCode, ErrorCode, ErrorObject, FrameError, HeaderIssue, Ready, ServerFrame,
+};

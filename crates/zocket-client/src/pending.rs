@@ -2,16 +2,16 @@
 //! that a recovered session can be sent them again.
 
 use crate::error::CallError;
-use crate::frame::ErrorBody;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
+use zocket_protocol::ErrorObject;
 
 /// A call's reply: the payload of `__rpc_res` or the error of `__rpc_err`.
-pub(crate) type Outcome = Result<Box<RawValue>, Box<ErrorBody>>;
+pub(crate) type Outcome = Result<Box<RawValue>, Box<ErrorObject>>;
 
 /// What a call's waiter receives: the reply, or why none will come.
 pub(crate) type Answer = Result<Outcome, CallError>;

@@ -52,7 +52,8 @@ pub enum State {
     /// Gone for good: the reconnection attempts ran out, a handshake was
     /// refused (4xx) and no new headers were supplied, the server closed
     /// the connection on purpose (a `1000`, `1008`, `1009` or application
-    /// `4xxx` close), or the connection dropped with reconnection off.
+    /// `4xxx` close), the server speaks another protocol version, or the
+    /// connection dropped with reconnection off.
     Failed {
         /// The last error.
         error: Arc<ConnectError>,

@@ -1,15 +1,18 @@
-//! Opening a connection: the headers as query parameters, the WebSocket
-//! handshake (and its refusal), and the `__ready` frame.
+//! Opening a connection: the headers and the session as query
+//! parameters, the WebSocket handshake (and its refusal), and the
+//! `__ready` frame, whose protocol version must be this client's.
 
-use crate::error::{ConnectError, HeaderIssue, Refusal};
-use crate::frame::{Ready, ServerFrame};
+use crate::error::{ConnectError, Refusal};
 use futures_util::{Stream, StreamExt};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::{self, Message, http};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use zocket_protocol::{
+    LAST_SEQ_PARAM, PROTOCOL_VERSION, Ready, RefusalBody, SESSION_ID_PARAM, ServerFrame,
+};
 
 /// The client's socket.
 pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -31,6 +34,32 @@ pub(crate) async fn open(url: &str, timeout: Duration) -> Result<(Socket, Ready)
 
 /// Query parameters, already encoded from the headers.
 pub(crate) type Query = Vec<(String, String)>;
+
+/// What a connection attempt sends: the headers, and the session to
+/// resume with the last event `seq` received.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Attempt {
+    pub(crate) query: Query,
+    pub(crate) session: Option<(String, u64)>,
+}
+
+impl Attempt {
+    /// `url` with the headers, then the session's id and last `seq`, as
+    /// query parameters.
+    pub(crate) fn url(&self, url: &str) -> String {
+        let seq = self.session.as_ref().map(|(_, seq)| seq.to_string());
+        let mut pairs: Vec<(&str, &str)> = self
+            .query
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        if let (Some((id, _)), Some(seq)) = (&self.session, &seq) {
+            pairs.push((SESSION_ID_PARAM, id));
+            pairs.push((LAST_SEQ_PARAM, seq));
+        }
+        with_pairs(url, pairs)
+    }
+}
 
 /// The flat fields of `headers` as query parameters: strings as they are,
 /// numbers and booleans in their JSON form; `null` (a `None`) leaves the
@@ -68,10 +97,7 @@ pub(crate) fn query<H: Serialize + ?Sized>(headers: &H) -> Result<Query, Connect
 }
 
 /// `url` with `pairs` added to its query string.
-pub(crate) fn with_pairs<'a>(
-    url: &str,
-    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> String {
+fn with_pairs<'a>(url: &str, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     query.extend_pairs(pairs);
     let query = query.finish();
@@ -95,16 +121,6 @@ pub(crate) fn with_pairs<'a>(
     out
 }
 
-/// `url` with the flat fields of `headers` added as query parameters.
-#[cfg(test)]
-fn with_query<H: Serialize + ?Sized>(url: &str, headers: &H) -> Result<String, ConnectError> {
-    let query = query(headers)?;
-    Ok(with_pairs(
-        url,
-        query.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-    ))
-}
-
 fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -123,19 +139,6 @@ fn refused_or_transport(err: tungstenite::Error) -> ConnectError {
     }
 }
 
-#[derive(Deserialize)]
-struct RefusalBody {
-    error: RefusalError,
-}
-
-#[derive(Deserialize)]
-struct RefusalError {
-    code: String,
-    message: String,
-    #[serde(default)]
-    issues: Vec<HeaderIssue>,
-}
-
 /// Reads the server's refusal: `{"error":{"code","message","issues"?}}`.
 fn refusal(response: &http::Response<Option<Vec<u8>>>) -> Refusal {
     let status = response.status();
@@ -143,7 +146,7 @@ fn refusal(response: &http::Response<Option<Vec<u8>>>) -> Refusal {
     match serde_json::from_slice::<RefusalBody>(body) {
         Ok(RefusalBody { error }) => Refusal {
             status: status.as_u16(),
-            code: Some(error.code),
+            code: Some(error.code.as_str().to_owned()),
             message: error.message,
             issues: error.issues,
         },
@@ -164,7 +167,8 @@ fn refusal(response: &http::Response<Option<Vec<u8>>>) -> Refusal {
     }
 }
 
-/// Reads the server's first frame, which must be `__ready`.
+/// Reads the server's first frame, which must be `__ready` with this
+/// client's protocol version.
 pub(crate) async fn first_frame<S>(socket: &mut S) -> Result<Ready, ConnectError>
 where
     S: Stream<Item = Result<Message, tungstenite::Error>> + Unpin,
@@ -183,7 +187,7 @@ where
         match message {
             Message::Text(text) => {
                 return match ServerFrame::parse(&text) {
-                    Ok(ServerFrame::Ready(ready)) => Ok(ready),
+                    Ok(ServerFrame::Ready(ready)) => speaks_our_version(ready),
                     Ok(_) => Err(ConnectError::BadFirstFrame(excerpt(&text))),
                     Err(err) => Err(ConnectError::BadFirstFrame(format!(
                         "{err}: {}",
@@ -205,6 +209,18 @@ where
     }
 }
 
+/// `ready`, unless the server speaks another protocol version.
+fn speaks_our_version(ready: Ready) -> Result<Ready, ConnectError> {
+    if ready.protocol_version == PROTOCOL_VERSION {
+        Ok(ready)
+    } else {
+        Err(ConnectError::ProtocolVersion {
+            server: ready.protocol_version,
+            client: PROTOCOL_VERSION,
+        })
+    }
+}
+
 /// The start of a frame's text, for error messages.
 fn excerpt(text: &str) -> String {
     const MAX: usize = 200;
@@ -219,6 +235,16 @@ mod tests {
     use super::*;
     use futures_util::stream;
     use std::collections::BTreeMap;
+    use zocket_protocol::HeaderIssue;
+
+    /// `url` with the flat fields of `headers` added as query parameters.
+    fn with_query<H: Serialize + ?Sized>(url: &str, headers: &H) -> Result<String, ConnectError> {
+        let attempt = Attempt {
+            query: query(headers)?,
+            session: None,
+        };
+        Ok(attempt.url(url))
+    }
 
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
@@ -264,6 +290,23 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn a_resume_sends_the_session_and_the_last_seq_after_the_headers() {
+        let attempt = Attempt {
+            query: vec![("name".into(), "ada".into())],
+            session: Some(("s 1".into(), 42)),
+        };
+        assert_eq!(
+            attempt.url("ws://h/ws"),
+            "ws://h/ws?name=ada&sessionId=s+1&lastSeq=42"
+        );
+        let first = Attempt {
+            session: None,
+            ..attempt
+        };
+        assert_eq!(first.url("ws://h/ws"), "ws://h/ws?name=ada");
+    }
+
     fn response(status: u16, body: &str) -> http::Response<Option<Vec<u8>>> {
         let mut response = http::Response::new(Some(body.as_bytes().to_vec()));
         *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
@@ -289,7 +332,9 @@ mod tests {
 
     #[tokio::test]
     async fn the_first_frame_must_be_ready() {
-        let ready = r#"{"type":"__ready","payload":{"clientId":"c","sessionId":"s","protocolVersion":1,"recovered":false}}"#;
+        let ready = format!(
+            r#"{{"type":"__ready","payload":{{"clientId":"c","sessionId":"s","protocolVersion":{PROTOCOL_VERSION},"recovered":false}}}}"#
+        );
         let mut ok = stream::iter([
             Ok(Message::Ping(Default::default())),
             Ok(Message::text(ready)),
@@ -314,5 +359,25 @@ mod tests {
             first_frame(&mut ended).await,
             Err(ConnectError::Closed { code: None, .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn a_server_of_another_protocol_version_is_refused() {
+        let other = PROTOCOL_VERSION + 1;
+        let ready = format!(
+            r#"{{"type":"__ready","payload":{{"clientId":"c","sessionId":"s","protocolVersion":{other},"recovered":false}}}}"#
+        );
+        let mut newer = stream::iter([Ok(Message::text(ready))]);
+        let err = first_frame(&mut newer).await.unwrap_err();
+        assert!(
+            matches!(err, ConnectError::ProtocolVersion { server, client } if server == other && client == PROTOCOL_VERSION),
+            "{err:?}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains(&format!("version {other}"))
+                && message.contains(&format!("version {PROTOCOL_VERSION}")),
+            "{message}"
+        );
     }
 }

@@ -99,7 +99,8 @@ where
         self
     }
 
-    /// Takes all three connection hooks from `hooks`.
+    /// Takes the four connection hooks (`on_before_connect`, `on_connect`,
+    /// `on_connection_lost`, `on_disconnect`) from `hooks`.
     pub fn connect_with<T>(self, hooks: Arc<T>) -> Self
     where
         T: Connect<H, Context = C>,

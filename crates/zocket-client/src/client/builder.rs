@@ -1,14 +1,15 @@
-//! The client handle and its builder.
+//! The client's settings, and starting the client: the first connection,
+//! then the background task.
 
+use super::{Client, Inner};
 use crate::backoff::Backoff;
-use crate::error::{CallError, ConnectError, Refusal};
-use crate::events::Subscriptions;
-use crate::events::{ErrorStream, EventStream};
-use crate::frame::{ClientFrame, Ready};
-use crate::state::{State, StateStream};
-use crate::supervisor::{self, Attempt, Opener, RefusedHook, Settings};
-use crate::task::{CLOSE_TIMEOUT, Command, Connection, Shared};
-use crate::transport::{self, Query};
+use crate::connection::Connection;
+use crate::error::{ConnectError, Refusal};
+use crate::events::{EventStream, Subscriptions};
+use crate::shared::Shared;
+use crate::state::State;
+use crate::supervisor::{self, Opener, RefusedHook, Settings};
+use crate::transport::{self, Attempt, Query};
 use futures_util::StreamExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -16,42 +17,12 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
+use zocket_protocol::Ready;
 
 /// How many commands may wait for the background task before senders
 /// wait.
 const COMMAND_QUEUE: usize = 128;
-
-/// A connection to a zocket server that comes back by itself.
-///
-/// Cloning is cheap: every clone talks over channels to the one background
-/// task that owns the socket. Dropping the last clone closes the
-/// connection with `1000`, as [`close`](Client::close) does.
-///
-/// When the connection drops, the client reconnects (see
-/// [`ClientBuilder::max_retries`] and [`State`]), resuming its session
-/// when the server can: calls and messages made meanwhile are queued and
-/// sent in order once it is back, and event streams go on.
-#[derive(Clone)]
-pub struct Client {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    commands: mpsc::Sender<Command>,
-    shared: Arc<Shared>,
-    timeout: Duration,
-}
-
-impl fmt::Debug for Client {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client")
-            .field("client_id", &self.inner.shared.ready().client_id)
-            .field("state", &self.inner.shared.states.current())
-            .field("timeout", &self.inner.timeout)
-            .finish_non_exhaustive()
-    }
-}
 
 /// Settings for a [`Client`], then [`connect`](ClientBuilder::connect).
 ///
@@ -176,7 +147,7 @@ impl ClientBuilder {
     /// How many messages and calls may wait while the client is not
     /// connected, to be sent in order once it is; 1024 by default. Past
     /// it, [`Client::call`] and [`Client::message`] fail at once with
-    /// [`CallError::QueueFull`].
+    /// [`CallError::QueueFull`](crate::CallError::QueueFull).
     pub fn offline_queue(mut self, frames: usize) -> Self {
         self.settings.offline_queue = frames;
         self
@@ -279,7 +250,12 @@ impl ClientBuilder {
     ) -> Result<Client, ConnectError> {
         let query = transport::query(headers)?;
         let open = opener(url.to_owned(), self.connect_timeout);
-        Ok(self.run(open, query, None))
+        Ok(self.start_with(open, query))
+    }
+
+    /// Runs a client that opens its first connection with `open`.
+    pub(crate) fn start_with(self, open: Opener, query: Query) -> Client {
+        self.run(open, query, None)
     }
 
     /// Runs a client: on an open connection, or opening the first one.
@@ -334,17 +310,7 @@ impl ClientBuilder {
 /// session as query parameters.
 fn opener(url: String, timeout: Duration) -> Opener {
     Box::new(move |attempt: Attempt| {
-        let seq = attempt.session.as_ref().map(|(_, seq)| seq.to_string());
-        let mut pairs: Vec<(&str, &str)> = attempt
-            .query
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        if let (Some((id, _)), Some(seq)) = (&attempt.session, &seq) {
-            pairs.push(("sessionId", id));
-            pairs.push(("lastSeq", seq));
-        }
-        let url = transport::with_pairs(&url, pairs);
+        let url = attempt.url(&url);
         Box::pin(async move {
             let (socket, ready) = transport::open(&url, timeout).await?;
             let (sink, stream) = socket.split();
@@ -355,196 +321,4 @@ fn opener(url: String, timeout: Duration) -> Opener {
             })
         })
     })
-}
-
-impl Client {
-    /// Settings other than the defaults.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::new()
-    }
-
-    /// Connects to `url` (`ws://...`) with the default settings, sending
-    /// `headers` (a struct or map of flat values; `None` fields are left
-    /// out) as URL query parameters, and waits for `__ready`. Use `&()`
-    /// for no headers. Only `ws://` URLs: TLS is not enabled.
-    pub async fn connect<H: Serialize + ?Sized>(
-        url: &str,
-        headers: &H,
-    ) -> Result<Client, ConnectError> {
-        ClientBuilder::new().connect(url, headers).await
-    }
-
-    /// The latest `__ready` payload: client id, session id, protocol
-    /// version, and whether the session was recovered. It changes when
-    /// the client reconnects.
-    pub fn ready(&self) -> Ready {
-        self.inner.shared.ready()
-    }
-
-    /// The current session's id, a secret: save it (with
-    /// [`last_seq`](Client::last_seq)) to resume the session from another
-    /// client with [`ClientBuilder::session`].
-    pub fn current_session_id(&self) -> String {
-        self.inner.shared.ready().session_id
-    }
-
-    /// The highest event `seq` received in the current session; a
-    /// reconnection sends it so that the server replays only later events.
-    pub fn last_seq(&self) -> u64 {
-        self.inner.shared.last_seq()
-    }
-
-    /// Where the client is in its lifecycle.
-    pub fn state(&self) -> State {
-        self.inner.shared.states.current()
-    }
-
-    /// A stream of the current state, then of every change, in order; it
-    /// ends after the final state (`Failed` or `Closed`).
-    pub fn state_changes(&self) -> StateStream {
-        self.inner.shared.states.watch()
-    }
-
-    /// Calls `route` with `input` and decodes the reply as `O`, waiting at
-    /// most the client's timeout (30 s by default).
-    ///
-    /// While the client is not connected, the call waits in the offline
-    /// queue and is sent in order once it is. A call in flight when the
-    /// connection drops is sent again, with the same `rpcId`, when the
-    /// session is recovered (the server then runs it at most once); when a
-    /// fresh session begins instead, it fails with
-    /// [`CallError::ConnectionLost`].
-    ///
-    /// Fails with the server's error reply ([`CallError::Server`], see
-    /// [`CallError::code`]), [`CallError::Timeout`],
-    /// [`CallError::ConnectionLost`], [`CallError::ConnectionClosed`],
-    /// [`CallError::QueueFull`], or a serialize or decode error.
-    pub async fn call<I, O>(&self, route: &str, input: &I) -> Result<O, CallError>
-    where
-        I: Serialize + ?Sized,
-        O: DeserializeOwned,
-    {
-        self.call_with_timeout(route, input, self.inner.timeout)
-            .await
-    }
-
-    /// Like [`call`](Client::call), with this call's own timeout. A reply
-    /// that comes after it is dropped.
-    pub async fn call_with_timeout<I, O>(
-        &self,
-        route: &str,
-        input: &I,
-        timeout: Duration,
-    ) -> Result<O, CallError>
-    where
-        I: Serialize + ?Sized,
-        O: DeserializeOwned,
-    {
-        if self.inner.shared.is_ended() {
-            return Err(CallError::ConnectionClosed);
-        }
-        let mut ticket = self.inner.shared.pending.register(|rpc_id| {
-            ClientFrame {
-                route,
-                payload: input,
-                rpc_id: Some(rpc_id),
-            }
-            .encode()
-        })?;
-        let reply = tokio::time::timeout(timeout, async {
-            self.inner
-                .commands
-                .send(Command::Call(ticket.id()))
-                .await
-                .map_err(|_| CallError::ConnectionClosed)?;
-            ticket.reply().await
-        })
-        .await
-        .map_err(|_| CallError::Timeout(timeout))??;
-        match reply {
-            Ok(payload) => serde_json::from_str(payload.get()).map_err(CallError::Decode),
-            Err(error) => Err(CallError::Server(error)),
-        }
-    }
-
-    /// Sends a message: `route` with `input` and no `rpcId`, so the server
-    /// sends no reply (its errors come on [`errors`](Client::errors)).
-    /// Resolves once the frame is queued for sending, waiting at most the
-    /// client's timeout for room in the queue. While the client is not
-    /// connected, the message waits in the offline queue and is sent in
-    /// order once it is (or dropped if the client fails first); when that
-    /// queue is full it fails at once with [`CallError::QueueFull`].
-    pub async fn message<I: Serialize + ?Sized>(
-        &self,
-        route: &str,
-        input: &I,
-    ) -> Result<(), CallError> {
-        if self.inner.shared.is_ended() {
-            return Err(CallError::ConnectionClosed);
-        }
-        let frame = ClientFrame {
-            route,
-            payload: input,
-            rpc_id: None,
-        }
-        .encode()
-        .map_err(CallError::Serialize)?;
-        let timeout = self.inner.timeout;
-        let (ack, acked) = oneshot::channel();
-        let command = Command::Message {
-            frame: frame.into(),
-            ack,
-        };
-        let sent = async {
-            self.inner
-                .commands
-                .send(command)
-                .await
-                .map_err(|_| CallError::ConnectionClosed)?;
-            acked.await.unwrap_or(Err(CallError::ConnectionClosed))
-        };
-        tokio::time::timeout(timeout, sent)
-            .await
-            .map_err(|_| CallError::Timeout(timeout))?
-    }
-
-    /// A stream of the payloads of event `name`, decoded as `T`, in the
-    /// order the server sent them. Every stream of a name gets every event
-    /// that arrives after the stream was taken; a payload that does not
-    /// decode is an error item. Streams are bounded: see
-    /// [`EventStream`] and [`ClientBuilder::event_buffer`]. They go on
-    /// across reconnections (on a recovered session with no event missed
-    /// or repeated) and end when the client is closed or has failed.
-    pub fn events<T: DeserializeOwned>(&self, name: &str) -> EventStream<T> {
-        self.inner.shared.subscriptions.events(name)
-    }
-
-    /// A stream of the server's `__error` frames: errors for frames sent
-    /// without `rpcId`, such as a [`message`](Client::message) to an
-    /// unknown route. It ends when the client is closed or has failed.
-    pub fn errors(&self) -> ErrorStream {
-        self.inner.shared.subscriptions.errors()
-    }
-
-    /// Closes the client for good: with `1000` after the frames already
-    /// queued, waiting for the server's close frame (5 s at most), or at
-    /// once while it is reconnecting. The state becomes
-    /// [`Closed`](State::Closed) and it never reconnects. Pending calls
-    /// fail with [`CallError::ConnectionClosed`], messages still in the
-    /// offline queue are dropped, streams end, and later calls fail at
-    /// once. Closing a closed client does nothing.
-    pub async fn close(&self) {
-        let shared = &self.inner.shared;
-        let graceful = async {
-            if !shared.is_ended() {
-                // An error means the task has already ended.
-                let _ = self.inner.commands.send(Command::Close).await;
-            }
-            shared.ended().await;
-        };
-        if tokio::time::timeout(CLOSE_TIMEOUT, graceful).await.is_err() {
-            shared.abort();
-            shared.ended().await;
-        }
-    }
 }
