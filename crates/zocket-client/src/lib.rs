@@ -148,6 +148,7 @@ pub use client::{Client, ClientBuilder};
 pub use error::{CallError, ConnectError, EventError, Refusal};
 pub use events::{ErrorStream, EventStream};
 pub use state::{State, StateStream};
+pub use transport::{Connector, Io};
 pub use zocket_protocol::{
     CloseCode, ErrorCode, ErrorObject, FrameError, HeaderIssue, Ready, ServerFrame,
 };

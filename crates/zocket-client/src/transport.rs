@@ -6,7 +6,9 @@ use crate::error::{ConnectError, Refusal};
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 use serde_json::Value;
+use futures_util::future::BoxFuture;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::{self, Message, http};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -14,14 +16,50 @@ use zocket_protocol::{
     LAST_SEQ_PARAM, PROTOCOL_VERSION, Ready, RefusalBody, SESSION_ID_PARAM, ServerFrame,
 };
 
-/// The client's socket.
+/// The client's socket over TCP.
 pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// Connects to `url` (with its query parameters already added) and reads
-/// `__ready`, all within `timeout`.
+/// A byte stream a WebSocket connection runs on.
+pub trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
+
+/// Opens the byte stream of each connection attempt, in place of a TCP
+/// connection to the URL's host: the WebSocket handshake, the headers and
+/// everything after run over it unchanged. `zocket::testing` connects
+/// clients to an in-process server this way, with no port.
+pub trait Connector: Send + Sync + 'static {
+    /// Opens a stream to the server at `url`.
+    fn connect(&self, url: &str) -> BoxFuture<'static, std::io::Result<Box<dyn Io>>>;
+}
+
+/// Connects to `url` (with its query parameters already added) over TCP
+/// and reads `__ready`, all within `timeout`.
 pub(crate) async fn open(url: &str, timeout: Duration) -> Result<(Socket, Ready), ConnectError> {
     let opening = async {
         let (mut socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .map_err(refused_or_transport)?;
+        let ready = first_frame(&mut socket).await?;
+        Ok((socket, ready))
+    };
+    tokio::time::timeout(timeout, opening)
+        .await
+        .map_err(|_| ConnectError::Timeout(timeout))?
+}
+
+/// Like [`open`], over the stream `connector` opens.
+pub(crate) async fn open_with(
+    connector: &dyn Connector,
+    url: &str,
+    timeout: Duration,
+) -> Result<(WebSocketStream<Box<dyn Io>>, Ready), ConnectError> {
+    let opening = async {
+        let io = connector
+            .connect(url)
+            .await
+            .map_err(|err| ConnectError::Transport(tungstenite::Error::Io(err)))?;
+        let (mut socket, _) = tokio_tungstenite::client_async(url, io)
             .await
             .map_err(refused_or_transport)?;
         let ready = first_frame(&mut socket).await?;

@@ -9,7 +9,7 @@ use crate::events::{EventStream, Subscriptions};
 use crate::shared::Shared;
 use crate::state::State;
 use crate::supervisor::{self, Opener, RefusedHook, Settings};
-use crate::transport::{self, Attempt, Query};
+use crate::transport::{self, Attempt, Connector, Query};
 use futures_util::StreamExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -50,6 +50,8 @@ pub struct ClientBuilder {
     session: Option<(String, u64)>,
     /// Streams taken before connecting.
     subscriptions: Option<Subscriptions>,
+    /// Opens the byte streams instead of TCP.
+    connector: Option<Arc<dyn Connector>>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -63,6 +65,7 @@ impl fmt::Debug for ClientBuilder {
             .field("offline_queue", &self.settings.offline_queue)
             .field("on_refused", &self.settings.on_refused.is_some())
             .field("session", &self.session.as_ref().map(|(_, seq)| seq))
+            .field("connector", &self.connector.is_some())
             .finish()
     }
 }
@@ -81,6 +84,7 @@ impl Default for ClientBuilder {
             },
             session: None,
             subscriptions: None,
+            connector: None,
         }
     }
 }
@@ -91,6 +95,15 @@ impl ClientBuilder {
     /// attempts and the default [`Backoff`], 1024 frames of offline queue.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Opens each connection's byte stream with `connector` instead of a
+    /// TCP connection to the URL's host (for an in-memory transport; see
+    /// `zocket::testing`). The URL still names the path and query the
+    /// handshake asks for.
+    pub fn connector(mut self, connector: impl Connector) -> Self {
+        self.connector = Some(Arc::new(connector));
+        self
     }
 
     /// How long a call waits for its reply (and a message for its place in
@@ -219,7 +232,7 @@ impl ClientBuilder {
         headers: &H,
     ) -> Result<Client, ConnectError> {
         let query = transport::query(headers)?;
-        let open = opener(url.to_owned(), self.connect_timeout);
+        let open = opener(url.to_owned(), self.connect_timeout, self.connector.clone());
         self.connect_with(open, query).await
     }
 
@@ -249,7 +262,7 @@ impl ClientBuilder {
         headers: &H,
     ) -> Result<Client, ConnectError> {
         let query = transport::query(headers)?;
-        let open = opener(url.to_owned(), self.connect_timeout);
+        let open = opener(url.to_owned(), self.connect_timeout, self.connector.clone());
         Ok(self.start_with(open, query))
     }
 
@@ -307,17 +320,31 @@ impl ClientBuilder {
 }
 
 /// Opens WebSocket connections to `url`, each attempt with its headers and
-/// session as query parameters.
-fn opener(url: String, timeout: Duration) -> Opener {
+/// session as query parameters, over TCP or over what `connector` opens.
+fn opener(url: String, timeout: Duration, connector: Option<Arc<dyn Connector>>) -> Opener {
     Box::new(move |attempt: Attempt| {
         let url = attempt.url(&url);
+        let connector = connector.clone();
         Box::pin(async move {
-            let (socket, ready) = transport::open(&url, timeout).await?;
-            let (sink, stream) = socket.split();
-            Ok(Connection {
-                sink: Box::pin(sink),
-                stream: stream.boxed(),
-                ready,
+            Ok(match connector {
+                None => {
+                    let (socket, ready) = transport::open(&url, timeout).await?;
+                    let (sink, stream) = socket.split();
+                    Connection {
+                        sink: Box::pin(sink),
+                        stream: stream.boxed(),
+                        ready,
+                    }
+                }
+                Some(connector) => {
+                    let (socket, ready) = transport::open_with(&*connector, &url, timeout).await?;
+                    let (sink, stream) = socket.split();
+                    Connection {
+                        sink: Box::pin(sink),
+                        stream: stream.boxed(),
+                        ready,
+                    }
+                }
             })
         })
     })
