@@ -8,7 +8,8 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-pub(crate) fn expand(router: &Router) -> TokenStream {
+/// The typed client, behind zocket's `client` feature.
+pub(crate) fn expand(router: &Router<'_>) -> TokenStream {
     let vis = &router.vis;
     let ident = &router.ident;
     let client = format_ident!("{}Client", ident);
@@ -19,7 +20,7 @@ pub(crate) fn expand(router: &Router) -> TokenStream {
         let name = &route.name;
         let docs = &route.doc_attrs;
         let span = input_span(route);
-        let (param, arg) = match &route.input {
+        let (param, arg) = match route.input().map(|input| (&input.ident, &input.ty)) {
             Some((input, ty)) => {
                 checks.push(quote_spanned!(ty.span()=> ::zocket::__private::assert_client_input::<#ty>();));
                 (quote!(, #input: &#ty), quote!(#input))

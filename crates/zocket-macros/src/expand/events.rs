@@ -6,7 +6,8 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-pub(crate) fn expand(router: &Router) -> TokenStream {
+/// The event constants on the definition's struct and its typed sender.
+pub(crate) fn expand(router: &Router<'_>) -> TokenStream {
     let vis = &router.vis;
     let ident = &router.ident;
     let sender = format_ident!("{}Events", ident);
@@ -33,12 +34,12 @@ pub(crate) fn expand(router: &Router) -> TokenStream {
         let ty = &event.payload;
         let docs = &event.doc_attrs;
         let doc = format!("Sends `{}`; pick recipients on the result.", event.name);
-        let emit = quote_spanned!(ty.span()=> ::zocket::Emitter::emit_event(self.from, #ident::#konst, payload));
+        let emit = quote_spanned!(ty.span()=> ::zocket::__private::Emitter::emit_event(self.from, #ident::#konst, payload));
         quote! {
             #(#docs)*
             #[doc = ""]
             #[doc = #doc]
-            pub fn #method(&self, payload: &#ty) -> ::zocket::Emit<'a> {
+            pub fn #method(&self, payload: &#ty) -> ::zocket::send::Emit<'a> {
                 #emit
             }
         }
@@ -51,7 +52,7 @@ pub(crate) fn expand(router: &Router) -> TokenStream {
 
             /// The typed event sender, from a handler's `Ctx` or a `ServerHandle`:
             /// `Api::events(&ctx).name(&payload).to_room("room")`.
-            pub fn events<E: ::zocket::Emitter>(from: &E) -> #sender<'_, E> {
+            pub fn events<E: ::zocket::__private::Emitter>(from: &E) -> #sender<'_, E> {
                 #sender { from }
             }
         }
@@ -63,7 +64,7 @@ pub(crate) fn expand(router: &Router) -> TokenStream {
         }
 
         #[allow(dead_code)]
-        impl<'a, E: ::zocket::Emitter> #sender<'a, E> {
+        impl<'a, E: ::zocket::__private::Emitter> #sender<'a, E> {
             #(#methods)*
         }
     }

@@ -8,6 +8,7 @@ mod schema;
 mod server;
 
 use crate::ast::{Output, Route, Router};
+use crate::ctxt::Ctxt;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -29,28 +30,32 @@ fn output_ok(output: &Output) -> TokenStream {
 }
 
 /// A route's input type; `()` when it takes none.
-fn input_type(route: &Route) -> TokenStream {
-    match &route.input {
-        Some((_, ty)) => quote!(#ty),
+fn input_type(route: &Route<'_>) -> TokenStream {
+    match route.input() {
+        Some(input) => {
+            let ty = &input.ty;
+            quote!(#ty)
+        }
         None => quote!(()),
     }
 }
 
 /// Where errors about a route's input belong: on the user's input type.
-fn input_span(route: &Route) -> proc_macro2::Span {
+fn input_span(route: &Route<'_>) -> proc_macro2::Span {
     use syn::spanned::Spanned;
     route
-        .input
-        .as_ref()
-        .map_or_else(proc_macro2::Span::call_site, |(_, ty)| ty.span())
+        .input()
+        .map_or_else(proc_macro2::Span::call_site, |input| input.ty.span())
 }
 
-pub(crate) fn router(router: &Router) -> TokenStream {
+/// Everything the macro generates for a definition that broke no rule;
+/// `cx` takes what expansion still finds wrong.
+pub(crate) fn router(cx: &Ctxt, router: &Router<'_>) -> TokenStream {
     let vis = &router.vis;
     let ident = &router.ident;
     let docs = &router.docs;
     let server_trait = format_ident!("{}Server", ident);
-    let server = server::expand(router, &server_trait);
+    let server = server::expand(cx, router, &server_trait);
     let events = events::expand(router);
     let schema = schema::expand(router);
     let client = client::expand(router);

@@ -6,7 +6,8 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-pub(crate) fn expand(router: &Router) -> TokenStream {
+/// `schema()` and `describe()` on the definition's struct.
+pub(crate) fn expand(router: &Router<'_>) -> TokenStream {
     let ident = &router.ident;
     let headers = headers(router);
     let routes = router.routes.iter().map(|route| {
@@ -15,8 +16,8 @@ pub(crate) fn expand(router: &Router) -> TokenStream {
         let input = input_type(route);
         let output = output_ok(&route.output);
         let kind = match route.kind {
-            Kind::Call => quote!(::zocket::RouteKind::Call),
-            Kind::Message => quote!(::zocket::RouteKind::Message),
+            Kind::Call => quote!(::zocket::__private::RouteKind::Call),
+            Kind::Message => quote!(::zocket::__private::RouteKind::Message),
         };
         // Missing bounds are reported on the user's input type.
         let span = input_span(route);
@@ -39,14 +40,14 @@ pub(crate) fn expand(router: &Router) -> TokenStream {
             /// kind, input, output and error, and every event's payload
             /// (nested definitions included).
             pub fn schema() -> ::zocket::__private::serde_json::Value {
-                let mut schema = ::zocket::ApiSchema::new::<#headers>();
+                let mut schema = ::zocket::__private::ApiSchema::new::<#headers>();
                 Self::describe(&mut schema);
                 schema.finish()
             }
 
             /// Adds this definition's routes and events (nested ones
             /// included) to `schema`.
-            pub fn describe(schema: &mut ::zocket::ApiSchema) {
+            pub fn describe(schema: &mut ::zocket::__private::ApiSchema) {
                 #(#routes)*
                 #(#events)*
                 #(#nested)*

@@ -2,28 +2,19 @@
 //! builder that call it.
 
 use super::{headers, input_span, input_type};
-use crate::ast::{Kind, MiddlewareDef, Output, Param, Route, Router};
+use crate::ast::{Kind, MiddlewareDef, Output, Route, Router};
+use crate::ctxt::Ctxt;
 use proc_macro2::{Ident, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 /// The handler method of one route in the server trait.
-fn method(route: &Route) -> TokenStream {
+fn method(route: &Route<'_>) -> TokenStream {
     let ident = &route.ident;
     let docs = &route.doc_attrs;
-    let input = route.params.iter().map(|param| match param {
-        Param::Input => {
-            let (name, ty) = route
-                .input
-                .as_ref()
-                .unwrap_or_else(|| unreachable!("an input param has an input"));
-            quote!(, #name: #ty)
-        }
-        Param::Value(i) => {
-            let value = &route.values[*i];
-            let (name, ty) = (&value.ident, &value.ty);
-            quote!(, #name: #ty)
-        }
+    let input = route.params.iter().map(|param| {
+        let (name, ty) = (&param.ident, &param.ty);
+        quote!(, #name: #ty)
     });
     let output = match &route.output {
         Output::Unit => quote!(()),
@@ -41,7 +32,7 @@ fn method(route: &Route) -> TokenStream {
 }
 
 /// The method of one middleware in the server trait.
-fn middleware_method(m: &MiddlewareDef) -> TokenStream {
+fn middleware_method(m: &MiddlewareDef<'_>) -> TokenStream {
     let ident = &m.ident;
     let docs = &m.doc_attrs;
     let output = match &m.output {
@@ -59,7 +50,7 @@ fn middleware_method(m: &MiddlewareDef) -> TokenStream {
 }
 
 /// A closure running middleware `index` and storing its value in the call's `Ctx`.
-fn middleware_closure(router: &Router, server_trait: &Ident, index: usize) -> TokenStream {
+fn middleware_closure(router: &Router<'_>, server_trait: &Ident, index: usize) -> TokenStream {
     let m = &router.middleware[index];
     let ident = &m.ident;
     let call = quote!(<S as #server_trait<C>>::#ident(&server, &ctx));
@@ -88,32 +79,48 @@ fn middleware_closure(router: &Router, server_trait: &Ident, index: usize) -> To
     }}
 }
 
-fn middleware_index(router: &Router, name: &Ident) -> usize {
-    router
-        .middleware
-        .iter()
-        .position(|m| m.ident == *name)
-        .unwrap_or_else(|| unreachable!("checked by `valid`"))
+/// The position of middleware `name` among the router's, or an error on
+/// the name (which `valid` reports first, so this stays unseen).
+fn middleware_index(cx: &Ctxt, router: &Router<'_>, name: &Ident) -> Option<usize> {
+    let index = router.middleware.iter().position(|m| m.ident == *name);
+    if index.is_none() {
+        cx.error_at(
+            name.span(),
+            format!("no middleware `{name}` in this router"),
+        );
+    }
+    index
 }
 
 /// Registration of one route on the router, calling the trait method.
-fn register(router: &Router, server_trait: &Ident, route: &Route) -> TokenStream {
+fn register(
+    cx: &Ctxt,
+    router: &Router<'_>,
+    server_trait: &Ident,
+    route: &Route<'_>,
+) -> TokenStream {
     let ident = &route.ident;
     let name = &route.name;
     let input_ty = input_type(route);
-    let values: Vec<Ident> = (0..route.values.len())
-        .map(|i| quote::format_ident!("__value{}", i))
+    // The handler's arguments: `input`, or the value of the middleware
+    // taken into `__value{i}` (the i-th middleware value).
+    let mut values = 0_usize;
+    let args: Vec<TokenStream> = route
+        .params
+        .iter()
+        .map(|param| {
+            if param.from.is_none() {
+                return quote!(input);
+            }
+            let var = quote::format_ident!("__value{}", values);
+            values += 1;
+            quote!(#var)
+        })
         .collect();
-    let args = route.params.iter().map(|param| match param {
-        Param::Input => quote!(input),
-        Param::Value(i) => {
-            let value = &values[*i];
-            quote!(#value)
-        }
-    });
     let call = quote!(<S as #server_trait<C>>::#ident(&server, ctx #(, #args)*));
-    let takes = route.values.iter().zip(&values).map(|(value, var)| {
-        let index = middleware_index(router, &value.from);
+    let takes = route.values().enumerate().map(|(i, (value, from))| {
+        let var = quote::format_ident!("__value{}", i);
+        let index = middleware_index(cx, router, from);
         let ty = &value.ty;
         quote! {
             let ::core::option::Option::Some(#var) = ctx.take::<__ZocketValue<#index, #ty>>().and_then(__ZocketValue::into_inner) else {
@@ -127,10 +134,12 @@ fn register(router: &Router, server_trait: &Ident, route: &Route) -> TokenStream
     for name in route
         .uses
         .iter()
-        .chain(route.values.iter().map(|v| &v.from))
+        .chain(route.values().map(|(_, from)| from))
     {
-        let index = middleware_index(router, name);
-        if !router.global_middleware.contains(name) && !own.contains(&index) {
+        if let Some(index) = middleware_index(cx, router, name)
+            && !router.global_middleware.contains(name)
+            && !own.contains(&index)
+        {
             own.push(index);
         }
     }
@@ -159,8 +168,8 @@ fn register(router: &Router, server_trait: &Ident, route: &Route) -> TokenStream
         Kind::Call => Ident::new("call", span),
         Kind::Message => Ident::new("message", span),
     };
-    let unused = route.input.is_none().then(|| quote!(let _ = input;));
-    let mutable = (!route.values.is_empty()).then(|| quote!(mut));
+    let unused = route.input().is_none().then(|| quote!(let _ = input;));
+    let mutable = route.values().next().map(|_| quote!(mut));
     let handler = quote! {
         move |#mutable ctx: ::zocket::Ctx<C>, input: #input_ty| {
             #unused
@@ -182,13 +191,13 @@ fn register(router: &Router, server_trait: &Ident, route: &Route) -> TokenStream
 }
 
 /// Bound checks placed on the user's types, so errors point at them.
-fn assertions(router: &Router) -> TokenStream {
+fn assertions(router: &Router<'_>) -> TokenStream {
     let mut checks = Vec::new();
     if let Some(ty) = &router.headers {
         checks.push(quote_spanned!(ty.span()=> ::zocket::__private::assert_headers::<#ty>();));
     }
     for route in &router.routes {
-        if let Some((_, ty)) = &route.input {
+        if let Some(ty) = route.input().map(|input| &input.ty) {
             checks.push(quote_spanned!(ty.span()=> ::zocket::__private::assert_input::<#ty>();));
         }
         match &route.output {
@@ -215,11 +224,11 @@ fn assertions(router: &Router) -> TokenStream {
         }
     }
     for route in &router.routes {
-        for value in &route.values {
+        for (value, from) in route.values() {
             let Some(source) = router
                 .middleware
                 .iter()
-                .find(|m| m.ident == value.from)
+                .find(|m| m.ident == *from)
                 .and_then(MiddlewareDef::value_type)
             else {
                 continue;
@@ -238,7 +247,8 @@ fn assertions(router: &Router) -> TokenStream {
     }
 }
 
-pub(crate) fn expand(router: &Router, server_trait: &Ident) -> TokenStream {
+/// The server trait and the `router`/`server` constructors.
+pub(crate) fn expand(cx: &Ctxt, router: &Router<'_>, server_trait: &Ident) -> TokenStream {
     let vis = &router.vis;
     let ident = &router.ident;
     let headers = headers(router);
@@ -247,10 +257,10 @@ pub(crate) fn expand(router: &Router, server_trait: &Ident) -> TokenStream {
     let registrations = router
         .routes
         .iter()
-        .map(|route| register(router, server_trait, route));
-    let global = router.global_middleware.iter().map(|name| {
-        let closure = middleware_closure(router, server_trait, middleware_index(router, name));
-        quote!(let router = router.middleware(#closure);)
+        .map(|route| register(cx, router, server_trait, route));
+    let global = router.global_middleware.iter().filter_map(|name| {
+        let closure = middleware_closure(router, server_trait, middleware_index(cx, router, name)?);
+        Some(quote!(let router = router.middleware(#closure);))
     });
     let nested_traits = router.nested.iter().map(|nest| {
         let path = &nest.server_trait;
