@@ -5,7 +5,8 @@
 use futures_util::StreamExt;
 use std::sync::Arc;
 use zocket::{ClientId, Close, Connect, Ctx, NoHeaders};
-use zocket_tests::{serve, within};
+use zocket::testing::TestServer;
+use zocket_tests::within;
 
 #[zocket::router(namespace = "users")]
 trait Users {
@@ -53,15 +54,17 @@ async fn a_nested_definition_is_served_described_and_called_through_its_parent()
     assert!(schema["events"]["users.renamed"].is_object());
 
     let server = App::server(Backend).build().expect("valid");
-    let (addr, handle) = serve(server).await;
+    let test = TestServer::new(server);
+    let handle = test.handle();
     let routes: Vec<&str> = handle.routes().into_iter().map(|(name, _)| name).collect();
     assert_eq!(routes, ["app.version", "users.getProfile"]);
 
     let client = within(
         "connect",
-        AppClient::connect(&format!("ws://{addr}/"), &NoHeaders {}),
+        test.connect(&NoHeaders {}),
     )
     .await
+    .map(AppClient::from_client)
     .expect("connected");
     assert_eq!(within("version", client.version()).await.expect("ok"), 2);
     let users = client.users();

@@ -1,26 +1,34 @@
 //! A macro-generated server and its macro-generated typed client, together
-//! over 127.0.0.1.
+//! in one process over the test kit's in-memory transport (the chat app's
+//! page and socket routes, served as axum serves them).
 
 use chat::{ChatClient, ChatHeaders, RoomInput, SendInput};
 use futures_util::StreamExt;
-use zocket_tests::{serve_app, within};
+use zocket::testing::TestServer;
+use zocket_tests::within;
 
-async fn connect(addr: std::net::SocketAddr, name: &str) -> ChatClient {
-    let url = format!("ws://{addr}/ws");
-    within(
+const URL: &str = "ws://zocket.test/ws";
+
+fn chat_server() -> TestServer<chat::Member> {
+    let (app, handle) = chat::app();
+    TestServer::with_app(app, handle)
+}
+
+async fn connect(test: &TestServer<chat::Member>, name: &str) -> ChatClient {
+    let client = within(
         "connect",
-        ChatClient::connect(&url, &ChatHeaders { name: name.into() }),
+        test.client().connect(URL, &ChatHeaders { name: name.into() }),
     )
     .await
-    .expect("connected")
+    .expect("connected");
+    ChatClient::from_client(client)
 }
 
 #[tokio::test]
 async fn the_typed_client_calls_every_route_and_streams_events() {
-    let (app, _) = chat::app();
-    let addr = serve_app(app).await;
-    let ada = connect(addr, "ada").await;
-    let bob = connect(addr, "bob").await;
+    let test = chat_server();
+    let ada = connect(&test, "ada").await;
+    let bob = connect(&test, "bob").await;
     let mut ada_messages = ada.on_message();
     let mut bob_messages = bob.on_message();
 
@@ -90,16 +98,17 @@ async fn the_typed_client_calls_every_route_and_streams_events() {
 
 #[tokio::test]
 async fn a_refused_handshake_reports_the_header_issues() {
-    let (app, _) = chat::app();
-    let addr = serve_app(app).await;
-    let err = ChatClient::connect(
-        &format!("ws://{addr}/ws"),
-        &ChatHeaders {
-            name: String::new(),
-        },
-    )
-    .await
-    .expect_err("an empty name is refused");
+    let test = chat_server();
+    let err = test
+        .client()
+        .connect(
+            URL,
+            &ChatHeaders {
+                name: String::new(),
+            },
+        )
+        .await
+        .expect_err("an empty name is refused");
     match err {
         zocket::client::ConnectError::Refused(refusal) => {
             assert_eq!(refusal.status, 400);

@@ -67,6 +67,15 @@ impl<C: Send + Sync + 'static> TestServer<C> {
         }
     }
 
+    /// Serves an axum app that mounts the server's route (with its other
+    /// routes, state and layers); `handle` is the server's.
+    pub fn with_app(app: axum::Router, handle: ServerHandle<C>) -> Self {
+        Self {
+            handle,
+            pipes: Pipes { app },
+        }
+    }
+
     /// The server's handle: connections, sending, shutdown.
     pub fn handle(&self) -> ServerHandle<C> {
         self.handle.clone()
@@ -83,7 +92,9 @@ impl<C: Send + Sync + 'static> TestServer<C> {
         Client::builder().connector(self.connector())
     }
 
-    /// Connects a client with the default settings, sending `headers`.
+    /// Connects a client with the default settings to [`URL`], sending
+    /// `headers`. For a server mounted at another path, use
+    /// [`client`](Self::client) with `ws://zocket.test/that/path`.
     pub async fn connect<H: Serialize + ?Sized>(&self, headers: &H) -> Result<Client, ConnectError> {
         self.client().connect(URL, headers).await
     }
