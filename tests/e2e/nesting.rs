@@ -4,8 +4,8 @@
 
 use futures_util::StreamExt;
 use std::sync::Arc;
-use zocket::{ClientId, Close, Connect, Ctx, NoHeaders};
 use zocket::testing::TestServer;
+use zocket::{ClientId, Close, Connect, Ctx, NoHeaders};
 use zocket_tests::within;
 
 #[zocket::router(namespace = "users")]
@@ -59,13 +59,10 @@ async fn a_nested_definition_is_served_described_and_called_through_its_parent()
     let routes: Vec<&str> = handle.routes().into_iter().map(|(name, _)| name).collect();
     assert_eq!(routes, ["app.version", "users.getProfile"]);
 
-    let client = within(
-        "connect",
-        test.connect(&NoHeaders {}),
-    )
-    .await
-    .map(AppClient::from_client)
-    .expect("connected");
+    let client = within("connect", test.connect(&NoHeaders {}))
+        .await
+        .map(AppClient::from_client)
+        .expect("connected");
     assert_eq!(within("version", client.version()).await.expect("ok"), 2);
     let users = client.users();
     let mut renamed = users.on_renamed();

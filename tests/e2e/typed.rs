@@ -17,7 +17,8 @@ fn chat_server() -> TestServer<chat::Member> {
 async fn connect(test: &TestServer<chat::Member>, name: &str) -> ChatClient {
     let client = within(
         "connect",
-        test.client().connect(URL, &ChatHeaders { name: name.into() }),
+        test.client()
+            .connect(URL, &ChatHeaders { name: name.into() }),
     )
     .await
     .expect("connected");

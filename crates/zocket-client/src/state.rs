@@ -27,9 +27,11 @@ pub enum State {
     /// The connection dropped; what comes next is `Reconnecting` (or
     /// `Failed` when reconnection is off).
     Disconnected,
-    /// The first connection is being opened. [`Client::connect`](crate::Client::connect)
-    /// returns once it is open, so the states a client reports start at
-    /// `Connected`.
+    /// The first connection is being opened: a client from
+    /// [`ClientBuilder::start`](crate::ClientBuilder::start) is in this
+    /// state until it is (what it sends meanwhile waits in the offline
+    /// queue). [`Client::connect`](crate::Client::connect) returns once the
+    /// first connection is open, so such a client starts at `Connected`.
     Connecting,
     /// Connected and `__ready` received.
     Connected {

@@ -3,10 +3,10 @@
 //! `__ready` frame, whose protocol version must be this client's.
 
 use crate::error::{ConnectError, Refusal};
+use futures_util::future::BoxFuture;
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 use serde_json::Value;
-use futures_util::future::BoxFuture;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;

@@ -171,7 +171,10 @@ mod tests {
     fn codes_round_trip_as_strings() {
         let code: ErrorCode = serde_json::from_str(r#""OUT_OF_STOCK""#).unwrap();
         assert_eq!(code, ErrorCode::new("OUT_OF_STOCK"));
-        assert_eq!(serde_json::to_string(&ErrorCode::VALIDATION).unwrap(), r#""VALIDATION""#);
+        assert_eq!(
+            serde_json::to_string(&ErrorCode::VALIDATION).unwrap(),
+            r#""VALIDATION""#
+        );
         assert_eq!(ErrorCode::NOT_FOUND, "NOT_FOUND");
     }
 

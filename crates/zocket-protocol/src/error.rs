@@ -138,7 +138,10 @@ mod tests {
         );
         let back: ErrorObject = serde_json::from_str(&text).unwrap();
         assert_eq!(back, err);
-        assert_eq!(back.data_as::<serde_json::Value>().unwrap().unwrap(), json!({"sku": "a"}));
+        assert_eq!(
+            back.data_as::<serde_json::Value>().unwrap().unwrap(),
+            json!({"sku": "a"})
+        );
     }
 
     #[test]

@@ -290,7 +290,10 @@ mod tests {
             payload: &(),
             rpc_id: None,
         };
-        assert_eq!(message.encode().unwrap(), r#"{"type":"a.b","payload":null}"#);
+        assert_eq!(
+            message.encode().unwrap(),
+            r#"{"type":"a.b","payload":null}"#
+        );
     }
 
     #[test]

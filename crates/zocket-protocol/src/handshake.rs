@@ -133,7 +133,10 @@ mod tests {
         );
         let body = RefusalBody::new(ErrorCode::UNAUTHORIZED, "log in first");
         let text = serde_json::to_string(&body).unwrap();
-        assert_eq!(text, r#"{"error":{"code":"UNAUTHORIZED","message":"log in first"}}"#);
+        assert_eq!(
+            text,
+            r#"{"error":{"code":"UNAUTHORIZED","message":"log in first"}}"#
+        );
         assert_eq!(serde_json::from_str::<RefusalBody>(&text).unwrap(), body);
     }
 }

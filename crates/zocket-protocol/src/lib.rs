@@ -39,7 +39,9 @@ mod handshake;
 pub use codes::{CloseCode, ErrorCode};
 pub use error::ErrorObject;
 pub use frame::{ClientFrame, Envelope, EnvelopeError, FrameError, ServerFrame};
-pub use handshake::{HeaderIssue, LAST_SEQ_PARAM, Ready, RefusalBody, RefusalError, SESSION_ID_PARAM};
+pub use handshake::{
+    HeaderIssue, LAST_SEQ_PARAM, Ready, RefusalBody, RefusalError, SESSION_ID_PARAM,
+};
 
 /// The protocol version, sent by the server in [`Ready`]; a client refuses
 /// a server that speaks another.

@@ -136,12 +136,12 @@
 // The layers, bottom to top (ARCHITECTURE.md in the repository): each
 // module uses only those above it in this list.
 mod config;
-pub mod protocol;
-mod registry;
 mod connection;
 mod dispatch;
-mod server;
+pub mod protocol;
+mod registry;
 pub mod schema;
+mod server;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -2,9 +2,9 @@
 //! schemars schemas of each type, with shared definitions. The router
 //! macro's `Chat::schema()` builds it with [`ApiSchema`].
 
-pub use zocket_protocol::RouteKind;
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{Map, Value, json};
+pub use zocket_protocol::RouteKind;
 
 /// Collects the schema of an API, one route or event at a time.
 pub struct ApiSchema {

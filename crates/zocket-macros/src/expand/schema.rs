@@ -46,7 +46,8 @@ pub(crate) fn expand(router: &Router<'_>) -> TokenStream {
             }
 
             /// Adds this definition's routes and events (nested ones
-            /// included) to `schema`.
+            /// included) to `schema`: what a parent definition calls.
+            #[doc(hidden)]
             pub fn describe(schema: &mut ::zocket::__private::ApiSchema) {
                 #(#routes)*
                 #(#events)*

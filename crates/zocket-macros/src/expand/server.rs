@@ -323,7 +323,9 @@ pub(crate) fn expand(cx: &Ctxt, router: &Router<'_>, server_trait: &Ident) -> To
                 Self::router_shared(::zocket::__private::Arc::new(server))
             }
 
-            /// Like [`router`](Self::router), for a server already shared.
+            /// Like [`router`](Self::router), for a server already shared:
+            /// what a parent definition calls.
+            #[doc(hidden)]
             pub fn router_shared<C, S>(server: ::zocket::__private::Arc<S>) -> ::zocket::Router<C>
             where
                 C: ::core::marker::Send + ::core::marker::Sync + 'static,

@@ -32,7 +32,11 @@ use zocket_protocol::CloseCode;
 /// A WebSocket as the connection layer needs it: messages in, messages
 /// out. axum's `WebSocket` is one; so is any pair of channels.
 pub(crate) trait Socket:
-    Stream<Item = Result<Message, axum::Error>> + Sink<Message, Error = Self::SinkError> + Send + Unpin + 'static
+    Stream<Item = Result<Message, axum::Error>>
+    + Sink<Message, Error = Self::SinkError>
+    + Send
+    + Unpin
+    + 'static
 {
     /// Why a write failed.
     type SinkError: Display + Send;
@@ -40,7 +44,11 @@ pub(crate) trait Socket:
 
 impl<S, E> Socket for S
 where
-    S: Stream<Item = Result<Message, axum::Error>> + Sink<Message, Error = E> + Send + Unpin + 'static,
+    S: Stream<Item = Result<Message, axum::Error>>
+        + Sink<Message, Error = E>
+        + Send
+        + Unpin
+        + 'static,
     E: Display + Send,
 {
     type SinkError = E;

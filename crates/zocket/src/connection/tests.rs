@@ -128,7 +128,12 @@ fn connect<I: Inbound<()>>(config: Config, inbound: I, outgoing: usize) -> Setup
             Box::pin(async {})
         })),
     };
-    let hub = Arc::new(Hub::new(config, Arc::new(MemoryAdapter::new()), hooks, Vec::new()));
+    let hub = Arc::new(Hub::new(
+        config,
+        Arc::new(MemoryAdapter::new()),
+        hooks,
+        Vec::new(),
+    ));
     let (send, incoming) = mpsc::unbounded_channel();
     let (out_tx, recv) = mpsc::channel(outgoing);
     let pipe = Pipe {
@@ -188,9 +193,15 @@ async fn a_peer_that_answers_pings_stays_connected() {
         assert!(matches!(s.peer.next().await, Message::Ping(_)));
         let _ = s.peer.send.send(Ok(Message::Pong(Default::default())));
     }
-    assert!(s.ended.try_recv().is_err(), "five minutes of pongs kept it alive");
+    assert!(
+        s.ended.try_recv().is_err(),
+        "five minutes of pongs kept it alive"
+    );
     s.peer.text("still here");
-    assert_eq!(s.peer.next_not_ping().await, Message::Text("still here".into()));
+    assert_eq!(
+        s.peer.next_not_ping().await,
+        Message::Text("still here".into())
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -213,7 +224,9 @@ async fn a_peer_that_stops_reading_is_closed_as_a_slow_consumer_and_others_go_on
     let mut slow = slow;
     let reason = slow.ended.recv().await.expect("the slow session ended");
     assert_eq!(reason, DisconnectReason::SlowConsumer);
-    slow.task.await.expect("ends: the unread socket did not hold it past the close timeout");
+    slow.task
+        .await
+        .expect("ends: the unread socket did not hold it past the close timeout");
     for n in 0..64u64 {
         match fast.peer.next_not_ping().await {
             Message::Text(text) => {
@@ -249,24 +262,36 @@ async fn a_client_close_ends_the_session_with_its_code_and_reason() {
 
 #[tokio::test(start_paused = true)]
 async fn disconnect_sends_the_close_frame_and_resolves_once_the_peer_answers() {
-    let mut s = connect(Config::default().close_timeout(Duration::from_secs(30)), Echo, 64);
+    let mut s = connect(
+        Config::default().close_timeout(Duration::from_secs(30)),
+        Echo,
+        64,
+    );
     ready(&mut s.peer).await;
     let handle = ServerHandle::new(s.hub.clone());
     let id = handle.connections()[0].id().clone();
     let started = tokio::time::Instant::now();
-    let disconnect = tokio::spawn(async move { handle.disconnect(&id, Close::new(4001, "kicked")).await });
+    let disconnect =
+        tokio::spawn(async move { handle.disconnect(&id, Close::new(4001, "kicked")).await });
     let close = s.peer.next_not_ping().await;
     assert_eq!(close_code(&close), Some(4001));
     let _ = s.peer.send.send(Ok(close));
     assert!(disconnect.await.unwrap(), "there was such a connection");
-    assert!(started.elapsed() < Duration::from_secs(30), "no wait for the close timeout");
-    assert!(matches!(s.ended.recv().await, Some(DisconnectReason::Disconnected(c)) if c.code() == 4001));
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "no wait for the close timeout"
+    );
+    assert!(
+        matches!(s.ended.recv().await, Some(DisconnectReason::Disconnected(c)) if c.code() == 4001)
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn the_rate_limit_refuses_then_closes_an_abusive_peer() {
     let limit = RateLimit::new(1.0, 2);
-    let config = Config::default().rate_limit(limit).session_retention(Duration::ZERO);
+    let config = Config::default()
+        .rate_limit(limit)
+        .session_retention(Duration::ZERO);
     let mut s = connect(config, Echo, 1024);
     ready(&mut s.peer).await;
     for n in 0..3 {
@@ -311,5 +336,7 @@ async fn shutdown_lets_calls_in_flight_answer_before_the_going_away_close() {
     assert_eq!(close_code(&close), Some(1001));
     let _ = s.peer.send.send(Ok(close));
     assert_eq!(s.ended.recv().await, Some(DisconnectReason::Shutdown));
-    shutdown.await.expect("shutdown resolves once every connection ended");
+    shutdown
+        .await
+        .expect("shutdown resolves once every connection ended");
 }

@@ -82,7 +82,13 @@ impl<C: Send + Sync + 'static> Inbound<C> for Dispatcher<C> {
         let ctx = Ctx::new(conn.session.clone(), route.name.clone());
         // The envelope's borrows end here: the frame moves into the call.
         let call = route.invoke(ctx, Payload::new(text, range));
-        drive(&conn.session, route, call, rpc_id.map(|id| (id, ticket)), running);
+        drive(
+            &conn.session,
+            route,
+            call,
+            rpc_id.map(|id| (id, ticket)),
+            running,
+        );
         None
     }
 }
@@ -105,25 +111,33 @@ fn drive<C: Send + Sync + 'static>(
     });
     match first {
         Ok(Poll::Ready(result)) => finish(session, &route.name, rpc_id, result, started),
-        Err(_) => finish(session, &route.name, rpc_id, Err(panicked(&route.name)), started),
+        Err(_) => finish(
+            session,
+            &route.name,
+            rpc_id,
+            Err(panicked(&route.name)),
+            started,
+        ),
         Ok(Poll::Pending) => {
             let session = session.clone();
             let name = route.name.clone();
             let limit = session.hub.config.call_timeout;
-            let task = async move {
-                let result =
-                    match tokio::time::timeout(limit, AssertUnwindSafe(call).catch_unwind()).await
-                    {
-                        Ok(Ok(result)) => result,
-                        Ok(Err(_)) => Err(panicked(&name)),
-                        Err(_) => Err(RpcError::new(
-                            ErrorCode::TIMEOUT,
-                            format!("call timed out after {} ms", limit.as_millis()),
-                        )),
-                    };
-                finish(&session, &name, rpc_id, result, started);
-                drop(running);
-            };
+            let task =
+                async move {
+                    let result =
+                        match tokio::time::timeout(limit, AssertUnwindSafe(call).catch_unwind())
+                            .await
+                        {
+                            Ok(Ok(result)) => result,
+                            Ok(Err(_)) => Err(panicked(&name)),
+                            Err(_) => Err(RpcError::new(
+                                ErrorCode::TIMEOUT,
+                                format!("call timed out after {} ms", limit.as_millis()),
+                            )),
+                        };
+                    finish(&session, &name, rpc_id, result, started);
+                    drop(running);
+                };
             tokio::spawn(task.instrument(span));
         }
     }

@@ -29,7 +29,11 @@ impl<C> Dispatcher<C> {
     }
 
     /// Every route's name and kind.
-    pub(crate) fn names(&self) -> impl Iterator<Item = (std::sync::Arc<str>, zocket_protocol::RouteKind)> + '_ {
-        self.routes.values().map(|route| (route.name.clone(), route.kind))
+    pub(crate) fn names(
+        &self,
+    ) -> impl Iterator<Item = (std::sync::Arc<str>, zocket_protocol::RouteKind)> + '_ {
+        self.routes
+            .values()
+            .map(|route| (route.name.clone(), route.kind))
     }
 }

@@ -132,7 +132,8 @@ mod tests {
         let err = RpcError::new(ErrorCode::new("OUT_OF_STOCK"), "gone \"now\"")
             .with_path("items[0]")
             .with_data(&json!({"left": 0}));
-        match ServerFrame::parse(&error_frame(Some("7"), Some("shop.buy"), &err)).expect("decodes") {
+        match ServerFrame::parse(&error_frame(Some("7"), Some("shop.buy"), &err)).expect("decodes")
+        {
             ServerFrame::CallError { rpc_id, error } => {
                 assert_eq!(rpc_id, "7");
                 assert_eq!(&error, err.as_object());
@@ -149,7 +150,10 @@ mod tests {
         let event = EventFrame::new("room.msg", r#""hi""#).with_seq(u64::MAX);
         match ServerFrame::parse(&event).expect("decodes") {
             ServerFrame::Event { name, payload, seq } => {
-                assert_eq!((name.as_str(), payload.get(), seq), ("room.msg", r#""hi""#, Some(u64::MAX)));
+                assert_eq!(
+                    (name.as_str(), payload.get(), seq),
+                    ("room.msg", r#""hi""#, Some(u64::MAX))
+                );
             }
             other => panic!("{other:?}"),
         }

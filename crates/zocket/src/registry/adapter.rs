@@ -28,7 +28,7 @@ impl<C: Send + Sync + 'static> Deliver for super::Session<C> {
     }
 }
 
-/// A client as an [`Adapter`](crate::Adapter) sees it: an id and a way to
+/// A client as an [`Adapter`] sees it: an id and a way to
 /// deliver events (numbered, kept for recovery, queued for its connection).
 #[derive(Clone)]
 pub struct Recipient(pub(crate) Arc<dyn Deliver>);

@@ -22,9 +22,8 @@ pub use ids::ClientId;
 pub(crate) use ids::SessionId;
 pub(crate) use link::{Link, Outbound, Take};
 pub use reason::DisconnectReason;
-pub use send::{EncodedEvent, Emit, Emitter, Event, SendError};
+pub use send::{Emit, Emitter, EncodedEvent, Event, SendError};
 pub(crate) use session::{Begin, Session, Ticket};
-
 
 use crate::config::Config;
 use futures_util::future::BoxFuture;

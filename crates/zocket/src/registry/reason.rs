@@ -1,8 +1,8 @@
 //! Why a connection ended, as `on_disconnect` receives it.
 
 use crate::protocol::Close;
-use zocket_protocol::CloseCode;
 use std::fmt;
+use zocket_protocol::CloseCode;
 
 /// Why a connection ended.
 #[derive(Clone, Debug, PartialEq, Eq)]

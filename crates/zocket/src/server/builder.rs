@@ -159,7 +159,12 @@ where
             on_connection_lost: self.lost,
             on_disconnect: self.disconnect,
         };
-        let hub = Arc::new(Hub::new(self.config, adapter, hooks, dispatcher.names().collect()));
+        let hub = Arc::new(Hub::new(
+            self.config,
+            adapter,
+            hooks,
+            dispatcher.names().collect(),
+        ));
         Ok(Server {
             handshaker: Arc::new(Handshaker {
                 schema: HeaderSchema::new(),

@@ -190,9 +190,7 @@ impl<C: Send + Sync + 'static> TestConn<C> {
     /// Why the connection was closed (`ctx.disconnect`, a shutdown, a slow
     /// consumer), if it was.
     pub fn closed(&self) -> Option<DisconnectReason> {
-        self.session
-            .is_ended()
-            .then(|| self.link.stop_reason())
+        self.session.is_ended().then(|| self.link.stop_reason())
     }
 
     /// Every frame queued for this connection since the last call.
@@ -231,7 +229,10 @@ mod tests {
         assert_eq!(a.ctx().emit(NEWS, &2).broadcast().unwrap(), 3);
         hub.handle().emit(NEWS, &3).to(c.id()).unwrap();
         let payloads = |conn: &TestConn<()>| -> Vec<u32> {
-            conn.events().iter().map(|e| e.payload_as().unwrap()).collect()
+            conn.events()
+                .iter()
+                .map(|e| e.payload_as().unwrap())
+                .collect()
         };
         assert_eq!(payloads(&a), [1, 2]);
         assert_eq!(payloads(&b), [1, 2]);

@@ -95,7 +95,10 @@ impl<C: Send + Sync + 'static> TestServer<C> {
     /// Connects a client with the default settings to [`URL`], sending
     /// `headers`. For a server mounted at another path, use
     /// [`client`](Self::client) with `ws://zocket.test/that/path`.
-    pub async fn connect<H: Serialize + ?Sized>(&self, headers: &H) -> Result<Client, ConnectError> {
+    pub async fn connect<H: Serialize + ?Sized>(
+        &self,
+        headers: &H,
+    ) -> Result<Client, ConnectError> {
         self.client().connect(URL, headers).await
     }
 }
@@ -140,11 +143,16 @@ mod tests {
                 Ok::<_, RpcError>(ctx.context().clone())
             })
             .call("greet", |ctx: Ctx<String>, (): ()| async move {
-                let sent = ctx.emit(HELLO, ctx.context()).broadcast().map_err(|_| RpcError::internal())?;
+                let sent = ctx
+                    .emit(HELLO, ctx.context())
+                    .broadcast()
+                    .map_err(|_| RpcError::internal())?;
                 Ok::<_, RpcError>(sent)
             });
         Server::builder(router)
-            .on_connect(|headers: std::sync::Arc<Headers>, _| async move { Ok(headers.name.clone()) })
+            .on_connect(
+                |headers: std::sync::Arc<Headers>, _| async move { Ok(headers.name.clone()) },
+            )
             .build()
             .expect("builds")
     }
@@ -152,12 +160,20 @@ mod tests {
     #[tokio::test]
     async fn clients_connect_call_and_receive_events_without_a_port() {
         let test = TestServer::new(server());
-        let ada = test.connect(&Headers { name: "ada".into() }).await.expect("connects");
-        let bob = test.connect(&Headers { name: "bob".into() }).await.expect("connects");
+        let ada = test
+            .connect(&Headers { name: "ada".into() })
+            .await
+            .expect("connects");
+        let bob = test
+            .connect(&Headers { name: "bob".into() })
+            .await
+            .expect("connects");
         let mut hello = bob.events::<String>("hello");
         assert_eq!(ada.call::<_, String>("whoami", &()).await.unwrap(), "ada");
         assert_eq!(ada.call::<_, usize>("greet", &()).await.unwrap(), 2);
-        let event = tokio::time::timeout(Duration::from_secs(5), hello.next()).await.unwrap();
+        let event = tokio::time::timeout(Duration::from_secs(5), hello.next())
+            .await
+            .unwrap();
         assert_eq!(event.unwrap().unwrap(), "ada");
         assert_eq!(test.handle().connection_count(), 2);
     }

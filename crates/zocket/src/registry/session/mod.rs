@@ -12,7 +12,6 @@ pub(crate) use replies::{Begin, Ticket};
 
 use super::{ClientId, Connection, DisconnectReason, Hub, Link, Outbound, SessionId};
 use crate::protocol::{Close, EventFrame};
-use zocket_protocol::{PROTOCOL_VERSION, Ready};
 use axum::extract::ws::Utf8Bytes;
 use futures_util::FutureExt;
 use replies::Replies;
@@ -20,6 +19,7 @@ use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
+use zocket_protocol::{PROTOCOL_VERSION, Ready};
 
 /// The state of one client, shared by its connections and its handlers.
 pub(crate) struct Session<C> {

@@ -14,7 +14,6 @@ use zocket_protocol::HeaderIssue;
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 pub struct NoHeaders {}
 
-
 /// JSON types a field accepts.
 #[derive(Default, Clone, Copy, Debug)]
 struct Kinds {

@@ -62,7 +62,10 @@ where
                 .map_err(Refusal::InvalidHeaders)?,
         );
         if let Some(before) = &self.before {
-            match AssertUnwindSafe(before(parsed.clone())).catch_unwind().await {
+            match AssertUnwindSafe(before(parsed.clone()))
+                .catch_unwind()
+                .await
+            {
                 Ok(Ok(())) => {}
                 Ok(Err(reject)) => return Err(Refusal::Rejected(reject)),
                 Err(_) => {

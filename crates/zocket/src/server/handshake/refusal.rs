@@ -74,10 +74,13 @@ impl Refusal {
                 StatusCode::SERVICE_UNAVAILABLE,
                 RefusalBody::new(ErrorCode::UNAVAILABLE, "too many connections"),
             ),
-            Self::InvalidHeaders(issues) => {
-                (StatusCode::BAD_REQUEST, RefusalBody::invalid_headers(issues))
+            Self::InvalidHeaders(issues) => (
+                StatusCode::BAD_REQUEST,
+                RefusalBody::invalid_headers(issues),
+            ),
+            Self::Rejected(reject) => {
+                (reject.status, RefusalBody::new(reject.code, reject.message))
             }
-            Self::Rejected(reject) => (reject.status, RefusalBody::new(reject.code, reject.message)),
             Self::HookPanicked => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 RefusalBody::new(ErrorCode::INTERNAL, "internal error"),
@@ -111,7 +114,9 @@ mod tests {
             "application/json",
             "every refusal is JSON"
         );
-        let body = to_bytes(response.into_body(), 64 * 1024).await.expect("body");
+        let body = to_bytes(response.into_body(), 64 * 1024)
+            .await
+            .expect("body");
         let parsed: RefusalBody = serde_json::from_slice(&body).expect("one body shape");
         (status, serde_json::to_value(parsed).expect("json"))
     }
@@ -122,10 +127,22 @@ mod tests {
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(body["error"]["code"], "UNAVAILABLE");
         let (status, body) = answer(Refusal::TooManyConnections).await;
-        assert_eq!((status, body["error"]["message"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("too many connections")));
+        assert_eq!(
+            (status, body["error"]["message"].as_str()),
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some("too many connections")
+            )
+        );
         let issues = vec![
-            HeaderIssue { path: "name".into(), message: "missing required field".into() },
-            HeaderIssue { path: "age".into(), message: "expected an integer".into() },
+            HeaderIssue {
+                path: "name".into(),
+                message: "missing required field".into(),
+            },
+            HeaderIssue {
+                path: "age".into(),
+                message: "expected an integer".into(),
+            },
         ];
         let (status, body) = answer(Refusal::InvalidHeaders(issues)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -142,11 +159,24 @@ mod tests {
         );
         let (status, body) = answer(Refusal::Rejected(Reject::unauthorized("log in first"))).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
-        assert_eq!(body, serde_json::json!({"error": {"code": "UNAUTHORIZED", "message": "log in first"}}));
-        let teapot = Reject::new(StatusCode::IM_A_TEAPOT, ErrorCode::new("TEAPOT"), "short and stout");
-        assert_eq!(answer(Refusal::Rejected(teapot)).await.0, StatusCode::IM_A_TEAPOT);
+        assert_eq!(
+            body,
+            serde_json::json!({"error": {"code": "UNAUTHORIZED", "message": "log in first"}})
+        );
+        let teapot = Reject::new(
+            StatusCode::IM_A_TEAPOT,
+            ErrorCode::new("TEAPOT"),
+            "short and stout",
+        );
+        assert_eq!(
+            answer(Refusal::Rejected(teapot)).await.0,
+            StatusCode::IM_A_TEAPOT
+        );
         let (status, body) = answer(Refusal::HookPanicked).await;
-        assert_eq!((status, body["error"]["message"].as_str()), (StatusCode::INTERNAL_SERVER_ERROR, Some("internal error")));
+        assert_eq!(
+            (status, body["error"]["message"].as_str()),
+            (StatusCode::INTERNAL_SERVER_ERROR, Some("internal error"))
+        );
         let (status, body) = answer(Refusal::NotAnUpgrade(MethodNotGet::default().into())).await;
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(body["error"]["code"], "BAD_REQUEST");
