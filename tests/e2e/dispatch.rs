@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
 use tokio_tungstenite::tungstenite::Message;
 use zocket::{ClientId, Config, Ctx, ErrorCode, NoHeaders, Router, RpcError, Server};
-use zocket_tests::{TestClient, serve, within};
+use zocket_tests::{TestClient, serve_in_memory, within};
 
 #[derive(Deserialize, JsonSchema)]
 struct Add {
@@ -139,7 +139,7 @@ async fn lab_server(config: Config) -> (String, Arc<Lab>) {
         .config(config)
         .build()
         .expect("valid");
-    let (addr, _) = serve(server).await;
+    let (addr, _) = serve_in_memory(server);
     (format!("ws://{addr}/"), lab)
 }
 

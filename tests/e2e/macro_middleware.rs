@@ -5,7 +5,7 @@ use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use zocket::{ClientId, Close, Connect, Ctx, RpcError};
-use zocket_tests::{TestClient, serve};
+use zocket_tests::{TestClient, serve_in_memory};
 
 #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 struct Headers {
@@ -103,7 +103,7 @@ async fn middleware_values_reach_handlers_as_typed_parameters() {
     })
     .build()
     .expect("valid");
-    let (addr, _) = serve(server).await;
+    let (addr, _) = serve_in_memory(server);
     let mut anon = TestClient::connect(&format!("ws://{addr}/")).await;
     let mut ada = TestClient::connect(&format!("ws://{addr}/?token=ada")).await;
     let mut root = TestClient::connect(&format!("ws://{addr}/?token=root")).await;

@@ -1,5 +1,9 @@
-//! End-to-end tests: real servers and clients over 127.0.0.1, one module
-//! per feature.
+//! End-to-end tests: real servers and clients, one module per feature.
+//! Where the transport is what is tested (handshakes, limits, heartbeats,
+//! faults, recovery, the chat page) they run over 127.0.0.1; where a real
+//! socket adds nothing (dispatch, middleware, rooms, nesting, the typed
+//! client) over zocket's in-memory transport (`zocket::testing`), with the
+//! same handshake, frames and clients.
 
 mod chat;
 mod client;

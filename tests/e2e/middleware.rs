@@ -3,7 +3,7 @@
 use serde_json::json;
 use std::sync::Arc;
 use zocket::{ClientId, Ctx, Router, RpcError, Server};
-use zocket_tests::{TestClient, serve};
+use zocket_tests::{TestClient, serve_in_memory};
 
 #[derive(serde::Deserialize, schemars::JsonSchema)]
 struct Headers {
@@ -71,7 +71,7 @@ async fn start() -> String {
         })
         .build()
         .expect("valid");
-    let (addr, _) = serve(server).await;
+    let (addr, _) = serve_in_memory(server);
     format!("ws://{addr}/")
 }
 

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use zocket::{ClientId, Ctx, Event, NoHeaders, Router, RpcError, Server, ServerHandle};
-use zocket_tests::{TestClient, serve, within};
+use zocket_tests::{TestClient, serve_in_memory, within};
 
 const NOTE: Event<Value> = Event::new("note");
 
@@ -63,7 +63,7 @@ async fn start() -> (String, ServerHandle<()>) {
         .on_connect(|_: Arc<NoHeaders>, _: ClientId| async { Ok(()) })
         .build()
         .expect("valid");
-    let (addr, handle) = serve(server).await;
+    let (addr, handle) = serve_in_memory(server);
     (format!("ws://{addr}/"), handle)
 }
 

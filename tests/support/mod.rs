@@ -1,4 +1,5 @@
-//! A small WebSocket test client and helpers to run servers on 127.0.0.1.
+//! A small WebSocket test client and helpers to run servers on 127.0.0.1,
+//! or in memory through zocket's test kit where a real socket adds nothing.
 
 pub mod proxy;
 
@@ -7,9 +8,58 @@ use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use zocket::client::{Connector, Io};
+
+/// The test client's socket: TCP or an in-memory pipe.
+pub type Socket = WebSocketStream<Box<dyn Io>>;
+
+/// In-memory servers by the host name of their URLs (`mem-1`, ...).
+static IN_MEMORY: std::sync::Mutex<Vec<(String, zocket::testing::Pipes)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Serves a zocket server in memory ([`zocket::testing::TestServer`]);
+/// the returned host (`mem-N`) goes where an address would in a URL, and
+/// [`TestClient`] connects to it with no TCP and no port.
+pub fn serve_in_memory<H, C>(server: zocket::Server<H, C>) -> (String, zocket::ServerHandle<C>)
+where
+    H: serde::de::DeserializeOwned + schemars::JsonSchema + Send + Sync + 'static,
+    C: Send + Sync + 'static,
+{
+    let test = zocket::testing::TestServer::new(server);
+    let mut servers = IN_MEMORY.lock().unwrap_or_else(|p| p.into_inner());
+    let host = format!("mem-{}", servers.len() + 1);
+    servers.push((host.clone(), test.connector()));
+    (host, test.handle())
+}
+
+/// Opens the byte stream to `url`'s host: an in-memory server's pipe, or
+/// a TCP connection.
+async fn open(url: &str) -> std::io::Result<Box<dyn Io>> {
+    let authority = url
+        .split_once("://")
+        .map_or(url, |(_, rest)| rest)
+        .split(['/', '?'])
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let pipes = IN_MEMORY
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .find(|(host, _)| *host == authority)
+        .map(|(_, pipes)| pipes.clone());
+    match pipes {
+        Some(pipes) => pipes.connect(url).await,
+        None => {
+            let stream = TcpStream::connect(&authority).await?;
+            stream.set_nodelay(true)?;
+            Ok(Box::new(stream))
+        }
+    }
+}
 
 /// How long any single wait in a test may take before it fails.
 pub const WAIT: Duration = Duration::from_secs(5);
@@ -57,7 +107,7 @@ pub struct Refused {
 
 /// A raw protocol client over tokio-tungstenite.
 pub struct TestClient {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: Socket,
     /// The `__ready` payload.
     pub ready: Value,
     /// Frames read while waiting for something else.
@@ -82,7 +132,13 @@ impl TestClient {
                 value.parse().expect("header value"),
             );
         }
-        let ws = match within("the handshake", tokio_tungstenite::connect_async(request)).await {
+        let io = within("the connection", open(url)).await.expect("connect");
+        let ws = match within(
+            "the handshake",
+            tokio_tungstenite::client_async(request, io),
+        )
+        .await
+        {
             Ok((ws, _)) => ws,
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
                 let body = response
@@ -275,7 +331,7 @@ impl TestClient {
     }
 
     /// The raw socket, for tests that need to misbehave.
-    pub fn into_inner(self) -> WebSocketStream<MaybeTlsStream<TcpStream>> {
+    pub fn into_inner(self) -> Socket {
         self.ws
     }
 }
