@@ -4,11 +4,30 @@
 use crate::ErrorCode;
 use serde::{Deserialize, Serialize};
 
-/// The query parameter (or header) carrying the session id to resume.
+/// The query parameter carrying the session id to resume: the form of
+/// older clients, still accepted; current clients keep secrets out of URLs
+/// (see [`SESSION_ID_HEADER`] and [`SESSION_PROTOCOL_PREFIX`]).
 pub const SESSION_ID_PARAM: &str = "sessionId";
-/// The query parameter (or header) carrying the `seq` of the last event
-/// the client received.
+/// The query parameter carrying the `seq` of the last event the client
+/// received (older clients; see [`LAST_SEQ_HEADER`]).
 pub const LAST_SEQ_PARAM: &str = "lastSeq";
+
+/// The HTTP header a native client resumes its session with.
+pub const SESSION_ID_HEADER: &str = "x-zocket-session";
+/// The HTTP header with the `seq` of the last event a native client
+/// received.
+pub const LAST_SEQ_HEADER: &str = "x-zocket-last-seq";
+
+/// The WebSocket subprotocol of zocket: the only `Sec-WebSocket-Protocol`
+/// entry a server echoes back.
+pub const SUBPROTOCOL: &str = "zocket.v1";
+/// A `Sec-WebSocket-Protocol` entry `zocket.session.<id>` resumes a
+/// session from a browser (which cannot set HTTP headers); the server never
+/// echoes it.
+pub const SESSION_PROTOCOL_PREFIX: &str = "zocket.session.";
+/// A `Sec-WebSocket-Protocol` entry `zocket.last-seq.<n>`: the last event
+/// `seq` a browser client received.
+pub const LAST_SEQ_PROTOCOL_PREFIX: &str = "zocket.last-seq.";
 
 /// The payload of `__ready`, the server's first frame on every connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

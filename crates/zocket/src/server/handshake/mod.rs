@@ -3,7 +3,10 @@
 //! session, all before the upgrade.
 
 mod headers;
+#[cfg(test)]
+mod proptests;
 mod refusal;
+mod resume;
 
 pub(crate) use headers::HeaderSchema;
 pub use headers::NoHeaders;
@@ -21,7 +24,8 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use zocket_protocol::{LAST_SEQ_PARAM, SESSION_ID_PARAM};
+use resume::resume_request;
+use zocket_protocol::SUBPROTOCOL;
 
 /// The `on_before_connect` hook, type-erased.
 pub(crate) type BeforeHook<H> =
@@ -74,7 +78,7 @@ where
                 }
             }
         }
-        let start = match resumable(hub, query) {
+        let start = match resumable(hub, query, headers) {
             Some((session, last_seq)) => Start::Resume { session, last_seq },
             None => {
                 let id = ClientId::random();
@@ -107,31 +111,36 @@ where
     };
     let config = &handshaker.hub.config;
     let (hub, dispatcher) = (handshaker.hub.clone(), handshaker.dispatcher.clone());
-    ws.read_buffer_size(config.read_buffer_size)
+    // Browsers resume with `Sec-WebSocket-Protocol` entries; only the
+    // protocol's name is echoed back, never a session id.
+    ws.protocols([SUBPROTOCOL])
+        .read_buffer_size(config.read_buffer_size)
         .write_buffer_size(8 * 1024)
         .max_message_size(config.max_message_size)
         .max_frame_size(config.max_message_size)
         .on_upgrade(move |socket| connection::run(socket, hub, dispatcher, start, slot))
 }
 
-/// The retained session the query asks to resume (`sessionId`, `lastSeq`),
-/// if it exists and still has every event after `lastSeq`. Anything else
+/// The retained session the handshake asks to resume, if it exists and
+/// still has every event after the client's last `seq`. Anything else
 /// (unknown, expired, too far behind, malformed) means a fresh session.
 fn resumable<C: Send + Sync + 'static>(
     hub: &Hub<C>,
     query: Option<&str>,
+    headers: &HeaderMap,
 ) -> Option<(Arc<Session<C>>, u64)> {
     if hub.config.retention.is_zero() {
         return None;
     }
-    let (mut session_id, mut last_seq) = (None, 0u64);
-    for (key, value) in form_urlencoded::parse(query?.as_bytes()) {
-        match &*key {
-            SESSION_ID_PARAM => session_id = Some(value.into_owned()),
-            LAST_SEQ_PARAM => last_seq = value.parse().ok()?,
-            _ => {}
+    let request = match resume_request(query, headers) {
+        Ok(request) => request?,
+        Err(err) => {
+            tracing::debug!(%err, "unusable resume parameters: a fresh session");
+            return None;
         }
-    }
-    let session = hub.by_session(&session_id?)?;
-    session.can_resume(last_seq).then_some((session, last_seq))
+    };
+    let session = hub.by_session(&request.session_id)?;
+    session
+        .can_resume(request.last_seq)
+        .then_some((session, request.last_seq))
 }
