@@ -27,7 +27,7 @@ async fn start(
             Ok::<_, RpcError>(v)
         })
         .call("join", |ctx: Ctx<()>, room: String| async move {
-            Ok::<_, RpcError>(ctx.join(&room))
+            ctx.join(&room)
         });
     let server = Server::builder(router)
         .on_connect(|_: Arc<NoHeaders>, _: ClientId| async { Ok(()) })

@@ -12,6 +12,7 @@ mod compat;
 mod dispatch;
 mod faults;
 mod handshake;
+mod hostile;
 mod lifecycle;
 mod limits;
 mod macro_middleware;

@@ -53,7 +53,7 @@ async fn lab(config: Config) -> Lab {
     let p = probe.clone();
     let router = Router::new()
         .call("join", |ctx: Ctx<String>, room: String| async move {
-            Ok::<_, RpcError>(ctx.join(&room))
+            ctx.join(&room)
         })
         .call("rooms", |ctx: Ctx<String>, _: ()| async move {
             Ok::<_, RpcError>(ctx.current())

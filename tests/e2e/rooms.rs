@@ -20,7 +20,7 @@ struct Fanout {
 fn router() -> Router<()> {
     Router::new()
         .call("room.join", |ctx: Ctx<()>, room: String| async move {
-            Ok::<_, RpcError>(ctx.join(&room))
+            ctx.join(&room)
         })
         .call("room.leave", |ctx: Ctx<()>, room: String| async move {
             Ok::<_, RpcError>(ctx.leave(&room))

@@ -27,6 +27,9 @@ impl ErrorCode {
     pub const RATE_LIMITED: Self = Self::from_static("RATE_LIMITED");
     /// A payload over a size limit.
     pub const PAYLOAD_TOO_LARGE: Self = Self::from_static("PAYLOAD_TOO_LARGE");
+    /// A per-connection limit of the server (rooms per connection, the
+    /// length of a room name); `data` names it: `{"limit": "rooms", "max": 1000}`.
+    pub const LIMIT_EXCEEDED: Self = Self::from_static("LIMIT_EXCEEDED");
     /// The handler did not finish within the call timeout.
     pub const TIMEOUT: Self = Self::from_static("TIMEOUT");
     /// The handler failed or panicked; nothing internal is disclosed.

@@ -2,6 +2,22 @@
 
 use std::time::Duration;
 
+/// Which browser origins may open a connection. Requests without an
+/// `Origin` header (native clients, Node) are not affected.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Origins {
+    /// Pages served from the host the socket is on (the default): the
+    /// `Origin`'s host and port equal the request's `Host`.
+    #[default]
+    SameHost,
+    /// Any origin (for public APIs that authenticate with tokens, not
+    /// cookies).
+    Any,
+    /// These origins only (`https://app.example.com`), compared without
+    /// regard to case.
+    List(Vec<String>),
+}
+
 /// A per-connection message rate limit (a token bucket): `per_second`
 /// frames per second refill a bucket of `burst`; a frame that finds it
 /// empty gets `RATE_LIMITED`, and a connection refused `close_after` times
@@ -78,6 +94,12 @@ pub struct Config {
     pub(crate) retention: Duration,
     pub(crate) history: usize,
     pub(crate) reply_cache: usize,
+    pub(crate) origins: Origins,
+    pub(crate) max_rooms: usize,
+    pub(crate) max_room_name: usize,
+    pub(crate) max_rpc_id: usize,
+    pub(crate) max_connections_per_ip: Option<usize>,
+    pub(crate) header_timeout: Duration,
 }
 
 impl Default for Config {
@@ -90,13 +112,19 @@ impl Default for Config {
             outbound_queue: 1024,
             max_concurrent_calls: 32,
             call_timeout: Duration::from_secs(30),
-            rate_limit: None,
+            rate_limit: Some(RateLimit::new(500.0, 2000)),
             close_timeout: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(10),
             read_buffer_size: 2 * 1024,
             retention: Duration::from_secs(120),
             history: 1024,
             reply_cache: 256,
+            origins: Origins::SameHost,
+            max_rooms: 1000,
+            max_room_name: 256,
+            max_rpc_id: 128,
+            max_connections_per_ip: None,
+            header_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -148,10 +176,65 @@ impl Config {
         self
     }
 
-    /// A per-connection message rate limit (default: none). Messages over
-    /// it get `RATE_LIMITED`.
+    /// The per-connection frame rate limit (default: 500 frames per
+    /// second, bursts of 2000, closed with `1008` after 20 000 refusals in
+    /// a row: more than any interactive client sends). Frames over it get
+    /// `RATE_LIMITED`.
     pub fn rate_limit(mut self, limit: RateLimit) -> Self {
         self.rate_limit = Some(limit);
+        self
+    }
+
+    /// No frame rate limit (for load tests and trusted clients).
+    pub fn without_rate_limit(mut self) -> Self {
+        self.rate_limit = None;
+        self
+    }
+
+    /// Which browser origins may connect (default [`Origins::SameHost`]):
+    /// a handshake whose `Origin` is not allowed gets HTTP `403` before
+    /// the upgrade. Requests without an `Origin` (native clients) pass.
+    pub fn origins(mut self, origins: Origins) -> Self {
+        self.origins = origins;
+        self
+    }
+
+    /// Rooms one connection may be in at once (default 1000); a join past
+    /// it fails with `LIMIT_EXCEEDED`.
+    pub fn max_rooms_per_connection(mut self, rooms: usize) -> Self {
+        self.max_rooms = rooms;
+        self
+    }
+
+    /// The longest room name, in bytes (default 256); a join with a longer
+    /// one fails with `LIMIT_EXCEEDED`.
+    pub fn max_room_name(mut self, bytes: usize) -> Self {
+        self.max_room_name = bytes;
+        self
+    }
+
+    /// The longest `rpcId`, in bytes (default 128); a frame with a longer
+    /// one gets a `BAD_REQUEST` `__error` (it cannot be answered by id).
+    pub fn max_rpc_id(mut self, bytes: usize) -> Self {
+        self.max_rpc_id = bytes;
+        self
+    }
+
+    /// Connections from one source IP address at once (default: no limit).
+    /// Past it the handshake gets HTTP `503`. Needs the peer address: with
+    /// [`Server::serve`](crate::Server::serve), or an axum app served with
+    /// `into_make_service_with_connect_info::<SocketAddr>()`.
+    pub fn max_connections_per_ip(mut self, connections: usize) -> Self {
+        self.max_connections_per_ip = Some(connections.max(1));
+        self
+    }
+
+    /// How long a client has to send a complete HTTP request head (the
+    /// upgrade request, or the next request on a kept-alive connection)
+    /// before [`Server::serve`](crate::Server::serve) closes it (default
+    /// 10 s): slow-header clients hold no connection longer than that.
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.header_timeout = timeout;
         self
     }
 

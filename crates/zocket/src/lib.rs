@@ -26,7 +26,7 @@
 //! /// A chat.
 //! pub trait Chat {
 //!     /// `chat.join`: a call whose reply is `null`.
-//!     async fn join(room: String);
+//!     async fn join(room: String) -> Result<(), RpcError>;
 //!     /// `chat.say`: a call that may fail with an error reply.
 //!     async fn say(input: Say) -> Result<u64, RpcError>;
 //!     /// `chat.typing`: a message, no reply.
@@ -49,8 +49,9 @@
 //! }
 //!
 //! impl ChatServer<String> for App {
-//!     async fn join(&self, ctx: Ctx<String>, room: String) {
-//!         ctx.join(&room);
+//!     async fn join(&self, ctx: Ctx<String>, room: String) -> Result<(), RpcError> {
+//!         ctx.join(&room)?;
+//!         Ok(())
 //!     }
 //!
 //!     async fn say(&self, ctx: Ctx<String>, input: Say) -> Result<u64, RpcError> {
@@ -145,7 +146,7 @@ mod server;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use config::{Config, RateLimit};
+pub use config::{Config, Origins, RateLimit};
 pub use dispatch::{Ctx, Router, middleware};
 pub use protocol::{Close, ErrorCode, RpcError};
 pub use registry::{ClientId, Connection, DisconnectReason, Event, ServerHandle};

@@ -16,7 +16,7 @@ use axum::response::Html;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
-use zocket::{ClientId, Close, Connect, Ctx, RpcError, ServerHandle};
+use zocket::{ClientId, Close, Connect, Connection, Ctx, RpcError, ServerHandle};
 
 /// The longest message text accepted, in characters.
 pub const MAX_TEXT: usize = 2000;
@@ -88,8 +88,9 @@ pub struct ChatMessage {
 #[zocket::router(headers = ChatHeaders, namespace = "chat")]
 /// The chat's API, shared by the server and its clients.
 pub trait Chat {
-    /// Puts the caller in a room.
-    async fn join(input: RoomInput);
+    /// Puts the caller in a room (`LIMIT_EXCEEDED` past 1000 rooms or for
+    /// a name over 256 bytes).
+    async fn join(input: RoomInput) -> Result<(), RpcError>;
     /// Takes the caller out of a room.
     async fn leave(input: RoomInput);
     /// Sends a message to a room the caller is in (`FORBIDDEN` otherwise).
@@ -116,11 +117,27 @@ impl Connect<ChatHeaders> for ChatApp {
             name: headers.name.clone(),
         })
     }
+
+    /// A session resumes only under the name it was opened with: a
+    /// session id presented with another name is refused (`4403`), and
+    /// the session stays for its owner.
+    async fn on_resume(
+        &self,
+        session: Connection<Member>,
+        headers: Arc<ChatHeaders>,
+    ) -> Result<(), Close> {
+        if session.context().name == headers.name {
+            Ok(())
+        } else {
+            Err(Close::new(4403, "this session belongs to another name"))
+        }
+    }
 }
 
 impl ChatServer<Member> for ChatApp {
-    async fn join(&self, ctx: Ctx<Member>, input: RoomInput) {
-        ctx.join(&input.room);
+    async fn join(&self, ctx: Ctx<Member>, input: RoomInput) -> Result<(), RpcError> {
+        ctx.join(&input.room)?;
+        Ok(())
     }
 
     async fn leave(&self, ctx: Ctx<Member>, input: RoomInput) {

@@ -20,9 +20,9 @@ async fn a_message_reaches_every_member_of_its_room_and_no_one_else() {
     let ada = hub.connect(member("ada"));
     let bob = hub.connect(member("bob"));
     let eve = hub.connect(member("eve"));
-    app.join(ada.ctx(), room("general")).await;
-    app.join(bob.ctx(), room("general")).await;
-    app.join(eve.ctx(), room("random")).await;
+    app.join(ada.ctx(), room("general")).await.unwrap();
+    app.join(bob.ctx(), room("general")).await.unwrap();
+    app.join(eve.ctx(), room("random")).await.unwrap();
 
     let input = SendInput {
         room: "general".into(),
@@ -61,8 +61,8 @@ async fn whoami_reports_the_context_and_the_rooms() {
     let app = ChatApp::default();
     let hub = TestHub::new();
     let ada = hub.connect_as("c0ffee", member("ada"));
-    ada.join("b");
-    ada.join("a");
+    ada.join("b").unwrap();
+    ada.join("a").unwrap();
     let me = app.whoami(ada.ctx()).await;
     assert_eq!(me.client_id, "c0ffee");
     assert_eq!(me.name, "ada");

@@ -23,7 +23,7 @@ const TICK: Event<u64> = Event::new("tick");
 /// Serves the demo API on `addr` until the returned handle shuts it down.
 async fn start_server(addr: SocketAddr) -> std::io::Result<ServerHandle<()>> {
     let router = Router::new().call("join", |ctx: Ctx<()>, room: String| async move {
-        ctx.join(&room);
+        ctx.join(&room)?;
         Ok::<_, RpcError>(())
     });
     let server = Server::builder(router)

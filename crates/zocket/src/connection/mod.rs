@@ -97,10 +97,12 @@ pub(crate) enum Start<C> {
         id: ClientId,
         connect: BoxFuture<'static, Result<C, Close>>,
     },
-    /// A retained session, resumed after the events up to `last_seq`.
+    /// A retained session, resumed after the events up to `last_seq`, once
+    /// `check` (`on_resume`) allows it.
     Resume {
         session: Arc<Session<C>>,
         last_seq: u64,
+        check: Option<BoxFuture<'static, Result<(), Close>>>,
     },
 }
 
@@ -136,7 +138,23 @@ pub(crate) async fn run<C, S, I>(
     let span = tracing::info_span!("zocket.conn", client = id.short());
     async move {
         let (session, resume_from) = match start {
-            Start::Resume { session, last_seq } => (session, Some(last_seq)),
+            Start::Resume { session, last_seq, check } => {
+                let allowed = match check {
+                    None => Ok(Ok(())),
+                    Some(check) => AssertUnwindSafe(check).catch_unwind().await,
+                };
+                match allowed {
+                    Ok(Ok(())) => (session, Some(last_seq)),
+                    Ok(Err(close)) => {
+                        tracing::info!(code = close.code, reason = %close.reason, "on_resume refused to hand over the session");
+                        return Box::pin(refuse(socket, CloseCode(close.code), close.reason.into_owned())).await;
+                    }
+                    Err(_) => {
+                        tracing::error!("on_resume panicked");
+                        return Box::pin(refuse(socket, CloseCode::INTERNAL, "server error".into())).await;
+                    }
+                }
+            }
             Start::Fresh { id, connect } => match AssertUnwindSafe(connect).catch_unwind().await {
                 Ok(Ok(app)) => {
                     let session = Arc::new(Session::new(id, app, hub.clone()));
@@ -226,7 +244,10 @@ impl<C: Send + Sync + 'static, S: Socket> Ending<C, S> {
         let expect_reply = frame.is_some()
             && !matches!(
                 reason,
-                DisconnectReason::MessageTooLarge | DisconnectReason::Error(_)
+                DisconnectReason::MessageTooLarge
+                    | DisconnectReason::Error(_)
+                    | DisconnectReason::InvalidUtf8
+                    | DisconnectReason::ProtocolViolation(_)
             );
         link.close(frame.map(|frame| (frame, reason.flushes())));
         let written = tokio::time::timeout(config.close_timeout, &mut writer)

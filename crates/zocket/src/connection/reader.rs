@@ -109,6 +109,10 @@ fn transport_error(err: axum::Error) -> DisconnectReason {
         Some(tungstenite::Error::Protocol(
             tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
         )) => gone,
+        Some(tungstenite::Error::Utf8(_)) => DisconnectReason::InvalidUtf8,
+        Some(tungstenite::Error::Protocol(violation)) => {
+            DisconnectReason::ProtocolViolation(violation.to_string())
+        }
         _ => DisconnectReason::Error(err.to_string()),
     }
 }

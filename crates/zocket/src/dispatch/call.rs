@@ -46,6 +46,12 @@ impl<C: Send + Sync + 'static> Inbound<C> for Dispatcher<C> {
             }
         };
         let rpc_id = envelope.rpc_id.as_deref();
+        let max_rpc_id = conn.session.hub.config.max_rpc_id;
+        if rpc_id.is_some_and(|id| id.len() > max_rpc_id) {
+            let err = RpcError::bad_request(format!("`rpcId` is over {max_rpc_id} bytes"));
+            send_error(None, Some(&envelope.route), &err);
+            return None;
+        }
         if !admitted {
             let err = RpcError::new(ErrorCode::RATE_LIMITED, "too many messages: slow down");
             send_error(rpc_id, Some(&envelope.route), &err);

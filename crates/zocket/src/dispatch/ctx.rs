@@ -6,6 +6,8 @@ use crate::registry::{ClientId, Emit, Emitter, Event, ServerHandle, Session};
 use axum::http::Extensions;
 use serde::Serialize;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use zocket_protocol::ErrorCode;
 
 /// The built-in context of a call: the connection (client id, rooms,
 /// sending, disconnect), the application's context `C` from `on_connect`,
@@ -40,14 +42,22 @@ impl<C: Send + Sync + 'static> Ctx<C> {
         &self.route
     }
 
-    /// Puts this connection in `room`; `false` when it already was.
-    pub fn join(&self, room: &str) -> bool {
-        self.conn.hub.adapter.join(self.client_id(), room)
+    /// Puts this connection in `room`; `Ok(false)` when it already was.
+    /// A room name over [`Config::max_room_name`](crate::Config::max_room_name)
+    /// bytes, or a join past
+    /// [`Config::max_rooms_per_connection`](crate::Config::max_rooms_per_connection),
+    /// fails with `LIMIT_EXCEEDED` (return it with `?`).
+    pub fn join(&self, room: &str) -> Result<bool, RpcError> {
+        join(&self.conn, room)
     }
 
     /// Takes this connection out of `room`; `false` when it was not in it.
     pub fn leave(&self, room: &str) -> bool {
-        self.conn.hub.adapter.leave(self.client_id(), room)
+        let left = self.conn.hub.adapter.leave(self.client_id(), room);
+        if left {
+            self.conn.rooms.fetch_sub(1, Ordering::AcqRel);
+        }
+        left
     }
 
     /// Whether this connection is in `room`.
@@ -113,4 +123,40 @@ impl<C: Send + Sync + 'static> Emitter for Ctx<C> {
     fn emit_event<T: Serialize + ?Sized>(&self, event: Event<T>, payload: &T) -> Emit<'_> {
         self.emit(event, payload)
     }
+}
+
+/// Joins `room` within the connection's limits.
+pub(crate) fn join<C: Send + Sync + 'static>(
+    session: &Session<C>,
+    room: &str,
+) -> Result<bool, RpcError> {
+    let config = &session.hub.config;
+    if room.len() > config.max_room_name {
+        return Err(limit(
+            "room_name",
+            config.max_room_name,
+            format!("room names are at most {} bytes", config.max_room_name),
+        ));
+    }
+    if session.hub.adapter.has(&session.id, room) {
+        return Ok(false);
+    }
+    if session.rooms.fetch_add(1, Ordering::AcqRel) >= config.max_rooms {
+        session.rooms.fetch_sub(1, Ordering::AcqRel);
+        return Err(limit(
+            "rooms",
+            config.max_rooms,
+            format!("a connection is in at most {} rooms", config.max_rooms),
+        ));
+    }
+    let joined = session.hub.adapter.join(&session.id, room);
+    if !joined {
+        session.rooms.fetch_sub(1, Ordering::AcqRel);
+    }
+    Ok(joined)
+}
+
+fn limit(name: &str, max: usize, message: String) -> RpcError {
+    RpcError::new(ErrorCode::LIMIT_EXCEEDED, message)
+        .with_data(&serde_json::json!({ "limit": name, "max": max }))
 }

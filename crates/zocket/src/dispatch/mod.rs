@@ -13,6 +13,8 @@ mod route;
 mod router;
 
 pub use ctx::Ctx;
+#[cfg(feature = "testing")]
+pub(crate) use ctx::join;
 pub(crate) use route::Route;
 pub use router::Router;
 

@@ -28,7 +28,8 @@ pub(crate) use session::{Begin, Session, Ticket};
 use crate::config::Config;
 use futures_util::future::BoxFuture;
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::{TaskTracker, task_tracker::TaskTrackerToken};
 use zocket_protocol::RouteKind;
@@ -61,6 +62,7 @@ pub(crate) struct Hub<C> {
     /// The names and kinds of the server's routes, sorted.
     routes: Vec<(Arc<str>, RouteKind)>,
     tables: RwLock<Tables<C>>,
+    per_address: Arc<PerAddress>,
 }
 
 struct Tables<C> {
@@ -71,6 +73,34 @@ struct Tables<C> {
 /// One connection's place under `max_connections`, held until it ends.
 pub(crate) struct Slot {
     _token: TaskTrackerToken,
+    /// The source address counted under `max_connections_per_ip`.
+    address: Option<(IpAddr, Arc<PerAddress>)>,
+}
+
+/// Live connections by source address.
+type PerAddress = Mutex<HashMap<IpAddr, usize>>;
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some((ip, counts)) = &self.address {
+            let mut counts = counts.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(n) = counts.get_mut(ip) {
+                *n -= 1;
+                if *n == 0 {
+                    counts.remove(ip);
+                }
+            }
+        }
+    }
+}
+
+/// Why a connection got no slot.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Full {
+    /// `max_connections` are live.
+    Server,
+    /// `max_connections_per_ip` are live from this address.
+    Address,
 }
 
 impl<C: Send + Sync + 'static> Hub<C> {
@@ -92,6 +122,7 @@ impl<C: Send + Sync + 'static> Hub<C> {
                 by_client: HashMap::new(),
                 by_session: HashMap::new(),
             }),
+            per_address: Arc::default(),
         }
     }
 
@@ -103,10 +134,29 @@ impl<C: Send + Sync + 'static> Hub<C> {
         self.tables.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A place for one more connection, unless `max_connections` are live.
-    pub(crate) fn acquire_slot(&self) -> Option<Slot> {
+    /// A place for one more connection from `ip`, unless `max_connections`
+    /// are live, or `max_connections_per_ip` from this address.
+    pub(crate) fn acquire_slot(&self, ip: Option<IpAddr>) -> Result<Slot, Full> {
         let token = self.connections.token();
-        (self.connections.len() <= self.config.max_connections).then_some(Slot { _token: token })
+        if self.connections.len() > self.config.max_connections {
+            return Err(Full::Server);
+        }
+        let address = match (self.config.max_connections_per_ip, ip) {
+            (Some(max), Some(ip)) => {
+                let mut counts = self.per_address.lock().unwrap_or_else(|p| p.into_inner());
+                let n = counts.entry(ip).or_insert(0);
+                if *n >= max {
+                    return Err(Full::Address);
+                }
+                *n += 1;
+                Some((ip, self.per_address.clone()))
+            }
+            _ => None,
+        };
+        Ok(Slot {
+            _token: token,
+            address,
+        })
     }
 
     /// Resolves once every connection has ended (after a shutdown closed

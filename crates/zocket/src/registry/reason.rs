@@ -30,6 +30,11 @@ pub enum DisconnectReason {
     MessageTooLarge,
     /// A newer connection resumed the session (`1008 replaced`).
     Replaced,
+    /// A text frame that is not valid UTF-8 (`1007`).
+    InvalidUtf8,
+    /// A WebSocket protocol violation: an oversized or fragmented control
+    /// frame, an unmasked frame, reserved bits or opcodes (`1002`).
+    ProtocolViolation(String),
     /// A transport or server error.
     Error(String),
 }
@@ -46,11 +51,16 @@ impl DisconnectReason {
             Self::MessageTooLarge => Some((CloseCode::TOO_BIG.get(), "message too large".into())),
             Self::Error(_) => Some((CloseCode::INTERNAL.get(), "server error".into())),
             Self::Replaced => Some((CloseCode::POLICY.get(), "replaced".into())),
+            Self::InvalidUtf8 => Some((CloseCode::INVALID_DATA.get(), "invalid UTF-8".into())),
+            Self::ProtocolViolation(_) => {
+                Some((CloseCode::PROTOCOL_ERROR.get(), "protocol violation".into()))
+            }
         }
     }
 
     /// Whether the client may come back and resume its session: the
-    /// connection was lost rather than closed on purpose.
+    /// connection was lost rather than closed on purpose (a protocol
+    /// violation or invalid data ends the session).
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
@@ -82,6 +92,8 @@ impl fmt::Display for DisconnectReason {
             Self::MessageTooLarge => f.write_str("message too large"),
             Self::Error(err) => write!(f, "error: {err}"),
             Self::Replaced => f.write_str("replaced by a newer connection"),
+            Self::InvalidUtf8 => f.write_str("invalid UTF-8 in a text frame"),
+            Self::ProtocolViolation(what) => write!(f, "protocol violation: {what}"),
         }
     }
 }

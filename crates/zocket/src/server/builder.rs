@@ -3,7 +3,7 @@
 
 use super::Server;
 use super::connect::Connect;
-use super::handshake::{BeforeHook, ConnectHook, Handshaker, HeaderSchema, Reject};
+use super::handshake::{BeforeHook, ConnectHook, Handshaker, HeaderSchema, Reject, ResumeHook};
 use crate::config::Config;
 use crate::dispatch::{Dispatcher, Router};
 use crate::protocol::Close;
@@ -33,6 +33,7 @@ pub struct ServerBuilder<H, C> {
     adapter: Option<Arc<dyn Adapter>>,
     before: Option<BeforeHook<H>>,
     connect: Option<ConnectHook<H, C>>,
+    resume: Option<ResumeHook<H, C>>,
     disconnect: Option<DisconnectHook<C>>,
     lost: Option<LostHook<C>>,
 }
@@ -49,6 +50,7 @@ where
             adapter: None,
             before: None,
             connect: None,
+            resume: None,
             disconnect: None,
             lost: None,
         }
@@ -77,6 +79,22 @@ where
         self
     }
 
+    /// Decides whether a handshake that presents a retained session's id
+    /// may take it over, from the session (its context, id and rooms) and
+    /// the new handshake's validated headers. Runs after the upgrade,
+    /// after `on_before_connect`; an error closes the new socket with its
+    /// code (4000-4999) and reason and leaves the session as it was. By
+    /// default every resume that passed `on_before_connect` is allowed:
+    /// the session id is a 128-bit secret.
+    pub fn on_resume<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(Connection<C>, Arc<H>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), Close>> + Send + 'static,
+    {
+        self.resume = Some(Arc::new(move |conn, headers| Box::pin(hook(conn, headers))));
+        self
+    }
+
     /// Runs when a connection is lost but its session is kept for
     /// recovery: the client may come back (see [`Connect::on_connection_lost`]).
     pub fn on_connection_lost<F, Fut>(mut self, hook: F) -> Self
@@ -99,14 +117,19 @@ where
         self
     }
 
-    /// Takes the four connection hooks (`on_before_connect`, `on_connect`,
-    /// `on_connection_lost`, `on_disconnect`) from `hooks`.
+    /// Takes the connection hooks (`on_before_connect`, `on_connect`,
+    /// `on_resume`, `on_connection_lost`, `on_disconnect`) from `hooks`.
     pub fn connect_with<T>(self, hooks: Arc<T>) -> Self
     where
         T: Connect<H, Context = C>,
     {
-        let (before, connect, disconnect, lost) =
-            (hooks.clone(), hooks.clone(), hooks.clone(), hooks);
+        let (before, connect, resume, disconnect, lost) = (
+            hooks.clone(),
+            hooks.clone(),
+            hooks.clone(),
+            hooks.clone(),
+            hooks,
+        );
         self.on_before_connect(move |headers| {
             let hooks = before.clone();
             async move { hooks.on_before_connect(headers).await }
@@ -114,6 +137,10 @@ where
         .on_connect(move |headers, client_id| {
             let hooks = connect.clone();
             async move { hooks.on_connect(headers, client_id).await }
+        })
+        .on_resume(move |connection, headers| {
+            let hooks = resume.clone();
+            async move { hooks.on_resume(connection, headers).await }
         })
         .on_disconnect(move |connection, reason| {
             let hooks = disconnect.clone();
@@ -170,6 +197,7 @@ where
                 schema: HeaderSchema::new(),
                 before: self.before,
                 connect,
+                resume: self.resume,
                 hub,
                 dispatcher: Arc::new(dispatcher),
             }),

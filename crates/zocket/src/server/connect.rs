@@ -48,6 +48,21 @@ pub trait Connect<H>: Send + Sync + 'static {
         async { Ok(()) }
     }
 
+    /// Decides whether a handshake presenting this retained session's id may
+    /// take it over (see
+    /// [`ServerBuilder::on_resume`](crate::ServerBuilder::on_resume)): for
+    /// example, refuse when the new headers name another user than the
+    /// session's context. An error closes the new socket with its code and
+    /// reason; the session stays for its owner. Allows every resume by
+    /// default.
+    fn on_resume(
+        &self,
+        _session: Connection<Self::Context>,
+        _headers: Arc<H>,
+    ) -> impl Future<Output = Result<(), Close>> + Send {
+        async { Ok(()) }
+    }
+
     /// Runs when a connection is lost but its session is kept for recovery
     /// (see [`Config::session_retention`](crate::Config::session_retention)):
     /// the client may come back. Does nothing by default.

@@ -4,14 +4,13 @@
 mod builder;
 mod connect;
 pub(crate) mod handshake;
+mod serve;
 
 pub use builder::{BuildError, ServerBuilder};
 pub use connect::Connect;
 
 use crate::dispatch::Router;
 use crate::registry::ServerHandle;
-use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
-use axum::http::{HeaderMap, Uri};
 use axum::routing::{MethodRouter, get};
 use handshake::{Handshaker, handshake};
 use schemars::JsonSchema;
@@ -52,18 +51,17 @@ where
     /// ```
     pub fn route<S: Clone + Send + Sync + 'static>(&self) -> MethodRouter<S> {
         let handshaker = self.handshaker.clone();
-        get(
-            move |uri: Uri,
-                  headers: HeaderMap,
-                  ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>| {
-                let handshaker = handshaker.clone();
-                async move { handshake(handshaker, uri, headers, ws).await }
-            },
-        )
+        get(move |request: axum::extract::Request| {
+            let handshaker = handshaker.clone();
+            async move { handshake(handshaker, request).await }
+        })
     }
 
     /// Serves the WebSocket endpoint on every path of `addr` until
-    /// [`ServerHandle::shutdown`] completes.
+    /// [`ServerHandle::shutdown`] completes. Each HTTP connection must send
+    /// its request head within [`Config::header_timeout`](crate::Config::header_timeout),
+    /// and the peer's address feeds
+    /// [`Config::max_connections_per_ip`](crate::Config::max_connections_per_ip).
     pub async fn serve(self, addr: impl ToSocketAddrs) -> std::io::Result<()> {
         self.serve_listener(TcpListener::bind(addr).await?).await
     }
@@ -71,10 +69,17 @@ where
     /// Like [`serve`](Self::serve), on a listener already bound.
     pub async fn serve_listener(self, listener: TcpListener) -> std::io::Result<()> {
         let app = axum::Router::new().fallback_service(self.route::<()>());
-        let stop = self.handshaker.hub.shutdown.clone();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await?;
+        self.serve_app(listener, app).await
+    }
+
+    /// Serves an axum app that mounts this server's [`route`](Self::route)
+    /// (beside its other routes, state and layers) with the same
+    /// protections as [`serve`](Self::serve), until
+    /// [`ServerHandle::shutdown`] completes. `axum::serve` works too, but
+    /// has no deadline for request heads and gives no peer address.
+    pub async fn serve_app(self, listener: TcpListener, app: axum::Router) -> std::io::Result<()> {
+        let hub = &self.handshaker.hub;
+        serve::serve(listener, app, &hub.config, hub.shutdown.clone()).await?;
         self.handle().shutdown().await;
         Ok(())
     }

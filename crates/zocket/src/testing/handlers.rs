@@ -34,8 +34,8 @@ use zocket_protocol::ServerFrame;
 /// let hub = TestHub::new();
 /// let ada = hub.connect("ada".to_string());
 /// let bob = hub.connect("bob".to_string());
-/// ada.join("general");
-/// bob.join("general");
+/// ada.join("general").unwrap();
+/// bob.join("general").unwrap();
 ///
 /// assert_eq!(say(ada.ctx(), "hi".into()).await, 2);
 /// let events = bob.events();
@@ -162,9 +162,10 @@ impl<C: Send + Sync + 'static> TestConn<C> {
         &self.session.id
     }
 
-    /// Puts the connection in `room`, as a handler's `ctx.join` would.
-    pub fn join(&self, room: &str) -> bool {
-        self.session.hub.adapter.join(&self.session.id, room)
+    /// Puts the connection in `room`, as a handler's `ctx.join` would
+    /// (within the same limits).
+    pub fn join(&self, room: &str) -> Result<bool, crate::RpcError> {
+        crate::dispatch::join(&self.session, room)
     }
 
     /// The connection's rooms, sorted.
@@ -223,8 +224,8 @@ mod tests {
         let a = hub.connect_as("a", ());
         let b = hub.connect_as("b", ());
         let c = hub.connect_as("c", ());
-        a.join("r");
-        b.join("r");
+        a.join("r").unwrap();
+        b.join("r").unwrap();
         assert_eq!(a.ctx().emit(NEWS, &1).to_room("r").unwrap(), 2);
         assert_eq!(a.ctx().emit(NEWS, &2).broadcast().unwrap(), 3);
         hub.handle().emit(NEWS, &3).to(c.id()).unwrap();

@@ -27,6 +27,8 @@ pub(crate) struct Session<C> {
     pub(crate) session_id: SessionId,
     pub(crate) app: C,
     pub(crate) hub: Arc<Hub<C>>,
+    /// The rooms the client is in, counted against `max_rooms`.
+    pub(crate) rooms: std::sync::atomic::AtomicUsize,
     state: Mutex<State>,
     /// Notified once the session has ended (`state.ended`).
     ended: Notify,
@@ -62,6 +64,7 @@ impl<C: Send + Sync + 'static> Session<C> {
             session_id: SessionId::random(),
             app,
             hub,
+            rooms: std::sync::atomic::AtomicUsize::new(0),
             state: Mutex::new(State {
                 seq: 0,
                 history: VecDeque::new(),

@@ -3,6 +3,7 @@
 //! session, all before the upgrade.
 
 mod headers;
+mod origin;
 #[cfg(test)]
 mod proptests;
 mod refusal;
@@ -16,15 +17,17 @@ pub use refusal::Reject;
 use crate::connection::{self, Start};
 use crate::dispatch::Dispatcher;
 use crate::protocol::Close;
-use crate::registry::{ClientId, Hub, Session, Slot};
-use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
-use axum::http::{HeaderMap, Uri};
+use crate::registry::{ClientId, Connection, Full, Hub, Session, Slot};
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, FromRequestParts, Request};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
+use resume::resume_request;
+use std::net::{IpAddr, SocketAddr};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use resume::resume_request;
 use zocket_protocol::SUBPROTOCOL;
 
 /// The `on_before_connect` hook, type-erased.
@@ -33,12 +36,16 @@ pub(crate) type BeforeHook<H> =
 /// The `on_connect` hook, type-erased.
 pub(crate) type ConnectHook<H, C> =
     Arc<dyn Fn(Arc<H>, ClientId) -> BoxFuture<'static, Result<C, Close>> + Send + Sync>;
+/// The `on_resume` hook, type-erased.
+pub(crate) type ResumeHook<H, C> =
+    Arc<dyn Fn(Connection<C>, Arc<H>) -> BoxFuture<'static, Result<(), Close>> + Send + Sync>;
 
 /// Everything a handshake needs, shared by every request of a server.
 pub(crate) struct Handshaker<H, C> {
     pub(crate) schema: HeaderSchema<H>,
     pub(crate) before: Option<BeforeHook<H>>,
     pub(crate) connect: ConnectHook<H, C>,
+    pub(crate) resume: Option<ResumeHook<H, C>>,
     pub(crate) hub: Arc<Hub<C>>,
     pub(crate) dispatcher: Arc<Dispatcher<C>>,
 }
@@ -54,12 +61,19 @@ where
         &self,
         query: Option<&str>,
         headers: &HeaderMap,
+        peer: Option<IpAddr>,
     ) -> Result<(Start<C>, Slot), Refusal> {
         let hub = &self.hub;
         if hub.shutdown.is_cancelled() {
             return Err(Refusal::ShuttingDown);
         }
-        let slot = hub.acquire_slot().ok_or(Refusal::TooManyConnections)?;
+        if !origin::allowed(&hub.config.origins, headers) {
+            return Err(Refusal::OriginNotAllowed);
+        }
+        let slot = hub.acquire_slot(peer).map_err(|full| match full {
+            Full::Server => Refusal::TooManyConnections,
+            Full::Address => Refusal::TooManyFromAddress,
+        })?;
         let parsed = Arc::new(
             self.schema
                 .parse(query, headers)
@@ -79,7 +93,17 @@ where
             }
         }
         let start = match resumable(hub, query, headers) {
-            Some((session, last_seq)) => Start::Resume { session, last_seq },
+            Some((session, last_seq)) => {
+                let check = self
+                    .resume
+                    .as_ref()
+                    .map(|hook| hook(Connection(session.clone()), parsed));
+                Start::Resume {
+                    session,
+                    last_seq,
+                    check,
+                }
+            }
             None => {
                 let id = ClientId::random();
                 let connect = (self.connect)(parsed, id.clone());
@@ -91,17 +115,21 @@ where
 }
 
 /// Answers one upgrade request: a refusal, or `101` and a connection task.
-pub(crate) async fn handshake<H, C>(
-    handshaker: Arc<Handshaker<H, C>>,
-    uri: Uri,
-    headers: HeaderMap,
-    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Response
+pub(crate) async fn handshake<H, C>(handshaker: Arc<Handshaker<H, C>>, request: Request) -> Response
 where
     H: serde::de::DeserializeOwned + schemars::JsonSchema + Send + Sync + 'static,
     C: Send + Sync + 'static,
 {
-    let (start, slot) = match handshaker.admit(uri.query(), &headers).await {
+    let (mut parts, _body) = request.into_parts();
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip());
+    let ws = WebSocketUpgrade::from_request_parts(&mut parts, &()).await;
+    let (start, slot) = match handshaker
+        .admit(parts.uri.query(), &parts.headers, peer)
+        .await
+    {
         Ok(admitted) => admitted,
         Err(refusal) => return refusal.into_response(),
     };

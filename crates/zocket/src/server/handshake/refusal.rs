@@ -52,6 +52,10 @@ pub(crate) enum Refusal {
     ShuttingDown,
     /// `max_connections` are live (`503`).
     TooManyConnections,
+    /// `max_connections_per_ip` are live from the client's address (`503`).
+    TooManyFromAddress,
+    /// A browser page of an origin the configuration does not allow (`403`).
+    OriginNotAllowed,
     /// The headers do not match the header schema (`400`, every issue).
     InvalidHeaders(Vec<HeaderIssue>),
     /// `on_before_connect` refused it.
@@ -73,6 +77,17 @@ impl Refusal {
             Self::TooManyConnections => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 RefusalBody::new(ErrorCode::UNAVAILABLE, "too many connections"),
+            ),
+            Self::TooManyFromAddress => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                RefusalBody::new(
+                    ErrorCode::UNAVAILABLE,
+                    "too many connections from this address",
+                ),
+            ),
+            Self::OriginNotAllowed => (
+                StatusCode::FORBIDDEN,
+                RefusalBody::new(ErrorCode::FORBIDDEN, "origin not allowed"),
             ),
             Self::InvalidHeaders(issues) => (
                 StatusCode::BAD_REQUEST,
@@ -171,6 +186,11 @@ mod tests {
         assert_eq!(
             answer(Refusal::Rejected(teapot)).await.0,
             StatusCode::IM_A_TEAPOT
+        );
+        let (status, body) = answer(Refusal::OriginNotAllowed).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("FORBIDDEN"))
         );
         let (status, body) = answer(Refusal::HookPanicked).await;
         assert_eq!(

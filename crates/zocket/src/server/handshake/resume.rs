@@ -7,8 +7,8 @@ use axum::http::HeaderMap;
 use axum::http::header::SEC_WEBSOCKET_PROTOCOL;
 use std::fmt;
 use zocket_protocol::{
-    LAST_SEQ_HEADER, LAST_SEQ_PARAM, LAST_SEQ_PROTOCOL_PREFIX, SESSION_ID_HEADER,
-    SESSION_ID_PARAM, SESSION_PROTOCOL_PREFIX,
+    LAST_SEQ_HEADER, LAST_SEQ_PARAM, LAST_SEQ_PROTOCOL_PREFIX, SESSION_ID_HEADER, SESSION_ID_PARAM,
+    SESSION_PROTOCOL_PREFIX,
 };
 
 /// The longest session id looked up; real ones are 32 hex digits.
@@ -52,9 +52,12 @@ pub(crate) fn resume_request(
     headers: &HeaderMap,
 ) -> Result<Option<ResumeRequest>, ResumeError> {
     let header = |name: &str| {
-        headers
-            .get(name)
-            .map(|value| std::str::from_utf8(value.as_bytes()).unwrap_or("\u{fffd}").trim().to_owned())
+        headers.get(name).map(|value| {
+            std::str::from_utf8(value.as_bytes())
+                .unwrap_or("\u{fffd}")
+                .trim()
+                .to_owned()
+        })
     };
     let (mut session_id, mut last_seq) = (header(SESSION_ID_HEADER), header(LAST_SEQ_HEADER));
     if session_id.is_none() {
@@ -88,7 +91,9 @@ pub(crate) fn resume_request(
             None => Ok(None),
         };
     };
-    let hex = |s: &str| !s.is_empty() && s.len() <= MAX_SESSION_ID && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let hex = |s: &str| {
+        !s.is_empty() && s.len() <= MAX_SESSION_ID && s.bytes().all(|b| b.is_ascii_hexdigit())
+    };
     if !hex(&session_id) {
         return Err(ResumeError::BadSessionId);
     }
