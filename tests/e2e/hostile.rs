@@ -190,6 +190,96 @@ async fn close_code(stream: &mut TcpStream) -> u16 {
 }
 
 #[tokio::test]
+async fn a_client_that_pipelines_thousands_of_calls_and_reads_gets_every_reply() {
+    let (addr, handle, mut ended) = start(Config::default()).await;
+    let c = TestClient::connect(&format!("ws://{addr}/")).await;
+    let (mut sink, mut stream) = c.into_inner().split();
+    use futures_util::SinkExt;
+    // 2000 calls written at once (more than the 1024-frame queue, within the
+    // default rate limit's burst), while another task reads.
+    let writer = tokio::spawn(async move {
+        for n in 0..2000 {
+            let frame = json!({"type": "echo", "payload": n, "rpcId": n.to_string()});
+            sink.feed(Message::text(frame.to_string()))
+                .await
+                .expect("send");
+        }
+        sink.flush().await.expect("flush");
+        sink
+    });
+    let mut seen = std::collections::HashSet::new();
+    within("2000 replies", async {
+        while seen.len() < 2000 {
+            match stream.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    let frame: serde_json::Value = serde_json::from_str(&text).unwrap();
+                    assert_eq!(frame["type"], "__rpc_res", "{frame}");
+                    assert_eq!(
+                        frame["payload"].to_string(),
+                        frame["rpcId"].as_str().unwrap()
+                    );
+                    assert!(
+                        seen.insert(frame["rpcId"].as_str().unwrap().to_owned()),
+                        "once each"
+                    );
+                }
+                Some(Ok(_)) => {}
+                other => panic!("the connection ended: {other:?}"),
+            }
+        }
+    })
+    .await;
+    let _sink = writer.await.unwrap();
+    assert!(ended.try_recv().is_err(), "not closed as a slow consumer");
+    assert_eq!(handle.connection_count(), 1);
+}
+
+#[tokio::test]
+async fn the_reply_cache_holds_its_byte_budget_and_a_lost_reply_is_not_run_again() {
+    let config = Config::default().reply_cache_bytes(64 << 10);
+    let (addr, handle, _) = start(config).await;
+    let mut c = TestClient::connect(&format!("ws://{addr}/")).await;
+    let session = c.ready["sessionId"].as_str().unwrap().to_owned();
+    // 64 calls of 40 KiB replies: 2.5 MiB of replies, of which the cache
+    // keeps what fits in 64 KiB.
+    let big = "x".repeat(40 << 10);
+    let mut ids = Vec::new();
+    for _ in 0..64 {
+        let id = c.start_call("echo", json!(big)).await;
+        assert_eq!(c.reply(&id).await["payload"], json!(big));
+        ids.push(id);
+    }
+    let memory = handle.memory();
+    assert!(memory.reply_bytes <= 64 << 10, "{memory:?}");
+    assert!(
+        memory.reply_bytes >= 40 << 10,
+        "the latest reply is kept: {memory:?}"
+    );
+    drop(c.into_inner());
+    within("the connection lost", async {
+        while handle.connections().iter().any(|c| c.is_connected()) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    let url = format!("ws://{addr}/");
+    let mut back = TestClient::try_connect_request(&url, &[("x-zocket-session", session.as_str())])
+        .await
+        .expect("resumed");
+    assert_eq!(back.ready["recovered"], true);
+    // The oldest call's reply was evicted: REPLY_LOST, and it does not run again.
+    back.send_json(json!({"type": "echo", "payload": "again", "rpcId": ids[0]}))
+        .await;
+    let reply = back.reply(&ids[0]).await;
+    assert_eq!(reply["type"], "__rpc_err");
+    assert_eq!(reply["error"]["code"], "REPLY_LOST");
+    // The newest one is answered from the cache.
+    back.send_json(json!({"type": "echo", "payload": "again", "rpcId": ids[63]}))
+        .await;
+    assert_eq!(back.reply(&ids[63]).await["payload"], json!(big));
+}
+
+#[tokio::test]
 async fn protocol_violations_close_with_their_rfc_codes_and_end_the_session() {
     let (addr, handle, mut ended) = start(Config::default()).await;
     let cases: [(&str, Vec<u8>, u16); 4] = [

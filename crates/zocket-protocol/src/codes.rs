@@ -30,6 +30,9 @@ impl ErrorCode {
     /// A per-connection limit of the server (rooms per connection, the
     /// length of a room name); `data` names it: `{"limit": "rooms", "max": 1000}`.
     pub const LIMIT_EXCEEDED: Self = Self::from_static("LIMIT_EXCEEDED");
+    /// A resent call that already ran, whose reply was not kept for a
+    /// resend (over the reply cache's byte budget): it was not run again.
+    pub const REPLY_LOST: Self = Self::from_static("REPLY_LOST");
     /// The handler did not finish within the call timeout.
     pub const TIMEOUT: Self = Self::from_static("TIMEOUT");
     /// The handler failed or panicked; nothing internal is disclosed.

@@ -85,6 +85,7 @@ pub struct Config {
     pub(crate) max_message_size: usize,
     pub(crate) max_connections: usize,
     pub(crate) outbound_queue: usize,
+    pub(crate) outbound_queue_bytes: usize,
     pub(crate) max_concurrent_calls: usize,
     pub(crate) call_timeout: Duration,
     pub(crate) rate_limit: Option<RateLimit>,
@@ -94,6 +95,9 @@ pub struct Config {
     pub(crate) retention: Duration,
     pub(crate) history: usize,
     pub(crate) reply_cache: usize,
+    pub(crate) reply_cache_bytes: usize,
+    pub(crate) history_bytes: usize,
+    pub(crate) retained_bytes: usize,
     pub(crate) origins: Origins,
     pub(crate) max_rooms: usize,
     pub(crate) max_room_name: usize,
@@ -110,6 +114,7 @@ impl Default for Config {
             max_message_size: 1 << 20,
             max_connections: 100_000,
             outbound_queue: 1024,
+            outbound_queue_bytes: 1 << 20,
             max_concurrent_calls: 32,
             call_timeout: Duration::from_secs(30),
             rate_limit: Some(RateLimit::new(500.0, 2000)),
@@ -118,7 +123,10 @@ impl Default for Config {
             read_buffer_size: 2 * 1024,
             retention: Duration::from_secs(120),
             history: 1024,
-            reply_cache: 256,
+            reply_cache: 1024,
+            reply_cache_bytes: 64 << 10,
+            history_bytes: 256 << 10,
+            retained_bytes: 256 << 20,
             origins: Origins::SameHost,
             max_rooms: 1000,
             max_room_name: 256,
@@ -153,12 +161,27 @@ impl Config {
         self
     }
 
-    /// Frames queued for one connection at most (default 1024). A client
-    /// that lets its queue overflow is a slow consumer: it is closed with
-    /// `1008 slow consumer`, so memory stays bounded and other clients are
-    /// not held up.
+    /// Frames queued for one connection at most (default 1024); see
+    /// [`outbound_queue_bytes`](Self::outbound_queue_bytes).
     pub fn outbound_queue(mut self, frames: usize) -> Self {
         self.outbound_queue = frames.max(1);
+        self
+    }
+
+    /// Bytes queued for one connection at most (default 1 MiB). Two rules
+    /// keep the queue within it and within
+    /// [`outbound_queue`](Self::outbound_queue) frames:
+    ///
+    /// - backpressure: while the queue is half full (in frames or bytes),
+    ///   the connection's next frame is not read, so a client that
+    ///   pipelines any number of calls and reads its socket gets every
+    ///   reply;
+    /// - slow consumers: an event that finds the queue full closes the
+    ///   connection with `1008 slow consumer` (a client that stopped
+    ///   reading while events are pushed to it); other clients are not held
+    ///   up.
+    pub fn outbound_queue_bytes(mut self, bytes: usize) -> Self {
+        self.outbound_queue_bytes = bytes.max(1);
         self
     }
 
@@ -260,17 +283,45 @@ impl Config {
         self
     }
 
-    /// Events kept per session for replay (default 1024). A client that
-    /// missed more cannot resume: it gets a fresh session.
+    /// Events kept per session for replay (default 1024); see
+    /// [`session_history_bytes`](Self::session_history_bytes). A client
+    /// that missed more than the history holds cannot resume: it gets a
+    /// fresh session.
     pub fn session_history(mut self, events: usize) -> Self {
         self.history = events;
         self
     }
 
-    /// Replies kept per session by `rpcId` (default 256), so that a call
-    /// resent after a reconnect is answered without running twice.
-    pub fn reply_cache(mut self, replies: usize) -> Self {
-        self.reply_cache = replies;
+    /// Bytes of events kept per session for replay at most (default
+    /// 256 KiB); the oldest go first.
+    pub fn session_history_bytes(mut self, bytes: usize) -> Self {
+        self.history_bytes = bytes;
+        self
+    }
+
+    /// Calls remembered per session by `rpcId` (default 1024), so that a
+    /// call resent after a reconnect is answered without running twice;
+    /// see [`reply_cache_bytes`](Self::reply_cache_bytes).
+    pub fn reply_cache(mut self, calls: usize) -> Self {
+        self.reply_cache = calls;
+        self
+    }
+
+    /// Bytes of replies kept per session at most (default 64 KiB). A reply
+    /// larger than that, or evicted (oldest first) to make room, leaves its
+    /// call remembered: a resend of it gets `REPLY_LOST` and does not run
+    /// again.
+    pub fn reply_cache_bytes(mut self, bytes: usize) -> Self {
+        self.reply_cache_bytes = bytes;
+        self
+    }
+
+    /// Bytes the histories and reply caches of all sessions together hold
+    /// at most (default 256 MiB). Past it, a session keeps no new event
+    /// (its history is cleared: a resume gets a fresh session) and no new
+    /// reply (a resend gets `REPLY_LOST`), until memory is given back.
+    pub fn retained_bytes(mut self, bytes: usize) -> Self {
+        self.retained_bytes = bytes;
         self
     }
 

@@ -149,7 +149,7 @@ pub mod testing;
 pub use config::{Config, Origins, RateLimit};
 pub use dispatch::{Ctx, Router, middleware};
 pub use protocol::{Close, ErrorCode, RpcError};
-pub use registry::{ClientId, Connection, DisconnectReason, Event, ServerHandle};
+pub use registry::{ClientId, Connection, DisconnectReason, Event, MemoryUse, ServerHandle};
 pub use server::handshake::{NoHeaders, Reject};
 pub use server::{BuildError, Connect, Server, ServerBuilder};
 pub use zocket_macros::router;

@@ -179,7 +179,7 @@ pub(crate) async fn run<C, S, I>(
             return Box::pin(refuse(socket, CloseCode::GOING_AWAY, "server shutting down".into())).await;
         }
         let (sink, mut stream) = socket.split();
-        let link = Arc::new(Link::new(id.clone(), hub.config.outbound_queue));
+        let link = Arc::new(Link::new(id.clone(), &hub.config));
         let Some(generation) = session.attach(link.clone(), resume_from) else {
             drop((sink, stream));
             tracing::info!("the session ended before it could be resumed");

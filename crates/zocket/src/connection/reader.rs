@@ -67,6 +67,16 @@ impl<'a, C: Send + Sync + 'static, I: Inbound<C>> Reader<'a, C, I> {
                         Some(Err(err)) => return transport_error(err),
                         Some(Ok(frame)) => frame,
                     };
+                    // Backpressure: while the answers to this client's
+                    // earlier frames wait for it to read them, nothing more
+                    // is read from it (TCP pushes back on the client).
+                    if matches!(frame, Message::Text(_) | Message::Binary(_)) && link.is_backed_up() {
+                        tokio::select! {
+                            biased;
+                            () = link.stopped() => return link.stop_reason(),
+                            () = link.drained() => {}
+                        }
+                    }
                     match frame {
                         Message::Text(text) => {
                             let admitted = match self.rate.as_mut().map(Bucket::take) {

@@ -241,6 +241,34 @@ async fn a_peer_that_stops_reading_is_closed_as_a_slow_consumer_and_others_go_on
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_peer_that_pipelines_thousands_of_calls_and_reads_gets_every_reply() {
+    let config = Config::default()
+        .outbound_queue(16)
+        .outbound_queue_bytes(256)
+        .without_rate_limit();
+    // A receive buffer of 4 frames, read one frame at a time.
+    let mut s = connect(config, Echo, 4);
+    ready(&mut s.peer).await;
+    for n in 0..2000 {
+        s.peer.text(&format!("call {n}"));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Reading stopped at half the budget: the queue holds no more than it.
+    let queued = ServerHandle::new(s.hub.clone()).memory().queued_bytes;
+    assert!(queued <= 256, "{queued} bytes queued");
+    for n in 0..2000 {
+        assert_eq!(
+            s.peer.next_not_ping().await,
+            Message::Text(format!("call {n}").into())
+        );
+    }
+    assert!(s.ended.try_recv().is_err(), "not closed as a slow consumer");
+    // The queue never held more than its budget allows.
+    s.peer.text("last");
+    assert_eq!(s.peer.next_not_ping().await, Message::Text("last".into()));
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_client_close_ends_the_session_with_its_code_and_reason() {
     let mut s = connect(Config::default(), Echo, 64);
     ready(&mut s.peer).await;

@@ -83,6 +83,14 @@ impl<C: Send + Sync + 'static> Inbound<C> for Dispatcher<C> {
                     return None;
                 }
                 Begin::Running => return None,
+                Begin::Lost => {
+                    let err = RpcError::new(
+                        ErrorCode::REPLY_LOST,
+                        "this call already ran; its reply was not kept for a resend",
+                    );
+                    send_error(Some(id), Some(&envelope.route), &err);
+                    return None;
+                }
             }
         }
         let ctx = Ctx::new(conn.session.clone(), route.name.clone());

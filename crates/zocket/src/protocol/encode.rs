@@ -78,6 +78,11 @@ impl EventFrame {
         Self { prefix }
     }
 
+    /// The frame's length without its `seq`.
+    pub(crate) fn len(&self) -> usize {
+        self.prefix.len()
+    }
+
     /// The complete frame for one recipient.
     pub(crate) fn with_seq(&self, seq: u64) -> String {
         let mut out = String::with_capacity(self.prefix.len() + 21);

@@ -7,6 +7,22 @@ use serde::Serialize;
 use std::sync::Arc;
 use zocket_protocol::RouteKind;
 
+/// What a server's sessions hold, in bytes, by the server's own accounting
+/// (see [`ServerHandle::memory`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MemoryUse {
+    /// Sessions, connected or kept for recovery.
+    pub sessions: usize,
+    /// Frames queued for live connections (events counted once per
+    /// connection they are queued for).
+    pub queued_bytes: usize,
+    /// Events kept for replay.
+    pub history_bytes: usize,
+    /// Replies kept for resent calls.
+    pub reply_bytes: usize,
+}
+
 /// A cheap, cloneable handle to a running server.
 pub struct ServerHandle<C>(Arc<Hub<C>>);
 
@@ -44,6 +60,22 @@ impl<C: Send + Sync + 'static> ServerHandle<C> {
             .iter()
             .map(|(name, kind)| (&**name, *kind))
             .collect()
+    }
+
+    /// What the sessions hold now, in bytes: queues, histories, reply
+    /// caches. Costs O(sessions).
+    pub fn memory(&self) -> MemoryUse {
+        self.0
+            .all()
+            .iter()
+            .fold(MemoryUse::default(), |mut total, session| {
+                let held = session.held();
+                total.sessions += 1;
+                total.queued_bytes += held.queued;
+                total.history_bytes += held.history;
+                total.reply_bytes += held.replies;
+                total
+            })
     }
 
     /// How many sessions there are (connected or kept for recovery).

@@ -7,6 +7,7 @@
 //! few slots its last batch needed.
 
 use super::{ClientId, DisconnectReason};
+use crate::config::Config;
 use crate::protocol::EventFrame;
 use axum::extract::ws::Utf8Bytes;
 use futures_util::task::AtomicWaker;
@@ -14,6 +15,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll};
+use tokio::sync::Notify;
 
 /// A frame waiting in a connection's outbound queue.
 pub(crate) enum Outbound {
@@ -36,8 +38,22 @@ pub(crate) enum Take {
     Close(CloseCommand),
 }
 
+impl Outbound {
+    /// The bytes the frame pins while queued (an event's shared bytes are
+    /// counted for each connection it is queued for).
+    fn bytes(&self) -> usize {
+        match self {
+            Self::Text(text) => text.len(),
+            Self::Event(event, _) => event.len() + 20,
+            Self::Ping => 2,
+        }
+    }
+}
+
 struct Queue {
     frames: VecDeque<Outbound>,
+    /// The bytes of `frames`.
+    bytes: usize,
     close: Option<CloseCommand>,
     /// The writer is gone: frames are dropped.
     closed: bool,
@@ -47,7 +63,12 @@ struct Queue {
 pub(crate) struct Link {
     pub(crate) id: ClientId,
     queue: Mutex<Queue>,
+    /// Frames queued at most.
     capacity: usize,
+    /// Bytes queued at most.
+    byte_budget: usize,
+    /// Notified each time the writer takes a batch.
+    drained: Notify,
     writer: AtomicWaker,
     reason: OnceLock<DisconnectReason>,
     /// Set (then the reader woken) when the connection is asked to stop: a
@@ -57,15 +78,19 @@ pub(crate) struct Link {
 }
 
 impl Link {
-    pub(crate) fn new(id: ClientId, capacity: usize) -> Self {
+    /// A link for `id` within the outbound limits of `config`.
+    pub(crate) fn new(id: ClientId, config: &Config) -> Self {
         Self {
             id,
             queue: Mutex::new(Queue {
                 frames: VecDeque::new(),
+                bytes: 0,
                 close: None,
                 closed: false,
             }),
-            capacity,
+            capacity: config.outbound_queue,
+            byte_budget: config.outbound_queue_bytes,
+            drained: Notify::new(),
             writer: AtomicWaker::new(),
             reason: OnceLock::new(),
             stopped: AtomicBool::new(false),
@@ -79,15 +104,21 @@ impl Link {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Queues a frame. A full queue means a slow consumer: the connection
-    /// is stopped rather than allowed to grow without bound.
+    /// Queues a frame. An event (pushed by the server, not asked for)
+    /// that finds the queue full, in frames or bytes, means a slow
+    /// consumer: the connection is stopped rather than allowed to grow
+    /// without bound. Replies and errors (answers to the client's own
+    /// frames) are always queued: the client's frames are not read while
+    /// the queue is [backed up](Self::is_backed_up), which bounds them.
     pub(crate) fn push(&self, frame: Outbound) {
+        let bytes = frame.bytes();
         let mut queue = self.lock();
         if queue.closed || queue.close.is_some() {
             // The connection is ending; its end is reported.
             return;
         }
-        if queue.frames.len() >= self.capacity {
+        let full = queue.frames.len() >= self.capacity || queue.bytes + bytes > self.byte_budget;
+        if full && matches!(frame, Outbound::Event(..)) {
             drop(queue);
             tracing::warn!(
                 client = self.id.short(),
@@ -96,9 +127,34 @@ impl Link {
             self.stop(DisconnectReason::SlowConsumer);
             return;
         }
+        queue.bytes += bytes;
         queue.frames.push_back(frame);
         drop(queue);
         self.writer.wake();
+    }
+
+    /// Whether the queue is half full or more (in frames or bytes): the
+    /// connection's next frame is not read until the writer catches up.
+    pub(crate) fn is_backed_up(&self) -> bool {
+        let queue = self.lock();
+        queue.frames.len() >= self.capacity.div_ceil(2)
+            || queue.bytes >= self.byte_budget.div_ceil(2)
+    }
+
+    /// Resolves once the queue is no longer [backed up](Self::is_backed_up).
+    pub(crate) async fn drained(&self) {
+        loop {
+            let taken = self.drained.notified();
+            if !self.is_backed_up() {
+                return;
+            }
+            taken.await;
+        }
+    }
+
+    /// The bytes queued now.
+    pub(crate) fn queued_bytes(&self) -> usize {
+        self.lock().bytes
     }
 
     /// Asks the writer to finish with `command` (a close frame or none).
@@ -122,10 +178,16 @@ impl Link {
             }
             queue.closed = true;
             queue.frames = VecDeque::new();
+            queue.bytes = 0;
+            drop(queue);
+            self.drained.notify_waiters();
             return Poll::Ready(Take::Close(command));
         }
         if !queue.frames.is_empty() {
             std::mem::swap(&mut queue.frames, batch);
+            queue.bytes = 0;
+            drop(queue);
+            self.drained.notify_waiters();
             return Poll::Ready(Take::Frames);
         }
         self.writer.register(cx.waker());
@@ -137,6 +199,9 @@ impl Link {
         let mut queue = self.lock();
         queue.closed = true;
         queue.frames = VecDeque::new();
+        queue.bytes = 0;
+        drop(queue);
+        self.drained.notify_waiters();
     }
 
     /// Asks the connection to end; the first reason given wins.

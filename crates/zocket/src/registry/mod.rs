@@ -17,7 +17,7 @@ mod session;
 
 pub use adapter::{Adapter, MemoryAdapter, Recipient, Target};
 pub use connection::Connection;
-pub use handle::ServerHandle;
+pub use handle::{MemoryUse, ServerHandle};
 pub use ids::ClientId;
 pub(crate) use ids::SessionId;
 pub(crate) use link::{Link, Outbound, Take};
@@ -63,6 +63,8 @@ pub(crate) struct Hub<C> {
     routes: Vec<(Arc<str>, RouteKind)>,
     tables: RwLock<Tables<C>>,
     per_address: Arc<PerAddress>,
+    /// What the histories and reply caches of all sessions hold.
+    pub(crate) retained: Budget,
 }
 
 struct Tables<C> {
@@ -94,6 +96,44 @@ impl Drop for Slot {
     }
 }
 
+/// A byte budget shared by every session of a server: what histories and
+/// reply caches may hold together.
+pub(crate) struct Budget {
+    used: std::sync::atomic::AtomicUsize,
+    limit: usize,
+}
+
+impl Budget {
+    pub(crate) fn new(limit: usize) -> Self {
+        Self {
+            used: std::sync::atomic::AtomicUsize::new(0),
+            limit,
+        }
+    }
+
+    /// Takes `bytes` if they fit.
+    pub(crate) fn take(&self, bytes: usize) -> bool {
+        use std::sync::atomic::Ordering;
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(bytes).filter(|total| *total <= self.limit)
+            })
+            .is_ok()
+    }
+
+    /// Gives `bytes` back.
+    pub(crate) fn give(&self, bytes: usize) {
+        self.used
+            .fetch_sub(bytes, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// The bytes taken now.
+    #[cfg(test)]
+    pub(crate) fn used(&self) -> usize {
+        self.used.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
 /// Why a connection got no slot.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Full {
@@ -111,6 +151,7 @@ impl<C: Send + Sync + 'static> Hub<C> {
         mut routes: Vec<(Arc<str>, RouteKind)>,
     ) -> Self {
         routes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let config_retained = config.retained_bytes;
         Self {
             config,
             adapter,
@@ -123,6 +164,7 @@ impl<C: Send + Sync + 'static> Hub<C> {
                 by_session: HashMap::new(),
             }),
             per_address: Arc::default(),
+            retained: Budget::new(config_retained),
         }
     }
 

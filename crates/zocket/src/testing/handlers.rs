@@ -86,10 +86,7 @@ impl<C: Send + Sync + 'static> TestHub<C> {
         let session = Arc::new(Session::new(id.into(), context, self.hub.clone()));
         self.hub.insert(session.clone());
         self.hub.adapter.add(session.recipient());
-        let link = Arc::new(Link::new(
-            session.id.clone(),
-            self.hub.config.outbound_queue,
-        ));
+        let link = Arc::new(Link::new(session.id.clone(), &self.hub.config));
         // A fresh session always takes its first connection.
         let _ = session.attach(link.clone(), None);
         tokio::spawn(ending(session.clone(), link.clone()));

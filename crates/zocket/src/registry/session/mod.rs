@@ -39,6 +39,8 @@ struct State {
     seq: u64,
     /// The latest events, for replay on recovery.
     history: VecDeque<(u64, Arc<EventFrame>)>,
+    /// What `history` holds, in bytes.
+    history_bytes: usize,
     /// The live connection, if any.
     link: Option<Arc<Link>>,
     /// Counts the connections this session has had.
@@ -52,13 +54,42 @@ struct State {
     finished: bool,
 }
 
+/// What one event pins in a session's history.
+fn history_bytes(event: &EventFrame) -> usize {
+    event.len() + 40
+}
+
+/// What a session holds for recovery, in bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Held {
+    /// Its history of events.
+    pub(crate) history: usize,
+    /// Its reply cache.
+    pub(crate) replies: usize,
+    /// Its live connection's outbound queue.
+    pub(crate) queued: usize,
+}
+
 impl<C: Send + Sync + 'static> Session<C> {
+    /// The bytes this session holds now.
+    pub(crate) fn held(&self) -> Held {
+        let state = self.lock();
+        Held {
+            history: state.history_bytes,
+            replies: state.replies.bytes(),
+            queued: state.link.as_ref().map_or(0, |link| link.queued_bytes()),
+        }
+    }
+
     pub(crate) fn new(id: ClientId, app: C, hub: Arc<Hub<C>>) -> Self {
-        let replies = Replies::new(if hub.config.retention.is_zero() {
-            0
-        } else {
-            hub.config.reply_cache
-        });
+        let replies = Replies::new(
+            if hub.config.retention.is_zero() {
+                0
+            } else {
+                hub.config.reply_cache
+            },
+            hub.config.reply_cache_bytes,
+        );
         Self {
             id,
             session_id: SessionId::random(),
@@ -68,6 +99,7 @@ impl<C: Send + Sync + 'static> Session<C> {
             state: Mutex::new(State {
                 seq: 0,
                 history: VecDeque::new(),
+                history_bytes: 0,
                 link: None,
                 generation: 0,
                 replies,
@@ -141,18 +173,34 @@ impl<C: Send + Sync + 'static> Session<C> {
     /// Numbers an event, keeps it for replay, and queues it for the live
     /// connection.
     pub(crate) fn deliver(&self, event: &Arc<EventFrame>) {
-        let history = self.hub.config.history;
+        let config = &self.hub.config;
         let mut state = self.lock();
         if state.ended {
             return;
         }
         state.seq += 1;
         let seq = state.seq;
-        if history > 0 && !self.hub.config.retention.is_zero() {
-            if state.history.len() == history {
+        if config.history > 0 && !config.retention.is_zero() {
+            let bytes = history_bytes(event);
+            while let Some((_, oldest)) = state.history.front()
+                && (state.history.len() >= config.history
+                    || state.history_bytes + bytes > config.history_bytes)
+            {
+                let freed = history_bytes(oldest);
                 state.history.pop_front();
+                state.history_bytes -= freed;
+                self.hub.retained.give(freed);
             }
-            state.history.push_back((seq, event.clone()));
+            if bytes <= config.history_bytes && self.hub.retained.take(bytes) {
+                state.history.push_back((seq, event.clone()));
+                state.history_bytes += bytes;
+            } else {
+                // Not kept: the history would have a gap, so what it holds
+                // can no longer make a resume whole.
+                let freed = std::mem::take(&mut state.history_bytes);
+                state.history.clear();
+                self.hub.retained.give(freed);
+            }
         }
         if let Some(link) = &state.link {
             link.push(Outbound::Event(event.clone(), seq));
@@ -173,14 +221,14 @@ impl<C: Send + Sync + 'static> Session<C> {
             // From a connection already replaced: nothing to keep.
             return Begin::Run(Ticket::NONE);
         }
-        state.replies.begin(rpc_id)
+        state.replies.begin(rpc_id, &self.hub.retained)
     }
 
     /// Stores a call's reply and sends it to the live connection.
     pub(crate) fn finish_call(&self, ticket: Ticket, frame: String) {
         let frame = Utf8Bytes::from(frame);
         let mut state = self.lock();
-        state.replies.finish(ticket, &frame);
+        state.replies.finish(ticket, &frame, &self.hub.retained);
         if let Some(link) = &state.link {
             link.push(Outbound::Text(frame));
         }
@@ -260,6 +308,8 @@ impl<C: Send + Sync + 'static> Session<C> {
                     expiry.abort();
                 }
                 state.history.clear();
+                let freed = std::mem::take(&mut state.history_bytes) + state.replies.clear();
+                self.hub.retained.give(freed);
             }
             ending
         };

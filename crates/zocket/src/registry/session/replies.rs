@@ -1,13 +1,20 @@
 //! The reply cache of a session: what makes a call resent after a
 //! reconnect run at most once.
 //!
-//! A ring of the session's last calls. A call arriving on the session's
-//! first connection is only written in; the ring is searched only while it
-//! still holds calls of an earlier connection, so the common case costs no
-//! lookup at all.
+//! A ring of the session's last calls (their `rpcId`s) and, within a byte
+//! budget, their replies. A call arriving on the session's first
+//! connection is only written in; the ring is searched only while it still
+//! holds calls of an earlier connection, so the common case costs no lookup
+//! at all. A reply that does not fit the budget, or is evicted to make
+//! room, leaves its call's id behind: a resend of it is answered
+//! `REPLY_LOST`, never run again.
 
+use super::super::Budget;
 use axum::extract::ws::Utf8Bytes;
 use std::sync::Arc;
+
+/// What a kept reply costs beyond its bytes.
+const REPLY_OVERHEAD: usize = 16;
 
 /// What to do with a call that just arrived.
 pub(crate) enum Begin {
@@ -19,6 +26,9 @@ pub(crate) enum Begin {
     /// A previous connection started it and it still runs: its reply will
     /// reach the current connection.
     Running,
+    /// A previous connection ran it, but its reply was not kept (over the
+    /// byte budget): answer `REPLY_LOST`, do not run it again.
+    Lost,
 }
 
 /// Where a running call's reply goes in the ring.
@@ -37,8 +47,13 @@ struct Slot {
     rpc_id: Arc<str>,
     /// The connection the call (or its last resend) arrived on.
     generation: u64,
-    /// `None` while running.
-    reply: Option<Utf8Bytes>,
+    reply: Reply,
+}
+
+enum Reply {
+    Running,
+    Kept(Utf8Bytes),
+    Lost,
 }
 
 pub(crate) struct Replies {
@@ -50,17 +65,34 @@ pub(crate) struct Replies {
     generation: u64,
     /// Slots still holding calls of earlier connections.
     earlier: usize,
+    /// The bytes of the replies kept, under `budget`.
+    bytes: usize,
+    budget: usize,
 }
 
 impl Replies {
-    pub(crate) fn new(capacity: usize) -> Self {
+    /// A cache of `capacity` calls and `budget` bytes of replies.
+    pub(crate) fn new(capacity: usize, budget: usize) -> Self {
         Self {
             slots: Vec::new(),
             capacity,
             written: 0,
             generation: 0,
             earlier: 0,
+            bytes: 0,
+            budget,
         }
+    }
+
+    /// The bytes of the replies kept.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Forgets everything; returns the bytes freed.
+    pub(crate) fn clear(&mut self) -> usize {
+        self.slots = Vec::new();
+        std::mem::take(&mut self.bytes)
     }
 
     /// A new connection (generation) took over the session.
@@ -69,7 +101,7 @@ impl Replies {
         self.earlier = self.slots.len();
     }
 
-    pub(crate) fn begin(&mut self, rpc_id: &Arc<str>) -> Begin {
+    pub(crate) fn begin(&mut self, rpc_id: &Arc<str>, global: &Budget) -> Begin {
         if self.capacity == 0 {
             return Begin::Run(Ticket::NONE);
         }
@@ -92,8 +124,9 @@ impl Replies {
             if let Some((latest, _)) = latest {
                 self.earlier -= claimed;
                 return match &self.slots[latest].reply {
-                    Some(reply) => Begin::Resend(reply.clone()),
-                    None => Begin::Running,
+                    Reply::Kept(reply) => Begin::Resend(reply.clone()),
+                    Reply::Running => Begin::Running,
+                    Reply::Lost => Begin::Lost,
                 };
             }
         }
@@ -103,7 +136,7 @@ impl Replies {
             number,
             rpc_id: rpc_id.clone(),
             generation,
-            reply: None,
+            reply: Reply::Running,
         };
         if self.slots.len() < self.capacity {
             self.slots.push(slot);
@@ -112,21 +145,64 @@ impl Replies {
             if self.slots[index].generation < generation {
                 self.earlier -= 1;
             }
-            self.slots[index] = slot;
+            let old = std::mem::replace(&mut self.slots[index], slot);
+            if let Reply::Kept(reply) = old.reply {
+                self.release(reply.len() + REPLY_OVERHEAD, global);
+            }
         }
         Begin::Run(Ticket(number))
     }
 
-    pub(crate) fn finish(&mut self, ticket: Ticket, reply: &Utf8Bytes) {
+    fn release(&mut self, bytes: usize, global: &Budget) {
+        self.bytes -= bytes;
+        global.give(bytes);
+    }
+
+    /// Records a call's reply: kept when it fits this cache's budget (the
+    /// oldest replies make room) and the server's, else only remembered as
+    /// lost.
+    pub(crate) fn finish(&mut self, ticket: Ticket, reply: &Utf8Bytes, global: &Budget) {
         if self.capacity == 0 {
             return;
         }
         let index = (ticket.0 % self.capacity as u64) as usize;
-        if let Some(slot) = self.slots.get_mut(index)
-            && slot.number == ticket.0
+        if !self
+            .slots
+            .get(index)
+            .is_some_and(|slot| slot.number == ticket.0)
         {
-            slot.reply = Some(reply.clone());
+            // Overwritten meanwhile by newer calls.
+            return;
         }
+        let bytes = reply.len() + REPLY_OVERHEAD;
+        let fits = bytes <= self.budget;
+        while fits && self.bytes + bytes > self.budget && self.evict_oldest(global) {}
+        let kept = fits && global.take(bytes);
+        if kept {
+            self.bytes += bytes;
+        }
+        self.slots[index].reply = if kept {
+            Reply::Kept(reply.clone())
+        } else {
+            Reply::Lost
+        };
+    }
+
+    /// Drops the oldest reply kept, leaving its call remembered as lost;
+    /// `false` when none is kept.
+    fn evict_oldest(&mut self, global: &Budget) -> bool {
+        let oldest = self
+            .slots
+            .iter_mut()
+            .filter(|slot| matches!(slot.reply, Reply::Kept(_)))
+            .min_by_key(|slot| slot.number);
+        if let Some(slot) = oldest
+            && let Reply::Kept(reply) = std::mem::replace(&mut slot.reply, Reply::Lost)
+        {
+            self.release(reply.len() + REPLY_OVERHEAD, global);
+            return true;
+        }
+        false
     }
 }
 
@@ -139,7 +215,7 @@ mod tests {
     }
 
     fn run(replies: &mut Replies, rpc_id: &str) -> Ticket {
-        match replies.begin(&id(rpc_id)) {
+        match replies.begin(&id(rpc_id), &Budget::new(usize::MAX)) {
             Begin::Run(ticket) => ticket,
             _ => panic!("{rpc_id} should run"),
         }
@@ -147,37 +223,101 @@ mod tests {
 
     #[test]
     fn dedups_only_across_connections_and_stays_bounded() {
-        let mut replies = Replies::new(2);
+        let mut replies = Replies::new(2, 1 << 20);
         replies.new_generation(1);
         let a = run(&mut replies, "a");
         // Reused on the same connection: a new call.
         let a2 = run(&mut replies, "a");
-        replies.finish(a, &"reply-a".into());
-        replies.finish(a2, &"reply-a2".into());
+        replies.finish(a, &"reply-a".into(), &Budget::new(usize::MAX));
+        replies.finish(a2, &"reply-a2".into(), &Budget::new(usize::MAX));
         replies.new_generation(2);
         // Resent on a later connection: the latest reply for it.
-        assert!(matches!(replies.begin(&id("a")), Begin::Resend(f) if f.as_str() == "reply-a2"));
+        assert!(
+            matches!(replies.begin(&id("a"), &Budget::new(usize::MAX)), Begin::Resend(f) if f.as_str() == "reply-a2")
+        );
         // Once resent, a reuse on that connection is a new call.
         let a3 = run(&mut replies, "a");
         // Running when resent from a later connection.
         replies.new_generation(3);
-        assert!(matches!(replies.begin(&id("a")), Begin::Running));
-        replies.finish(a3, &"reply-a3".into());
+        assert!(matches!(
+            replies.begin(&id("a"), &Budget::new(usize::MAX)),
+            Begin::Running
+        ));
+        replies.finish(a3, &"reply-a3".into(), &Budget::new(usize::MAX));
         // Bounded: new calls push the oldest out.
         let _ = run(&mut replies, "b");
         let _ = run(&mut replies, "c");
         replies.new_generation(4);
-        assert!(matches!(replies.begin(&id("a")), Begin::Run(_)));
+        assert!(matches!(
+            replies.begin(&id("a"), &Budget::new(usize::MAX)),
+            Begin::Run(_)
+        ));
+    }
+
+    #[test]
+    fn replies_over_the_byte_budget_are_lost_never_run_again() {
+        let global = Budget::new(usize::MAX);
+        let mut replies = Replies::new(8, 2 * (4 + REPLY_OVERHEAD));
+        replies.new_generation(1);
+        let tickets: Vec<Ticket> = ["a", "b", "c"]
+            .iter()
+            .map(|id| run(&mut replies, id))
+            .collect();
+        replies.finish(tickets[0], &"aaaa".into(), &global);
+        replies.finish(tickets[1], &"bbbb".into(), &global);
+        // A third makes room by evicting the oldest.
+        replies.finish(tickets[2], &"cccc".into(), &global);
+        assert_eq!(replies.bytes(), 2 * (4 + REPLY_OVERHEAD));
+        let big = run(&mut replies, "big");
+        replies.finish(big, &"x".repeat(100).into(), &global);
+        replies.new_generation(2);
+        assert!(
+            matches!(replies.begin(&id("a"), &global), Begin::Lost),
+            "evicted"
+        );
+        assert!(
+            matches!(replies.begin(&id("big"), &global), Begin::Lost),
+            "too large"
+        );
+        assert!(
+            matches!(replies.begin(&id("c"), &global), Begin::Resend(r) if r.as_str() == "cccc")
+        );
+        let kept = replies.bytes();
+        assert_eq!(replies.clear(), kept);
+        assert_eq!(replies.bytes(), 0);
+    }
+
+    #[test]
+    fn the_servers_budget_is_shared_and_given_back() {
+        let global = Budget::new(40);
+        let mut a = Replies::new(4, 1 << 20);
+        let mut b = Replies::new(4, 1 << 20);
+        a.new_generation(1);
+        b.new_generation(1);
+        let ta = run(&mut a, "1");
+        let tb = run(&mut b, "1");
+        a.finish(ta, &"x".repeat(20).into(), &global);
+        b.finish(tb, &"y".repeat(20).into(), &global);
+        assert_eq!(
+            (a.bytes(), b.bytes()),
+            (36, 0),
+            "b's reply does not fit what is left"
+        );
+        global.give(a.clear());
+        assert_eq!(global.used(), 0);
     }
 
     #[test]
     fn a_reply_for_an_overwritten_slot_is_dropped() {
-        let mut replies = Replies::new(1);
+        let mut replies = Replies::new(1, 1 << 20);
         replies.new_generation(1);
         let a = run(&mut replies, "a");
         let _ = run(&mut replies, "b");
-        replies.finish(a, &"late".into());
+        replies.finish(a, &"late".into(), &Budget::new(usize::MAX));
         replies.new_generation(2);
-        assert!(matches!(replies.begin(&id("a")), Begin::Run(_)));
+        assert!(matches!(
+            replies.begin(&id("a"), &Budget::new(usize::MAX)),
+            Begin::Run(_)
+        ));
     }
 }
