@@ -111,7 +111,11 @@ pub enum ConnectError {
     /// The server refused the handshake with an HTTP response.
     #[error("{0}")]
     Refused(Refusal),
-    /// The headers are not a struct or map of flat values.
+    /// The headers are not a struct or map of flat values, or a field
+    /// cannot be an HTTP header: its name is not a header name (or is one
+    /// the handshake sets), or its value has a control character. The
+    /// message names the field. Also a session id with a control
+    /// character.
     #[error("invalid headers: {0}")]
     Headers(String),
     /// The URL is invalid, or the connection or handshake failed.

@@ -33,6 +33,16 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Headers and the session
+//!
+//! The headers given to [`Client::connect`] travel as HTTP headers of the
+//! WebSocket handshake, one per field (see [`ClientBuilder::connect`]),
+//! and the session to resume as the `x-zocket-session` and
+//! `x-zocket-last-seq` headers: the URL is sent as it is, so no token or
+//! session id ends up in an access log. For a server older than this form,
+//! [`ClientBuilder::headers_in_query`] puts the header fields in the URL's
+//! query instead (the legacy form); the session never goes there.
+//!
 //! # Lifecycle
 //!
 //! [`Client::connect`] opens the first connection (one attempt: its
@@ -53,7 +63,7 @@
 //!   them ([`ClientBuilder::max_retries`], [`ClientBuilder::backoff`]) or
 //!   turns reconnection off ([`ClientBuilder::reconnect`]).
 //! - Each reconnection sends the session id and the last event `seq`
-//!   received. A server that still holds the session resumes it:
+//!   received, as HTTP headers. A server that still holds the session resumes it:
 //!   [`State::Connected`] with `recovered: true`, the events missed are
 //!   replayed (each stream sees every event once, in order), and the
 //!   calls that were in flight are sent again with the same `rpcId`. A

@@ -1,7 +1,7 @@
 //! Scripted peers for the unit tests: an in-memory connection and the
-//! server's side of it, a served connection, and a client whose
-//! connection attempts the test answers one by one, on tokio's paused
-//! clock.
+//! server's side of it, a served connection, a client whose connection
+//! attempts the test answers one by one, on tokio's paused clock, and a
+//! server that accepts real handshakes and shows the test their requests.
 
 use crate::backoff::Backoff;
 use crate::client::{Client, ClientBuilder};
@@ -12,14 +12,18 @@ use crate::pending::Ticket;
 use crate::shared::Shared;
 use crate::state::{State, StateStream};
 use crate::supervisor::Opener;
-use crate::transport::{Attempt, Query};
-use futures_util::StreamExt;
+use crate::transport::{Attempt, Connector, Form, Headers, Io};
+use futures_util::future::BoxFuture;
 use futures_util::stream;
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
-use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::tungstenite::handshake::server::{Callback, ErrorResponse, Response};
+use tokio_tungstenite::tungstenite::{self, Message, http};
 use zocket_protocol::{PROTOCOL_VERSION, Ready};
 
 /// The server's side of an in-memory connection.
@@ -185,9 +189,13 @@ pub(crate) fn builder() -> ClientBuilder {
     Client::builder().backoff(Backoff::new(ms(10), ms(1000), 0.0).unwrap())
 }
 
-/// The headers every scripted client sends.
-pub(crate) fn headers() -> Query {
-    vec![("name".into(), "ada".into())]
+/// The headers every scripted client sends: `name: ada`.
+pub(crate) fn headers() -> Headers {
+    Headers::encode(
+        &[("name", "ada")].into_iter().collect::<BTreeMap<_, _>>(),
+        Form::Http,
+    )
+    .expect("valid headers")
 }
 
 /// A client on a scripted server, connected to session `s1`.
@@ -198,7 +206,7 @@ pub(crate) async fn start(builder: ClientBuilder) -> (Client, Peer, Script) {
     assert_eq!(
         first,
         Attempt {
-            query: headers(),
+            headers: headers(),
             session: None
         }
     );
@@ -233,4 +241,57 @@ pub(crate) async fn until(states: &mut StateStream, wanted: impl Fn(&State) -> b
 /// Answers call `rpc_id` with `payload`.
 pub(crate) fn reply(peer: &Peer, rpc_id: &Value, payload: Value) {
     peer.send(&json!({"type": "__rpc_res", "rpcId": rpc_id, "payload": payload}).to_string());
+}
+
+/// A handshake request, as the server received it.
+pub(crate) type Request = http::Request<()>;
+
+/// Serves one WebSocket connection on `io`: accepts the handshake, hands
+/// its request to `requests`, sends `__ready` for session `s1`, then reads
+/// until the client goes.
+pub(crate) async fn serve_handshake<S>(io: S, requests: mpsc::UnboundedSender<Request>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let Ok(mut socket) = tokio_tungstenite::accept_hdr_async(io, Record(requests)).await else {
+        return;
+    };
+    let _ = socket
+        .send(Message::text(ready("s1", false).to_frame()))
+        .await;
+    while let Some(Ok(_)) = socket.next().await {}
+}
+
+/// Hands each handshake request to the test, and accepts it.
+struct Record(mpsc::UnboundedSender<Request>);
+
+impl Callback for Record {
+    fn on_request(self, request: &Request, response: Response) -> Result<Response, ErrorResponse> {
+        let _ = self.0.send(request.clone());
+        Ok(response)
+    }
+}
+
+/// A [`Connector`] to an in-memory server that accepts every handshake
+/// (see [`serve_handshake`]).
+#[derive(Clone)]
+pub(crate) struct Handshakes(mpsc::UnboundedSender<Request>);
+
+impl Connector for Handshakes {
+    fn connect(&self, _url: &str) -> BoxFuture<'static, std::io::Result<Box<dyn Io>>> {
+        let (client, server) = tokio::io::duplex(64 * 1024);
+        tokio::spawn(serve_handshake(server, self.0.clone()));
+        Box::pin(async move { Ok(Box::new(client) as Box<dyn Io>) })
+    }
+}
+
+/// A connector to an in-memory server, and the requests it receives.
+pub(crate) fn handshakes() -> (Handshakes, mpsc::UnboundedReceiver<Request>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    (Handshakes(tx), rx)
+}
+
+/// The bytes of header `name` of `request`.
+pub(crate) fn header<'a>(request: &'a Request, name: &str) -> Option<&'a [u8]> {
+    request.headers().get(name).map(http::HeaderValue::as_bytes)
 }

@@ -16,7 +16,7 @@ use axum::response::Html;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
-use zocket::{ClientId, Close, Connect, Connection, Ctx, RpcError, ServerHandle};
+use zocket::{ClientId, Close, Connect, Connection, Ctx, RpcError, Server, ServerHandle};
 
 /// The longest message text accepted, in characters.
 pub const MAX_TEXT: usize = 2000;
@@ -179,17 +179,25 @@ impl ChatServer<Member> for ChatApp {
     }
 }
 
+/// The chat server, with the default limits.
+pub fn server() -> Server<ChatHeaders, Member> {
+    Chat::server(ChatApp::default())
+        .build()
+        .expect("the chat's routes are valid")
+}
+
+/// The page at `/` and `server`'s WebSocket at `/ws`, as an axum app.
+pub fn routes(server: &Server<ChatHeaders, Member>) -> axum::Router {
+    axum::Router::new()
+        .route("/", axum::routing::get(|| async { Html(PAGE) }))
+        .route("/ws", server.route())
+}
+
 /// The chat server, the page at `/` and the WebSocket at `/ws`, as an axum
 /// app, with the handle to shut it down.
 pub fn app() -> (axum::Router, ServerHandle<Member>) {
-    let server = Chat::server(ChatApp::default())
-        .build()
-        .expect("the chat's routes are valid");
-    let handle = server.handle();
-    let app = axum::Router::new()
-        .route("/", axum::routing::get(|| async { Html(PAGE) }))
-        .route("/ws", server.route());
-    (app, handle)
+    let server = server();
+    (routes(&server), server.handle())
 }
 
 /// The page at `/`.

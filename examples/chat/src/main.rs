@@ -21,13 +21,15 @@ async fn main() -> std::io::Result<()> {
         })?,
         Err(_) => 3000,
     };
-    let (app, handle) = chat::app();
+    let server = chat::server();
+    let app = chat::routes(&server);
+    let handle = server.handle();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("chat on http://127.0.0.1:{port} (WebSocket at /ws); Ctrl-C to stop");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = tokio::signal::ctrl_c().await;
-            handle.shutdown().await;
-        })
-        .await
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        handle.shutdown().await;
+    });
+    // With zocket's protections: a deadline for request heads, peer addresses.
+    server.serve_app(listener, app).await
 }

@@ -9,7 +9,7 @@ use crate::events::{EventStream, Subscriptions};
 use crate::shared::Shared;
 use crate::state::State;
 use crate::supervisor::{self, Opener, RefusedHook, Settings};
-use crate::transport::{self, Attempt, Connector, Query};
+use crate::transport::{self, Attempt, Connector, Form, Headers};
 use futures_util::StreamExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -48,6 +48,8 @@ pub struct ClientBuilder {
     event_buffer: usize,
     settings: Settings,
     session: Option<(String, u64)>,
+    /// Where the header fields travel.
+    form: Form,
     /// Streams taken before connecting.
     subscriptions: Option<Subscriptions>,
     /// Opens the byte streams instead of TCP.
@@ -65,6 +67,7 @@ impl fmt::Debug for ClientBuilder {
             .field("offline_queue", &self.settings.offline_queue)
             .field("on_refused", &self.settings.on_refused.is_some())
             .field("session", &self.session.as_ref().map(|(_, seq)| seq))
+            .field("headers_in_query", &(self.form == Form::Query))
             .field("connector", &self.connector.is_some())
             .finish()
     }
@@ -83,6 +86,7 @@ impl Default for ClientBuilder {
                 on_refused: None,
             },
             session: None,
+            form: Form::Http,
             subscriptions: None,
             connector: None,
         }
@@ -100,7 +104,8 @@ impl ClientBuilder {
     /// Opens each connection's byte stream with `connector` instead of a
     /// TCP connection to the URL's host (for an in-memory transport; see
     /// `zocket::testing`). The URL still names the path and query the
-    /// handshake asks for.
+    /// handshake asks for, and the headers still travel in the handshake
+    /// request.
     pub fn connector(mut self, connector: impl Connector) -> Self {
         self.connector = Some(Arc::new(connector));
         self
@@ -169,17 +174,32 @@ impl ClientBuilder {
     /// Starts from a saved session: the first connection sends
     /// `session_id` and `last_seq` (the last event `seq` received, from
     /// [`Client::current_session_id`] and [`Client::last_seq`]) so that a
-    /// server that still holds the session resumes it.
+    /// server that still holds the session resumes it. They travel as the
+    /// HTTP headers `x-zocket-session` and `x-zocket-last-seq`, never in
+    /// the URL, as on every reconnection.
     pub fn session(mut self, session_id: impl Into<String>, last_seq: u64) -> Self {
         self.session = Some((session_id.into(), last_seq));
         self
     }
 
+    /// Sends the header fields as query parameters of the URL instead of
+    /// HTTP headers: the legacy form, for servers older than the header
+    /// form, which read only the query. Off by default, as it should stay:
+    /// URLs end up in access logs, and a token in one with them. The
+    /// session never goes in the URL, in either form: only a server that
+    /// reads the `x-zocket-session` header resumes it.
+    pub fn headers_in_query(mut self, on: bool) -> Self {
+        self.form = if on { Form::Query } else { Form::Http };
+        self
+    }
+
     /// What to do when a reconnection's handshake is refused with a 4xx
     /// (invalid headers, unauthorized): `hook` gets the refusal and may
-    /// return new headers (say, with a fresh token) for the next attempt;
-    /// `None` gives up. Without a hook, such a refusal ends the client in
-    /// [`Failed`](State::Failed) at once, never retried blindly.
+    /// return new headers (say, with a fresh token) for the next attempt,
+    /// sent as the first ones were; `None` gives up, and so do new headers
+    /// that cannot be sent ([`ConnectError::Headers`]). Without a hook,
+    /// such a refusal ends the client in [`Failed`](State::Failed) at
+    /// once, never retried blindly.
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), zocket_client::ConnectError> {
@@ -201,9 +221,12 @@ impl ClientBuilder {
         Fut: Future<Output = Option<H>> + Send + 'static,
         H: Serialize,
     {
-        let hook: RefusedHook = Arc::new(move |refusal| {
+        let hook: RefusedHook = Arc::new(move |refusal, form| {
             let headers = hook(refusal);
-            Box::pin(async move { headers.await.map(|headers| transport::query(&headers)) })
+            Box::pin(async move {
+                let headers = headers.await?;
+                Some(Headers::encode(&headers, form))
+            })
         });
         self.settings.on_refused = Some(hook);
         self
@@ -222,32 +245,47 @@ impl ClientBuilder {
     }
 
     /// Connects to `url` (`ws://...`), sending `headers` (a struct or map
-    /// of flat values; `None` fields are left out) as URL query parameters,
-    /// and waits for `__ready`. This first connection is attempted once:
-    /// its failure is the error. Reconnections, later, send the same
-    /// headers (or those from [`on_refused`](Self::on_refused)).
+    /// of flat values) as HTTP headers of the handshake, and waits for
+    /// `__ready`.
+    ///
+    /// Each field is one header named as the field (HTTP lowercases it;
+    /// the server matches names ignoring case, `-` and `_`): a string as
+    /// it is (non-ASCII text as UTF-8), a number or a boolean in its JSON
+    /// form; a `None` field is left out. The URL is sent as it is: neither
+    /// the headers nor the session go into it (unless
+    /// [`headers_in_query`](Self::headers_in_query) asks for the legacy
+    /// form). Fails with [`ConnectError::Headers`] when a field is nested,
+    /// its name is not an HTTP header name or is one the handshake sets
+    /// (`host`, `upgrade`, `sec-websocket-*`...), or its value has a
+    /// control character. Some proxies drop headers whose names have a
+    /// `_` (nginx does by default): `#[serde(rename_all = "kebab-case")]`
+    /// on the headers type avoids that.
+    ///
+    /// This first connection is attempted once: its failure is the error.
+    /// Reconnections, later, send the same headers (or those from
+    /// [`on_refused`](Self::on_refused)).
     pub async fn connect<H: Serialize + ?Sized>(
         self,
         url: &str,
         headers: &H,
     ) -> Result<Client, ConnectError> {
-        let query = transport::query(headers)?;
+        let headers = Headers::encode(headers, self.form)?;
         let open = opener(url.to_owned(), self.connect_timeout, self.connector.clone());
-        self.connect_with(open, query).await
+        self.connect_with(open, headers).await
     }
 
     /// Opens the first connection with `open`, then runs the client.
     pub(crate) async fn connect_with(
         self,
         mut open: Opener,
-        query: Query,
+        headers: Headers,
     ) -> Result<Client, ConnectError> {
         let attempt = Attempt {
-            query: query.clone(),
+            headers: headers.clone(),
             session: self.session.clone(),
         };
         let connection = open(attempt).await?;
-        Ok(self.run(open, query, Some(connection)))
+        Ok(self.run(open, headers, Some(connection)))
     }
 
     /// Returns a client at once, in [`State::Connecting`], that opens its
@@ -255,24 +293,25 @@ impl ClientBuilder {
     /// (an immediate attempt, then the backoff), so a server that is not up
     /// yet is waited for. Calls and messages made meanwhile wait in the
     /// offline queue. [`Client::ready`] has empty ids until connected.
-    /// Fails only when `headers` cannot be encoded.
+    /// The headers are sent as by [`connect`](Self::connect); this fails
+    /// only when they cannot be ([`ConnectError::Headers`]).
     pub fn start<H: Serialize + ?Sized>(
         self,
         url: &str,
         headers: &H,
     ) -> Result<Client, ConnectError> {
-        let query = transport::query(headers)?;
+        let headers = Headers::encode(headers, self.form)?;
         let open = opener(url.to_owned(), self.connect_timeout, self.connector.clone());
-        Ok(self.start_with(open, query))
+        Ok(self.start_with(open, headers))
     }
 
     /// Runs a client that opens its first connection with `open`.
-    pub(crate) fn start_with(self, open: Opener, query: Query) -> Client {
-        self.run(open, query, None)
+    pub(crate) fn start_with(self, open: Opener, headers: Headers) -> Client {
+        self.run(open, headers, None)
     }
 
     /// Runs a client: on an open connection, or opening the first one.
-    fn run(self, open: Opener, query: Query, connection: Option<Connection>) -> Client {
+    fn run(self, open: Opener, headers: Headers, connection: Option<Connection>) -> Client {
         let (ready, last_seq, state) = match &connection {
             Some(connection) => {
                 let ready = connection.ready.clone();
@@ -304,7 +343,7 @@ impl ClientBuilder {
         tokio::spawn(supervisor::run(
             self.settings,
             open,
-            query,
+            headers,
             connection,
             queue,
             shared.clone(),
@@ -319,16 +358,17 @@ impl ClientBuilder {
     }
 }
 
-/// Opens WebSocket connections to `url`, each attempt with its headers and
-/// session as query parameters, over TCP or over what `connector` opens.
+/// Opens WebSocket connections to `url`, each attempt with its request
+/// (headers and session), over TCP or over what `connector` opens.
 fn opener(url: String, timeout: Duration, connector: Option<Arc<dyn Connector>>) -> Opener {
     Box::new(move |attempt: Attempt| {
-        let url = attempt.url(&url);
+        let request = attempt.request(&url);
         let connector = connector.clone();
         Box::pin(async move {
+            let request = request?;
             Ok(match connector {
                 None => {
-                    let (socket, ready) = transport::open(&url, timeout).await?;
+                    let (socket, ready) = transport::open(request, timeout).await?;
                     let (sink, stream) = socket.split();
                     Connection {
                         sink: Box::pin(sink),
@@ -337,7 +377,8 @@ fn opener(url: String, timeout: Duration, connector: Option<Arc<dyn Connector>>)
                     }
                 }
                 Some(connector) => {
-                    let (socket, ready) = transport::open_with(&*connector, &url, timeout).await?;
+                    let (socket, ready) =
+                        transport::open_with(&*connector, request, timeout).await?;
                     let (sink, stream) = socket.split();
                     Connection {
                         sink: Box::pin(sink),
@@ -348,4 +389,104 @@ fn opener(url: String, timeout: Duration, connector: Option<Arc<dyn Connector>>)
             })
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::error::ConnectError;
+    use crate::test_support::{handshakes, header};
+    use crate::{Client, State};
+    use serde::Serialize;
+    use std::collections::BTreeMap;
+    use zocket_protocol::{LAST_SEQ_HEADER, SESSION_ID_HEADER};
+
+    #[derive(Serialize)]
+    #[serde(rename_all = "kebab-case")]
+    struct Headers {
+        name: &'static str,
+        auth_token: Option<&'static str>,
+    }
+
+    const ADA: Headers = Headers {
+        name: "ada",
+        auth_token: Some("Bearer t0"),
+    };
+
+    #[tokio::test]
+    async fn connect_sends_the_headers_and_the_session_as_http_headers_and_the_url_as_it_is() {
+        let (connector, mut requests) = handshakes();
+        let client = Client::builder()
+            .connector(connector)
+            .session("saved", 7)
+            .connect("ws://zocket.test/ws?room=1", &ADA)
+            .await
+            .unwrap();
+        assert!(matches!(
+            client.state(),
+            State::Connected { recovered: false }
+        ));
+        let request = requests.recv().await.unwrap();
+        assert_eq!(request.uri(), "/ws?room=1");
+        assert_eq!(header(&request, "name"), Some(&b"ada"[..]));
+        assert_eq!(header(&request, "auth-token"), Some(&b"Bearer t0"[..]));
+        assert_eq!(header(&request, SESSION_ID_HEADER), Some(&b"saved"[..]));
+        assert_eq!(header(&request, LAST_SEQ_HEADER), Some(&b"7"[..]));
+        client.close().await;
+    }
+
+    #[tokio::test]
+    async fn headers_in_query_puts_the_fields_in_the_query_but_never_the_session() {
+        let (connector, mut requests) = handshakes();
+        let client = Client::builder()
+            .connector(connector)
+            .headers_in_query(true)
+            .session("saved", 7)
+            .connect("ws://zocket.test/ws?room=1", &ADA)
+            .await
+            .unwrap();
+        let request = requests.recv().await.unwrap();
+        assert_eq!(request.uri(), "/ws?room=1&auth-token=Bearer+t0&name=ada");
+        assert_eq!(header(&request, "name"), None);
+        assert_eq!(header(&request, SESSION_ID_HEADER), Some(&b"saved"[..]));
+        assert_eq!(header(&request, LAST_SEQ_HEADER), Some(&b"7"[..]));
+        client.close().await;
+    }
+
+    #[tokio::test]
+    async fn headers_no_http_header_can_carry_fail_connect_and_start() {
+        let (connector, mut requests) = handshakes();
+        let builder = || Client::builder().connector(connector.clone());
+        let bad_name = BTreeMap::from([("first name", "ada")]);
+        let bad_value = BTreeMap::from([("name", "ada\nx-admin: 1")]);
+        for (fields, words) in [
+            (&bad_name, ["`first name`", "not an HTTP header name"]),
+            (&bad_value, ["`name`", "control character"]),
+        ] {
+            let connecting = builder().connect("ws://zocket.test/ws", fields).await;
+            let Err(ConnectError::Headers(message)) = connecting else {
+                panic!("{fields:?}: {connecting:?}");
+            };
+            assert!(words.iter().all(|w| message.contains(w)), "{message}");
+            let starting = builder().start("ws://zocket.test/ws", fields);
+            assert!(
+                matches!(starting, Err(ConnectError::Headers(_))),
+                "{starting:?}"
+            );
+        }
+        drop(connector);
+        assert!(requests.recv().await.is_none(), "no handshake was made");
+    }
+
+    #[test]
+    fn debug_of_the_builder_hides_the_session_id() {
+        let builder = Client::builder()
+            .session("s3cret", 7)
+            .headers_in_query(true);
+        let debug = format!("{builder:?}");
+        assert!(
+            debug.contains("Some(7)") && debug.contains("headers_in_query: true"),
+            "{debug}"
+        );
+        assert!(!debug.contains("s3cret"), "{debug}");
+    }
 }

@@ -59,8 +59,13 @@ impl Client {
 
     /// Connects to `url` (`ws://...`) with the default settings, sending
     /// `headers` (a struct or map of flat values; `None` fields are left
-    /// out) as URL query parameters, and waits for `__ready`. Use `&()`
-    /// for no headers. Only `ws://` URLs: TLS is not enabled.
+    /// out) as HTTP headers of the handshake, one per field, and waits for
+    /// `__ready`. Use `&()` for no headers. The URL is sent as it is: no
+    /// header or session goes into it. See [`ClientBuilder::connect`] for
+    /// how fields are encoded and which ones fail with
+    /// [`ConnectError::Headers`], and
+    /// [`ClientBuilder::headers_in_query`] for servers that read the
+    /// headers only from the query. Only `ws://` URLs: TLS is not enabled.
     pub async fn connect<H: Serialize + ?Sized>(
         url: &str,
         headers: &H,

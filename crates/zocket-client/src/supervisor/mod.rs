@@ -12,7 +12,7 @@ use crate::connection::{self, Command, Connection, End};
 use crate::error::{ConnectError, Refusal};
 use crate::shared::Shared;
 use crate::state::State;
-use crate::transport::{Attempt, Query};
+use crate::transport::{Attempt, Form, Headers};
 use futures_util::future::BoxFuture;
 use queue::Queue;
 use reconnect::Reconnect;
@@ -24,10 +24,14 @@ use zocket_protocol::CloseCode;
 pub(crate) type Opener =
     Box<dyn FnMut(Attempt) -> BoxFuture<'static, Result<Connection, ConnectError>> + Send>;
 
-/// The application's answer to a refused handshake: new headers (already
-/// encoded), or `None` to give up.
-pub(crate) type RefusedHook =
-    Arc<dyn Fn(Refusal) -> BoxFuture<'static, Option<Result<Query, ConnectError>>> + Send + Sync>;
+/// The application's answer to a refused handshake: new headers, encoded
+/// in the form given (that of the headers they replace), or `None` to
+/// give up.
+pub(crate) type RefusedHook = Arc<
+    dyn Fn(Refusal, Form) -> BoxFuture<'static, Option<Result<Headers, ConnectError>>>
+        + Send
+        + Sync,
+>;
 
 /// How the task reconnects.
 #[derive(Clone)]
@@ -49,11 +53,11 @@ fn may_come_back(code: Option<u16>) -> bool {
 }
 
 /// Runs the client: `connection` is live, or `None` to open the first
-/// one here; `query` the headers.
+/// one here; `headers` the header fields.
 pub(crate) async fn run(
     settings: Settings,
     mut open: Opener,
-    mut query: Query,
+    mut headers: Headers,
     connection: Option<Connection>,
     mut commands: mpsc::Receiver<Command>,
     shared: Arc<Shared>,
@@ -65,7 +69,7 @@ pub(crate) async fn run(
             let mut first = Reconnect {
                 settings: &settings,
                 open: &mut open,
-                query: &mut query,
+                headers: &mut headers,
                 commands: &mut commands,
                 queue: &mut queue,
                 shared: &shared,
@@ -92,7 +96,7 @@ pub(crate) async fn run(
         let mut reconnecting = Reconnect {
             settings: &settings,
             open: &mut open,
-            query: &mut query,
+            headers: &mut headers,
             commands: &mut commands,
             queue: &mut queue,
             shared: &shared,

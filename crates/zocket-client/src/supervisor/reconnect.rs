@@ -10,7 +10,7 @@ use crate::connection::{Command, Connection};
 use crate::error::{ConnectError, Refusal};
 use crate::shared::Shared;
 use crate::state::State;
-use crate::transport::{Attempt, Query};
+use crate::transport::{Attempt, Headers};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 pub(super) struct Reconnect<'a> {
     pub(super) settings: &'a Settings,
     pub(super) open: &'a mut Opener,
-    pub(super) query: &'a mut Query,
+    pub(super) headers: &'a mut Headers,
     pub(super) commands: &'a mut mpsc::Receiver<Command>,
     pub(super) queue: &'a mut Queue,
     pub(super) shared: &'a Shared,
@@ -70,7 +70,8 @@ impl Reconnect<'_> {
     /// and the queue sent; or the error to try again after; or the final
     /// state, when the error is one that trying again would only repeat
     /// (a 4xx refusal the application has no new headers for, another
-    /// protocol version) or the client closed meanwhile.
+    /// protocol version, a session id no HTTP header can carry) or the
+    /// client closed meanwhile.
     async fn once(&mut self) -> Result<Result<Connection, ConnectError>, State> {
         let attempt = self.attempt();
         let opening = (self.open)(attempt);
@@ -82,7 +83,9 @@ impl Reconnect<'_> {
             Err(ConnectError::Refused(refusal)) if (400..500).contains(&refusal.status) => {
                 self.refused(refusal).await.map(Err)
             }
-            Err(error @ ConnectError::ProtocolVersion { .. }) => Err(failed(error)),
+            Err(error @ (ConnectError::ProtocolVersion { .. } | ConnectError::Headers(_))) => {
+                Err(failed(error))
+            }
             Err(error) => Ok(Err(error)),
         }
     }
@@ -94,7 +97,7 @@ impl Reconnect<'_> {
         let session =
             (!ready.session_id.is_empty()).then(|| (ready.session_id, self.shared.last_seq()));
         Attempt {
-            query: self.query.clone(),
+            headers: self.headers.clone(),
             session,
         }
     }
@@ -105,9 +108,12 @@ impl Reconnect<'_> {
         let Some(hook) = self.settings.on_refused.clone() else {
             return Err(failed(ConnectError::Refused(refusal)));
         };
-        match self.offline(hook(refusal.clone())).await? {
-            Some(Ok(query)) => {
-                *self.query = query;
+        match self
+            .offline(hook(refusal.clone(), self.headers.form()))
+            .await?
+        {
+            Some(Ok(headers)) => {
+                *self.headers = headers;
                 Ok(ConnectError::Refused(refusal))
             }
             Some(Err(error)) => Err(failed(error)),
@@ -138,9 +144,10 @@ mod tests {
     use crate::error::{CallError, ConnectError, Refusal};
     use crate::state::State;
     use crate::test_support::{builder, cut, headers, ms, ready, script, spawn_call, start, until};
+    use crate::transport::{Form, Headers};
     use futures_util::StreamExt;
     use std::collections::BTreeMap;
-    use zocket_protocol::PROTOCOL_VERSION;
+    use zocket_protocol::{PROTOCOL_VERSION, SESSION_ID_HEADER};
 
     #[tokio::test(start_paused = true)]
     async fn running_out_of_attempts_fails_with_the_last_error() {
@@ -274,10 +281,14 @@ mod tests {
         let (_, answer) = script.next().await;
         let _ = answer.send(Err(refusal(401)));
         let (attempt, _peer) = script.accept(ready("s1", true)).await;
+        let fresh = BTreeMap::from([("name", "ada"), ("token", "fresh")]);
         assert_eq!(
-            attempt.query,
-            [("name", "ada"), ("token", "fresh")].map(|(k, v)| (k.to_owned(), v.to_owned()))
+            attempt.headers,
+            Headers::encode(&fresh, Form::Http).unwrap()
         );
+        let request = attempt.request("ws://h/ws").unwrap();
+        assert_eq!(request.uri(), "ws://h/ws");
+        assert_eq!(request.headers()["token"], "fresh");
         until(&mut states, State::is_connected).await;
         // A 403 the hook does not answer ends it.
         cut(_peer);
@@ -287,6 +298,47 @@ mod tests {
         assert!(
             matches!(&state, State::Failed { error } if error.refusal().is_some_and(|r| r.status == 403))
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_refusal_hook_headers_keep_the_legacy_form() {
+        let (open, mut script) = script();
+        let legacy = Headers::encode(&BTreeMap::from([("token", "t0")]), Form::Query).unwrap();
+        let client = builder()
+            .on_refused(|_| async { Some(BTreeMap::from([("token", "t1")])) })
+            .start_with(open, legacy.clone());
+        let mut states = client.state_changes();
+        let (first, peer) = script.accept(ready("s1", false)).await;
+        assert_eq!(first.headers, legacy);
+        until(&mut states, State::is_connected).await;
+        cut(peer);
+        let (_, answer) = script.next().await;
+        let _ = answer.send(Err(refusal(401)));
+        let (attempt, _peer) = script.accept(ready("s1", true)).await;
+        assert_eq!(
+            attempt.headers,
+            Headers::Query(vec![("token".into(), "t1".into())])
+        );
+        let request = attempt.request("ws://h/ws").unwrap();
+        assert_eq!(request.uri(), "ws://h/ws?token=t1");
+        assert_eq!(request.headers()[SESSION_ID_HEADER], "s1");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refusal_hook_headers_no_http_header_can_carry_end_the_client() {
+        let builder =
+            builder().on_refused(|_| async { Some(BTreeMap::from([("token", "t1\nx: y")])) });
+        let (client, peer, mut script) = start(builder).await;
+        let mut states = client.state_changes();
+        cut(peer);
+        let (_, answer) = script.next().await;
+        let _ = answer.send(Err(refusal(401)));
+        let state = until(&mut states, State::is_final).await;
+        assert!(
+            matches!(&state, State::Failed { error } if matches!(&**error, ConnectError::Headers(m) if m.contains("`token`") && m.contains("control character"))),
+            "{state:?}"
+        );
+        assert!(script.is_over().await);
     }
 
     #[tokio::test(start_paused = true)]

@@ -90,7 +90,7 @@ mod tests {
         client.message("note", "while away").await.unwrap();
         let second = spawn_call(&client, "later");
         let (attempt, mut peer) = script.accept(ready("s1", true)).await;
-        assert_eq!(attempt.query, headers());
+        assert_eq!(attempt.headers, headers());
         assert_eq!(attempt.session, Some(("s1".into(), 2)));
 
         // The call in flight first, with its `rpcId`, then the queue.
