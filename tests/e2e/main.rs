@@ -22,4 +22,5 @@ mod recovery;
 mod resilience;
 mod rooms;
 mod schema;
+mod secrets;
 mod typed;

@@ -1,0 +1,88 @@
+//! Secrets stay out of URLs: a whole session of the Rust client, with a
+//! token in its headers and a resume after a network cut, leaves neither
+//! the token nor the session id in a `tower_http` access log.
+
+use futures_util::StreamExt;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use zocket::{Ctx, Router, RpcError, Server};
+use zocket_client::{Client, State};
+use zocket_tests::proxy::Proxy;
+use zocket_tests::{CapturedLogs, within};
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct Auth {
+    authorization: String,
+    name: String,
+}
+
+#[tokio::test]
+async fn an_access_log_of_a_session_with_a_resume_shows_no_secret() {
+    let logs = CapturedLogs::global();
+    let server = Server::<Auth, String>::builder(Router::new().call(
+        "whoami",
+        |ctx: Ctx<String>, (): ()| async move { Ok::<_, RpcError>(ctx.context().clone()) },
+    ))
+    .on_connect(|auth: Arc<Auth>, _| async move {
+        if auth.authorization == "Bearer s3cret-t0ken-4711" {
+            Ok(auth.name.clone())
+        } else {
+            Err(zocket::Close::new(4401, "bad token"))
+        }
+    })
+    .build()
+    .expect("valid");
+    let app = axum::Router::new()
+        .route("/ws", server.route())
+        .layer(tower_http::trace::TraceLayer::new_for_http());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handle = server.handle();
+    tokio::spawn(server.serve_app(listener, app));
+    let proxy = Proxy::start(addr).await;
+
+    let headers = BTreeMap::from([
+        ("authorization", "Bearer s3cret-t0ken-4711"),
+        ("name", "ada"),
+    ]);
+    let client = Client::builder()
+        .connect(&format!("ws://{}/ws", proxy.addr()), &headers)
+        .await
+        .expect("connected");
+    let session = client.current_session_id();
+    let mut states = client.state_changes();
+    assert!(matches!(states.next().await, Some(State::Connected { .. })));
+    assert_eq!(client.call::<_, String>("whoami", &()).await.unwrap(), "ada");
+    proxy.cut();
+    within("the resume", async {
+        loop {
+            match states.next().await {
+                Some(State::Connected { recovered }) => return assert!(recovered, "resumed"),
+                Some(State::Failed { error }) => panic!("{error}"),
+                _ => {}
+            }
+        }
+    })
+    .await;
+    assert_eq!(client.current_session_id(), session);
+    assert_eq!(client.call::<_, String>("whoami", &()).await.unwrap(), "ada");
+    client.close().await;
+    within("the session's end", async {
+        while handle.connection_count() > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+
+    let text = logs.text();
+    let access: Vec<&str> = text.lines().filter(|line| line.contains("tower_http")).collect();
+    let ours: Vec<&&str> = access.iter().filter(|line| line.contains("uri=/ws")).collect();
+    assert!(ours.len() >= 4, "two requests logged, start and end each: {access:#?}");
+    for line in ours {
+        assert!(!line.contains(&session), "the session id is in the access log: {line}");
+        assert!(!line.contains(&session[..12]), "part of the session id: {line}");
+        assert!(!line.contains("s3cret"), "the token is in the access log: {line}");
+        assert!(!line.contains("ada"), "a header value is in the access log: {line}");
+        assert!(!line.contains('?'), "a query string: {line}");
+    }
+}
