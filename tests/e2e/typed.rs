@@ -119,3 +119,11 @@ async fn a_refused_handshake_reports_the_header_issues() {
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn headers_travel_as_http_headers_with_their_utf8_values() {
+    let test = chat_server();
+    let zoe = connect(&test, "Zoë Ångström").await;
+    let me = within("whoami", zoe.whoami()).await.expect("whoami");
+    assert_eq!(me.name, "Zoë Ångström");
+}

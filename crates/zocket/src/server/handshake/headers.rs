@@ -126,12 +126,15 @@ impl<H: DeserializeOwned + JsonSchema> HeaderSchema<H> {
         let mut object = Map::new();
         for field in &self.fields {
             let from_header = headers.iter().find_map(|(name, value)| {
-                (fold(name.as_str()) == field.folded).then(|| value.to_str().map(str::to_owned))
+                // Raw UTF-8 is accepted: the Rust client sends non-ASCII
+                // values as they are.
+                (fold(name.as_str()) == field.folded)
+                    .then(|| std::str::from_utf8(value.as_bytes()).map(str::to_owned))
             });
             let raw = match from_header {
                 Some(Ok(value)) => Some(value),
                 Some(Err(_)) => {
-                    issues.push(issue(&field.name, "header value is not visible ASCII"));
+                    issues.push(issue(&field.name, "header value is not UTF-8"));
                     continue;
                 }
                 None => query
@@ -337,6 +340,18 @@ mod tests {
         let h = parse("name=query&role=guest&limit=3", &[("Name", "hdr")]).unwrap();
         assert_eq!(h.name, "hdr");
         assert_eq!(h.limit, 3);
+    }
+
+    #[test]
+    fn header_values_are_utf8_bytes() {
+        let mut map = HeaderMap::new();
+        map.insert("name", HeaderValue::from_bytes("Zoë".as_bytes()).unwrap());
+        map.insert("role", HeaderValue::from_static("guest"));
+        let h = HeaderSchema::<Headers>::new().parse(None, &map).unwrap();
+        assert_eq!(h.name, "Zoë");
+        map.insert("name", HeaderValue::from_bytes(&[0xff, 0xfe]).unwrap());
+        let issues = HeaderSchema::<Headers>::new().parse(None, &map).unwrap_err();
+        assert_eq!(issues[0].message, "header value is not UTF-8");
     }
 
     #[test]
