@@ -19,10 +19,11 @@ struct Auth {
 #[tokio::test]
 async fn an_access_log_of_a_session_with_a_resume_shows_no_secret() {
     let logs = CapturedLogs::global();
-    let server = Server::<Auth, String>::builder(Router::new().call(
-        "whoami",
-        |ctx: Ctx<String>, (): ()| async move { Ok::<_, RpcError>(ctx.context().clone()) },
-    ))
+    let server = Server::<Auth, String>::builder(
+        Router::new().call("whoami", |ctx: Ctx<String>, (): ()| async move {
+            Ok::<_, RpcError>(ctx.context().clone())
+        }),
+    )
     .on_connect(|auth: Arc<Auth>, _| async move {
         if auth.authorization == "Bearer s3cret-t0ken-4711" {
             Ok(auth.name.clone())
@@ -52,7 +53,10 @@ async fn an_access_log_of_a_session_with_a_resume_shows_no_secret() {
     let session = client.current_session_id();
     let mut states = client.state_changes();
     assert!(matches!(states.next().await, Some(State::Connected { .. })));
-    assert_eq!(client.call::<_, String>("whoami", &()).await.unwrap(), "ada");
+    assert_eq!(
+        client.call::<_, String>("whoami", &()).await.unwrap(),
+        "ada"
+    );
     proxy.cut();
     within("the resume", async {
         loop {
@@ -65,7 +69,10 @@ async fn an_access_log_of_a_session_with_a_resume_shows_no_secret() {
     })
     .await;
     assert_eq!(client.current_session_id(), session);
-    assert_eq!(client.call::<_, String>("whoami", &()).await.unwrap(), "ada");
+    assert_eq!(
+        client.call::<_, String>("whoami", &()).await.unwrap(),
+        "ada"
+    );
     client.close().await;
     within("the session's end", async {
         while handle.connection_count() > 0 {
@@ -75,14 +82,35 @@ async fn an_access_log_of_a_session_with_a_resume_shows_no_secret() {
     .await;
 
     let text = logs.text();
-    let access: Vec<&str> = text.lines().filter(|line| line.contains("tower_http")).collect();
-    let ours: Vec<&&str> = access.iter().filter(|line| line.contains("uri=/ws")).collect();
-    assert!(ours.len() >= 4, "two requests logged, start and end each: {access:#?}");
+    let access: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains("tower_http"))
+        .collect();
+    let ours: Vec<&&str> = access
+        .iter()
+        .filter(|line| line.contains("uri=/ws"))
+        .collect();
+    assert!(
+        ours.len() >= 4,
+        "two requests logged, start and end each: {access:#?}"
+    );
     for line in ours {
-        assert!(!line.contains(&session), "the session id is in the access log: {line}");
-        assert!(!line.contains(&session[..12]), "part of the session id: {line}");
-        assert!(!line.contains("s3cret"), "the token is in the access log: {line}");
-        assert!(!line.contains("ada"), "a header value is in the access log: {line}");
+        assert!(
+            !line.contains(&session),
+            "the session id is in the access log: {line}"
+        );
+        assert!(
+            !line.contains(&session[..12]),
+            "part of the session id: {line}"
+        );
+        assert!(
+            !line.contains("s3cret"),
+            "the token is in the access log: {line}"
+        );
+        assert!(
+            !line.contains("ada"),
+            "a header value is in the access log: {line}"
+        );
         assert!(!line.contains('?'), "a query string: {line}");
     }
 }

@@ -77,45 +77,58 @@ impl fmt::Display for EnvelopeError {
 impl std::error::Error for EnvelopeError {}
 
 impl<'a> Envelope<'a> {
-    /// Parses one text frame.
+    /// Parses one text frame: a JSON object (an array of the same fields
+    /// is not an envelope).
     pub fn parse(text: &'a str) -> Result<Self, EnvelopeError> {
+        if !is_object(text) {
+            return Err(explain(text));
+        }
         serde_json::from_str(text).map_err(|_| explain(text))
     }
 }
 
+/// Whether `text` starts, after JSON whitespace, with `{`.
+fn is_object(text: &str) -> bool {
+    text.trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('{')
+}
+
+/// The keys `explain` looks at, read without building the rest: values
+/// are skipped as raw JSON, so any depth of nesting is read.
+#[derive(Deserialize)]
+struct Keys<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<&'a RawValue>,
+    #[serde(rename = "rpcId", borrow, default)]
+    rpc_id: Option<&'a RawValue>,
+}
+
 /// Works out, on the error path only, what is wrong with a frame.
 fn explain(text: &str) -> EnvelopeError {
-    let value: serde_json::Value = match serde_json::from_str(text) {
-        Ok(value) => value,
-        Err(err) => {
-            return EnvelopeError {
-                message: format!("frame is not valid JSON: {err}"),
-                rpc_id: None,
-            };
-        }
-    };
-    let Some(object) = value.as_object() else {
-        return EnvelopeError {
-            message: "frame is not a JSON object".into(),
-            rpc_id: None,
+    let error = |message: String, rpc_id: Option<String>| EnvelopeError { message, rpc_id };
+    if !is_object(text) {
+        return match serde_json::from_str::<&RawValue>(text) {
+            Err(err) => error(format!("frame is not valid JSON: {err}"), None),
+            Ok(_) => error("frame is not a JSON object".into(), None),
         };
+    }
+    let keys: Keys<'_> = match serde_json::from_str(text) {
+        Ok(keys) => keys,
+        Err(err) => return error(format!("frame is not valid JSON: {err}"), None),
     };
-    let rpc_id = match object.get("rpcId") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(id)) => Some(id.clone()),
-        Some(_) => {
-            return EnvelopeError {
-                message: "`rpcId` must be a string".into(),
-                rpc_id: None,
-            };
-        }
+    let rpc_id = match keys.rpc_id.map(RawValue::get) {
+        None | Some("null") => None,
+        Some(raw) => match serde_json::from_str::<String>(raw) {
+            Ok(id) => Some(id),
+            Err(_) => return error("`rpcId` must be a string".into(), None),
+        },
     };
-    let message = match object.get("type") {
-        None => "frame has no `type`".into(),
-        Some(serde_json::Value::String(_)) => "frame is not a valid envelope".into(),
-        Some(_) => "`type` must be a string".into(),
+    let message = match keys.kind.map(RawValue::get) {
+        None => "frame has no `type`",
+        Some(raw) if raw.starts_with('"') => "frame is not a valid envelope",
+        Some(_) => "`type` must be a string",
     };
-    EnvelopeError { message, rpc_id }
+    error(message.into(), rpc_id)
 }
 
 /// A frame from the server, as a client reads it.
@@ -324,5 +337,20 @@ mod tests {
         let err = Envelope::parse(r#"{"type":3,"rpcId":"1"}"#).err().unwrap();
         assert!(err.message.contains("must be a string"));
         assert!(message(r#"{"type":"a","rpcId":5}"#).contains("`rpcId` must be a string"));
+        assert_eq!(
+            message(r#"["chat.send",{"x":1},"7"]"#),
+            "frame is not a JSON object"
+        );
+        assert_eq!(message(r#" [1]"#), "frame is not a JSON object");
+        let deep = format!(
+            r#"{{"rpcId":"42","payload":{}1{}}}"#,
+            "[".repeat(500),
+            "]".repeat(500)
+        );
+        let err = Envelope::parse(&deep).err().unwrap();
+        assert_eq!(
+            (err.message.as_str(), err.rpc_id.as_deref()),
+            ("frame has no `type`", Some("42"))
+        );
     }
 }

@@ -144,7 +144,7 @@ fn connect<I: Inbound<()>>(config: Config, inbound: I, outgoing: usize) -> Setup
         id: ClientId::random(),
         connect: Box::pin(async { Ok(()) }),
     };
-    let slot = hub.acquire_slot(None).ok().expect("room for a connection");
+    let slot = hub.acquire_slot(None).expect("room for a connection");
     let task = tokio::spawn(run(pipe, hub.clone(), Arc::new(inbound), start, slot));
     Setup {
         hub,

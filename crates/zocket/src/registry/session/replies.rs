@@ -166,10 +166,10 @@ impl Replies {
             return;
         }
         let index = (ticket.0 % self.capacity as u64) as usize;
-        if !self
+        if self
             .slots
             .get(index)
-            .is_some_and(|slot| slot.number == ticket.0)
+            .is_none_or(|slot| slot.number != ticket.0)
         {
             // Overwritten meanwhile by newer calls.
             return;

@@ -350,7 +350,9 @@ mod tests {
         let h = HeaderSchema::<Headers>::new().parse(None, &map).unwrap();
         assert_eq!(h.name, "Zoë");
         map.insert("name", HeaderValue::from_bytes(&[0xff, 0xfe]).unwrap());
-        let issues = HeaderSchema::<Headers>::new().parse(None, &map).unwrap_err();
+        let issues = HeaderSchema::<Headers>::new()
+            .parse(None, &map)
+            .unwrap_err();
         assert_eq!(issues[0].message, "header value is not UTF-8");
     }
 

@@ -45,50 +45,26 @@ impl fmt::Display for ResumeError {
     }
 }
 
-/// The resume parameters of a handshake, if any: from the headers first,
-/// then the subprotocol entries, then the query.
+/// A session id and a last `seq`, as one form gives them.
+type Form = (Option<String>, Option<String>);
+
+/// The resume parameters of a handshake, if any: from the first form that
+/// names a session (the HTTP headers, then the subprotocol entries, then
+/// the query), with that form's own last `seq`.
 pub(crate) fn resume_request(
     query: Option<&str>,
     headers: &HeaderMap,
 ) -> Result<Option<ResumeRequest>, ResumeError> {
-    let header = |name: &str| {
-        headers.get(name).map(|value| {
-            std::str::from_utf8(value.as_bytes())
-                .unwrap_or("\u{fffd}")
-                .trim()
-                .to_owned()
-        })
-    };
-    let (mut session_id, mut last_seq) = (header(SESSION_ID_HEADER), header(LAST_SEQ_HEADER));
-    if session_id.is_none() {
-        for value in headers.get_all(SEC_WEBSOCKET_PROTOCOL) {
-            let Ok(value) = std::str::from_utf8(value.as_bytes()) else {
-                continue;
-            };
-            for entry in value.split(',').map(str::trim) {
-                if let Some(id) = entry.strip_prefix(SESSION_PROTOCOL_PREFIX) {
-                    session_id = Some(id.to_owned());
-                } else if let Some(seq) = entry.strip_prefix(LAST_SEQ_PROTOCOL_PREFIX) {
-                    last_seq = Some(seq.to_owned());
-                }
-            }
-        }
-    }
-    if session_id.is_none()
-        && let Some(query) = query
-    {
-        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-            match &*key {
-                SESSION_ID_PARAM => session_id = Some(value.into_owned()),
-                LAST_SEQ_PARAM => last_seq = Some(value.into_owned()),
-                _ => {}
-            }
-        }
-    }
-    let Some(session_id) = session_id else {
-        return match last_seq {
-            Some(_) => Err(ResumeError::LastSeqAlone),
-            None => Ok(None),
+    let forms = [
+        header_form(headers),
+        protocol_form(headers),
+        query_form(query),
+    ];
+    let Some((Some(session_id), last_seq)) = forms.iter().find(|(id, _)| id.is_some()).cloned()
+    else {
+        return match forms.iter().any(|(_, seq)| seq.is_some()) {
+            true => Err(ResumeError::LastSeqAlone),
+            false => Ok(None),
         };
     };
     let hex = |s: &str| {
@@ -99,12 +75,65 @@ pub(crate) fn resume_request(
     }
     let last_seq = match last_seq {
         None => 0,
-        Some(seq) => seq.parse().map_err(|_| ResumeError::BadLastSeq)?,
+        Some(seq) if !seq.is_empty() && seq.bytes().all(|b| b.is_ascii_digit()) => {
+            seq.parse().map_err(|_| ResumeError::BadLastSeq)?
+        }
+        Some(_) => return Err(ResumeError::BadLastSeq),
     };
     Ok(Some(ResumeRequest {
         session_id,
         last_seq,
     }))
+}
+
+/// `x-zocket-session` and `x-zocket-last-seq` (native clients).
+fn header_form(headers: &HeaderMap) -> Form {
+    let header = |name: &str| {
+        headers.get(name).map(|value| {
+            std::str::from_utf8(value.as_bytes())
+                .unwrap_or("\u{fffd}")
+                .trim()
+                .to_owned()
+        })
+    };
+    (header(SESSION_ID_HEADER), header(LAST_SEQ_HEADER))
+}
+
+/// `zocket.session.<id>` and `zocket.last-seq.<n>` subprotocol entries
+/// (browsers); the first of each counts.
+fn protocol_form(headers: &HeaderMap) -> Form {
+    let (mut session_id, mut last_seq) = (None, None);
+    for value in headers.get_all(SEC_WEBSOCKET_PROTOCOL) {
+        let Ok(value) = std::str::from_utf8(value.as_bytes()) else {
+            continue;
+        };
+        for entry in value.split(',').map(str::trim) {
+            if let Some(id) = entry.strip_prefix(SESSION_PROTOCOL_PREFIX) {
+                session_id.get_or_insert_with(|| id.to_owned());
+            } else if let Some(seq) = entry.strip_prefix(LAST_SEQ_PROTOCOL_PREFIX) {
+                last_seq.get_or_insert_with(|| seq.to_owned());
+            }
+        }
+    }
+    (session_id, last_seq)
+}
+
+/// `sessionId` and `lastSeq` query parameters (older clients); the first of
+/// each counts, as for header fields.
+fn query_form(query: Option<&str>) -> Form {
+    let (mut session_id, mut last_seq) = (None, None);
+    for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match &*key {
+            SESSION_ID_PARAM => {
+                session_id.get_or_insert_with(|| value.into_owned());
+            }
+            LAST_SEQ_PARAM => {
+                last_seq.get_or_insert_with(|| value.into_owned());
+            }
+            _ => {}
+        }
+    }
+    (session_id, last_seq)
 }
 
 #[cfg(test)]
@@ -167,6 +196,17 @@ mod tests {
         assert_eq!(
             resume_request(Some("lastSeq=4"), &none),
             Err(ResumeError::LastSeqAlone)
+        );
+        assert_eq!(
+            resume_request(Some("sessionId=ab&lastSeq=+5"), &none),
+            Err(ResumeError::BadLastSeq)
+        );
+        // Each form brings its own seq: a header seq does not complete the
+        // query's session.
+        let seq_only = headers(&[("x-zocket-last-seq", "5")]);
+        assert_eq!(
+            resume_request(Some("sessionId=ab&lastSeq=2"), &seq_only),
+            Ok(request("ab", 2))
         );
     }
 }
