@@ -69,6 +69,8 @@ pub(crate) struct Link {
     byte_budget: usize,
     /// Notified each time the writer takes a batch.
     drained: Notify,
+    /// Whether the queue is half full: read on every frame without a lock.
+    backed_up: AtomicBool,
     writer: AtomicWaker,
     reason: OnceLock<DisconnectReason>,
     /// Set (then the reader woken) when the connection is asked to stop: a
@@ -91,6 +93,7 @@ impl Link {
             capacity: config.outbound_queue,
             byte_budget: config.outbound_queue_bytes,
             drained: Notify::new(),
+            backed_up: AtomicBool::new(false),
             writer: AtomicWaker::new(),
             reason: OnceLock::new(),
             stopped: AtomicBool::new(false),
@@ -129,6 +132,9 @@ impl Link {
         }
         queue.bytes += bytes;
         queue.frames.push_back(frame);
+        if self.half_full(&queue) {
+            self.backed_up.store(true, Ordering::Release);
+        }
         drop(queue);
         self.writer.wake();
     }
@@ -136,9 +142,19 @@ impl Link {
     /// Whether the queue is half full or more (in frames or bytes): the
     /// connection's next frame is not read until the writer catches up.
     pub(crate) fn is_backed_up(&self) -> bool {
-        let queue = self.lock();
+        self.backed_up.load(Ordering::Acquire)
+    }
+
+    fn half_full(&self, queue: &Queue) -> bool {
         queue.frames.len() >= self.capacity.div_ceil(2)
             || queue.bytes >= self.byte_budget.div_ceil(2)
+    }
+
+    /// After the writer took what was queued.
+    fn taken(&self, queue: MutexGuard<'_, Queue>) {
+        self.backed_up.store(false, Ordering::Release);
+        drop(queue);
+        self.drained.notify_waiters();
     }
 
     /// Resolves once the queue is no longer [backed up](Self::is_backed_up).
@@ -179,15 +195,13 @@ impl Link {
             queue.closed = true;
             queue.frames = VecDeque::new();
             queue.bytes = 0;
-            drop(queue);
-            self.drained.notify_waiters();
+            self.taken(queue);
             return Poll::Ready(Take::Close(command));
         }
         if !queue.frames.is_empty() {
             std::mem::swap(&mut queue.frames, batch);
             queue.bytes = 0;
-            drop(queue);
-            self.drained.notify_waiters();
+            self.taken(queue);
             return Poll::Ready(Take::Frames);
         }
         self.writer.register(cx.waker());
@@ -200,8 +214,7 @@ impl Link {
         queue.closed = true;
         queue.frames = VecDeque::new();
         queue.bytes = 0;
-        drop(queue);
-        self.drained.notify_waiters();
+        self.taken(queue);
     }
 
     /// Asks the connection to end; the first reason given wins.
