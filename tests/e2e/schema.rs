@@ -19,6 +19,11 @@ fn the_chat_schema_matches_its_snapshot() {
         schema, pinned,
         "the chat schema changed: review it, then regenerate the snapshot"
     );
+    // The hash in `__ready` is the hash of exactly this document.
+    assert_eq!(
+        zocket::protocol::schema_hash(&pinned),
+        chat::Chat::schema_hash()
+    );
 }
 
 #[test]

@@ -127,3 +127,41 @@ async fn headers_travel_as_http_headers_with_their_utf8_values() {
     let me = within("whoami", zoe.whoami()).await.expect("whoami");
     assert_eq!(me.name, "Zoë Ångström");
 }
+
+#[tokio::test]
+async fn ready_carries_the_schema_hash_and_a_differing_one_can_be_refused() {
+    use zocket::client::{ConnectError, SchemaCheck};
+    let headers = ChatHeaders { name: "ada".into() };
+    let test = chat_server();
+    let client = test
+        .client()
+        .expect_schema(chat::Chat::schema_hash(), SchemaCheck::Refuse)
+        .connect(URL, &headers)
+        .await
+        .expect("the same definition");
+    assert_eq!(client.ready().schema_hash, Some(chat::Chat::schema_hash()));
+
+    // A server built from another version of the definition.
+    let older = chat::Chat::server(chat::ChatApp::default())
+        .schema_hash("0123456789abcdef")
+        .build()
+        .expect("valid");
+    let test = TestServer::new(older);
+    let err = test
+        .client()
+        .expect_schema(chat::Chat::schema_hash(), SchemaCheck::Refuse)
+        .connect(zocket::testing::URL, &headers)
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(&err, ConnectError::SchemaMismatch { server, client } if server == "0123456789abcdef" && *client == chat::Chat::schema_hash()),
+        "{err}"
+    );
+    // Warning only: it connects.
+    let warned = test
+        .client()
+        .expect_schema(chat::Chat::schema_hash(), SchemaCheck::Warn)
+        .connect(zocket::testing::URL, &headers)
+        .await;
+    assert!(warned.is_ok());
+}

@@ -143,6 +143,19 @@ pub enum ConnectError {
         /// [`zocket_protocol::PROTOCOL_VERSION`].
         client: u32,
     },
+    /// The server's API schema differs from the one this client was built
+    /// from ([`ClientBuilder::expect_schema`](crate::ClientBuilder::expect_schema)
+    /// with [`SchemaCheck::Refuse`](crate::SchemaCheck::Refuse)). Final:
+    /// reconnecting would only meet the same server.
+    #[error(
+        "the server's API schema ({server}) differs from this client's ({client}): rebuild the client from the server's definition"
+    )]
+    SchemaMismatch {
+        /// The server's schema hash, from its `__ready`.
+        server: String,
+        /// The hash this client expects.
+        client: String,
+    },
     /// The handshake and `__ready` took longer than the connect timeout.
     #[error("no `__ready` within {0:?}")]
     Timeout(Duration),

@@ -154,7 +154,7 @@ mod transport;
 mod test_support;
 
 pub use backoff::{Backoff, BackoffError};
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, SchemaCheck};
 pub use error::{CallError, ConnectError, EventError, Refusal};
 pub use events::{ErrorStream, EventStream};
 pub use state::{State, StateStream};

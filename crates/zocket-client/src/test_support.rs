@@ -59,6 +59,7 @@ pub(crate) fn ready(session: &str, recovered: bool) -> Ready {
         session_id: session.into(),
         protocol_version: PROTOCOL_VERSION,
         recovered,
+        schema_hash: None,
     }
 }
 

@@ -41,6 +41,57 @@ pub struct Ready {
     pub protocol_version: u32,
     /// Whether a previous session was resumed.
     pub recovered: bool,
+    /// The hash of the API's schema ([`schema_hash`]), when the server
+    /// knows its schema (servers built from a router definition do).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_hash: Option<String>,
+}
+
+/// A stable hash of an API schema: 64-bit FNV-1a of its canonical JSON
+/// (object keys sorted at every level, no whitespace), as 16 lowercase hex
+/// digits. The same definition gives the same hash on every build and
+/// platform; any change to a route, a type, an event or a doc comment
+/// gives another.
+pub fn schema_hash(schema: &serde_json::Value) -> String {
+    let mut canonical = String::new();
+    canonicalize(schema, &mut canonical);
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in canonical.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+fn canonicalize(value: &serde_json::Value, out: &mut String) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_unstable();
+            out.push('{');
+            for (n, key) in keys.into_iter().enumerate() {
+                if n > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                canonicalize(&map[key], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (n, item) in items.iter().enumerate() {
+                if n > 0 {
+                    out.push(',');
+                }
+                canonicalize(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
 }
 
 impl Ready {
@@ -132,11 +183,40 @@ mod tests {
             session_id: "s".into(),
             protocol_version: 1,
             recovered: true,
+            schema_hash: None,
         };
         let frame: Value = serde_json::from_str(&ready.to_frame()).unwrap();
         assert_eq!(
             frame,
             json!({"type":"__ready","payload":{"clientId":"c\"1","sessionId":"s","protocolVersion":1,"recovered":true}})
+        );
+    }
+
+    #[test]
+    fn the_schema_hash_ignores_key_order_and_sees_every_change() {
+        let a = json!({"routes": {"a": {"kind": "call"}, "b": {"kind": "message"}}, "v": [1, 2]});
+        let b: Value = serde_json::from_str(
+            r#"{"v":[1,2],"routes":{"b":{"kind":"message"},"a":{"kind":"call"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(schema_hash(&a), schema_hash(&b));
+        assert_eq!(schema_hash(&a).len(), 16);
+        let changed =
+            json!({"routes": {"a": {"kind": "call"}, "b": {"kind": "call"}}, "v": [1, 2]});
+        assert_ne!(schema_hash(&a), schema_hash(&changed));
+        let reordered =
+            json!({"routes": {"a": {"kind": "call"}, "b": {"kind": "message"}}, "v": [2, 1]});
+        assert_ne!(
+            schema_hash(&a),
+            schema_hash(&reordered),
+            "array order counts"
+        );
+        // Pinned (FNV-1a 64 of the canonical text, computed independently):
+        // the same input hashes the same on every build and platform.
+        assert_eq!(schema_hash(&json!({})), "08f44b07b5901a25");
+        assert_eq!(
+            schema_hash(&json!({"b": null, "a": [1, "x"]})),
+            "5bdfc2b3c9437f06"
         );
     }
 

@@ -42,6 +42,7 @@ pub use frame::{ClientFrame, Envelope, EnvelopeError, FrameError, ServerFrame};
 pub use handshake::{
     HeaderIssue, LAST_SEQ_HEADER, LAST_SEQ_PARAM, LAST_SEQ_PROTOCOL_PREFIX, Ready, RefusalBody,
     RefusalError, SESSION_ID_HEADER, SESSION_ID_PARAM, SESSION_PROTOCOL_PREFIX, SUBPROTOCOL,
+    schema_hash,
 };
 
 /// The protocol version, sent by the server in [`Ready`]; a client refuses

@@ -218,7 +218,7 @@ pub mod __private {
 
     pub use crate::registry::{Emit, Emitter};
     pub use crate::schema::ApiSchema;
-    pub use zocket_protocol::RouteKind;
+    pub use zocket_protocol::{RouteKind, schema_hash};
 }
 
 /// Expands its input when the `client` feature is on: the router macro

@@ -54,6 +54,20 @@ pub struct ClientBuilder {
     subscriptions: Option<Subscriptions>,
     /// Opens the byte streams instead of TCP.
     connector: Option<Arc<dyn Connector>>,
+    /// The schema hash expected in `__ready`, and what a mismatch does.
+    schema: Option<(String, SchemaCheck)>,
+}
+
+/// What a client does when the server's API schema differs from its own
+/// (see [`ClientBuilder::expect_schema`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SchemaCheck {
+    /// Log a warning through `tracing` and go on (the default of typed
+    /// clients): calls that still match keep working.
+    #[default]
+    Warn,
+    /// Fail the connection with [`ConnectError::SchemaMismatch`].
+    Refuse,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -69,6 +83,7 @@ impl fmt::Debug for ClientBuilder {
             .field("session", &self.session.as_ref().map(|(_, seq)| seq))
             .field("headers_in_query", &(self.form == Form::Query))
             .field("connector", &self.connector.is_some())
+            .field("schema", &self.schema)
             .finish()
     }
 }
@@ -89,6 +104,7 @@ impl Default for ClientBuilder {
             form: Form::Http,
             subscriptions: None,
             connector: None,
+            schema: None,
         }
     }
 }
@@ -108,6 +124,17 @@ impl ClientBuilder {
     /// request.
     pub fn connector(mut self, connector: impl Connector) -> Self {
         self.connector = Some(Arc::new(connector));
+        self
+    }
+
+    /// Compares the `schemaHash` of each `__ready` with `hash`, the hash
+    /// of the definition this client was built from (typed clients set it:
+    /// `ChatClient::builder()`): on a mismatch, `check` says whether to
+    /// log a warning (through `tracing`) or to fail the connection with
+    /// [`ConnectError::SchemaMismatch`] (final, not retried). A server that
+    /// sends no hash is not checked.
+    pub fn expect_schema(mut self, hash: impl Into<String>, check: SchemaCheck) -> Self {
+        self.schema = Some((hash.into(), check));
         self
     }
 
@@ -270,7 +297,12 @@ impl ClientBuilder {
         headers: &H,
     ) -> Result<Client, ConnectError> {
         let headers = Headers::encode(headers, self.form)?;
-        let open = opener(url.to_owned(), self.connect_timeout, self.connector.clone());
+        let open = opener(
+            url.to_owned(),
+            self.connect_timeout,
+            self.connector.clone(),
+            self.schema.clone(),
+        );
         self.connect_with(open, headers).await
     }
 
@@ -301,7 +333,12 @@ impl ClientBuilder {
         headers: &H,
     ) -> Result<Client, ConnectError> {
         let headers = Headers::encode(headers, self.form)?;
-        let open = opener(url.to_owned(), self.connect_timeout, self.connector.clone());
+        let open = opener(
+            url.to_owned(),
+            self.connect_timeout,
+            self.connector.clone(),
+            self.schema.clone(),
+        );
         Ok(self.start_with(open, headers))
     }
 
@@ -331,6 +368,7 @@ impl ClientBuilder {
                     session_id,
                     protocol_version: 0,
                     recovered: false,
+                    schema_hash: None,
                 };
                 (ready, last_seq, State::Connecting)
             }
@@ -360,13 +398,19 @@ impl ClientBuilder {
 
 /// Opens WebSocket connections to `url`, each attempt with its request
 /// (headers and session), over TCP or over what `connector` opens.
-fn opener(url: String, timeout: Duration, connector: Option<Arc<dyn Connector>>) -> Opener {
+fn opener(
+    url: String,
+    timeout: Duration,
+    connector: Option<Arc<dyn Connector>>,
+    schema: Option<(String, SchemaCheck)>,
+) -> Opener {
     Box::new(move |attempt: Attempt| {
         let request = attempt.request(&url);
         let connector = connector.clone();
+        let schema = schema.clone();
         Box::pin(async move {
             let request = request?;
-            Ok(match connector {
+            let connection = match connector {
                 None => {
                     let (socket, ready) = transport::open(request, timeout).await?;
                     let (sink, stream) = socket.split();
@@ -386,9 +430,59 @@ fn opener(url: String, timeout: Duration, connector: Option<Arc<dyn Connector>>)
                         ready,
                     }
                 }
-            })
+            };
+            if let Some((expected, check)) = &schema {
+                check_schema(connection.ready.schema_hash.as_deref(), expected, *check)?;
+            }
+            Ok(connection)
         })
     })
+}
+
+/// Compares the server's schema hash with the one expected. A server that
+/// sends none (built without a router definition) is not checked.
+fn check_schema(
+    server: Option<&str>,
+    expected: &str,
+    check: SchemaCheck,
+) -> Result<(), ConnectError> {
+    match server {
+        Some(server) if server != expected => match check {
+            SchemaCheck::Warn => {
+                tracing::warn!(
+                    server,
+                    client = expected,
+                    "the server's API schema differs from the one this client was built from"
+                );
+                Ok(())
+            }
+            SchemaCheck::Refuse => Err(ConnectError::SchemaMismatch {
+                server: server.to_owned(),
+                client: expected.to_owned(),
+            }),
+        },
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod schema_tests {
+    use super::{SchemaCheck, check_schema};
+    use crate::error::ConnectError;
+
+    #[test]
+    fn a_differing_schema_warns_or_refuses_as_asked() {
+        assert!(check_schema(Some("aa"), "aa", SchemaCheck::Refuse).is_ok());
+        assert!(
+            check_schema(None, "aa", SchemaCheck::Refuse).is_ok(),
+            "no hash, no check"
+        );
+        assert!(check_schema(Some("bb"), "aa", SchemaCheck::Warn).is_ok());
+        assert!(matches!(
+            check_schema(Some("bb"), "aa", SchemaCheck::Refuse),
+            Err(ConnectError::SchemaMismatch { server, client }) if server == "bb" && client == "aa"
+        ));
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 mod builder;
 mod calls;
 
-pub use builder::ClientBuilder;
+pub use builder::{ClientBuilder, SchemaCheck};
 
 use crate::connection::{CLOSE_TIMEOUT, Command};
 use crate::error::ConnectError;

@@ -83,9 +83,11 @@ impl Reconnect<'_> {
             Err(ConnectError::Refused(refusal)) if (400..500).contains(&refusal.status) => {
                 self.refused(refusal).await.map(Err)
             }
-            Err(error @ (ConnectError::ProtocolVersion { .. } | ConnectError::Headers(_))) => {
-                Err(failed(error))
-            }
+            Err(
+                error @ (ConnectError::ProtocolVersion { .. }
+                | ConnectError::SchemaMismatch { .. }
+                | ConnectError::Headers(_)),
+            ) => Err(failed(error)),
             Err(error) => Ok(Err(error)),
         }
     }

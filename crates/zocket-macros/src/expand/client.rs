@@ -118,10 +118,20 @@ pub(crate) fn expand(router: &Router<'_>) -> TokenStream {
 
             #[allow(dead_code)]
             impl #client {
-                /// Connects to `url` (`ws://...`), sending `headers` as query
-                /// parameters, and waits for the server's `__ready`.
+                /// Connects to `url` (`ws://...`), sending `headers` as HTTP
+                /// headers, and waits for the server's `__ready`.
                 pub async fn connect(url: &str, headers: &#headers) -> ::core::result::Result<Self, ::zocket::client::ConnectError> {
-                    ::core::result::Result::Ok(Self { client: ::zocket::client::Client::connect(url, headers).await? })
+                    ::core::result::Result::Ok(Self { client: Self::builder().connect(url, headers).await? })
+                }
+
+                /// A client builder that compares the server's schema hash
+                /// with this definition's and logs a warning when they
+                /// differ (`.expect_schema(..., SchemaCheck::Refuse)` to
+                /// refuse such a server instead); finish with
+                /// `.connect(url, &headers)` and [`from_client`](Self::from_client).
+                pub fn builder() -> ::zocket::client::ClientBuilder {
+                    ::zocket::client::Client::builder()
+                        .expect_schema(#ident::schema_hash(), ::zocket::client::SchemaCheck::Warn)
                 }
 
                 /// Wraps a client connected with its own settings

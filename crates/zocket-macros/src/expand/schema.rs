@@ -45,6 +45,12 @@ pub(crate) fn expand(router: &Router<'_>) -> TokenStream {
                 schema.finish()
             }
 
+            /// The hash of [`schema`](Self::schema) that `__ready` carries
+            /// (`schemaHash`): typed clients compare it with their own.
+            pub fn schema_hash() -> ::std::string::String {
+                ::zocket::__private::schema_hash(&Self::schema())
+            }
+
             /// Adds this definition's routes and events (nested ones
             /// included) to `schema`: what a parent definition calls.
             #[doc(hidden)]

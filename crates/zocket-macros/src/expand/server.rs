@@ -347,7 +347,9 @@ pub(crate) fn expand(cx: &Ctxt, router: &Router<'_>, server_trait: &Ident) -> To
                 S: ::zocket::Connect<#headers> + #server_trait<<S as ::zocket::Connect<#headers>>::Context>,
             {
                 let server = ::zocket::__private::Arc::new(server);
-                ::zocket::Server::builder(Self::router_shared(server.clone())).connect_with(server)
+                ::zocket::Server::builder(Self::router_shared(server.clone()))
+                    .connect_with(server)
+                    .schema_hash(Self::schema_hash())
             }
         }
     }

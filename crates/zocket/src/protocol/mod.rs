@@ -13,5 +13,5 @@ pub(crate) use encode::{EventFrame, error_frame, reply_frame};
 pub use error::{Close, RpcError};
 pub use zocket_protocol::{
     CloseCode, ErrorCode, ErrorObject, HeaderIssue, PROTOCOL_VERSION, Ready, RefusalBody,
-    RefusalError, RouteKind, frame,
+    RefusalError, RouteKind, frame, schema_hash,
 };

@@ -65,6 +65,8 @@ pub(crate) struct Hub<C> {
     per_address: Arc<PerAddress>,
     /// What the histories and reply caches of all sessions hold.
     pub(crate) retained: Budget,
+    /// The API schema's hash, sent in `__ready`.
+    pub(crate) schema_hash: Option<String>,
 }
 
 struct Tables<C> {
@@ -165,6 +167,7 @@ impl<C: Send + Sync + 'static> Hub<C> {
             }),
             per_address: Arc::default(),
             retained: Budget::new(config_retained),
+            schema_hash: None,
         }
     }
 

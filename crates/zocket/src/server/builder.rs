@@ -34,6 +34,7 @@ pub struct ServerBuilder<H, C> {
     before: Option<BeforeHook<H>>,
     connect: Option<ConnectHook<H, C>>,
     resume: Option<ResumeHook<H, C>>,
+    schema_hash: Option<String>,
     disconnect: Option<DisconnectHook<C>>,
     lost: Option<LostHook<C>>,
 }
@@ -51,6 +52,7 @@ where
             before: None,
             connect: None,
             resume: None,
+            schema_hash: None,
             disconnect: None,
             lost: None,
         }
@@ -152,6 +154,15 @@ where
         })
     }
 
+    /// The hash of the API's schema that `__ready` carries as `schemaHash`
+    /// (see `zocket_protocol::schema_hash`), for clients to compare with
+    /// the definition they were built from. Servers built with a router
+    /// definition's `server(..)` set it.
+    pub fn schema_hash(mut self, hash: impl Into<String>) -> Self {
+        self.schema_hash = Some(hash.into());
+        self
+    }
+
     /// Limits and timings (see [`Config`]).
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
@@ -186,12 +197,9 @@ where
             on_connection_lost: self.lost,
             on_disconnect: self.disconnect,
         };
-        let hub = Arc::new(Hub::new(
-            self.config,
-            adapter,
-            hooks,
-            dispatcher.names().collect(),
-        ));
+        let mut hub = Hub::new(self.config, adapter, hooks, dispatcher.names().collect());
+        hub.schema_hash = self.schema_hash;
+        let hub = Arc::new(hub);
         Ok(Server {
             handshaker: Arc::new(Handshaker {
                 schema: HeaderSchema::new(),

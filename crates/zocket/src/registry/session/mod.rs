@@ -154,6 +154,7 @@ impl<C: Send + Sync + 'static> Session<C> {
             session_id: self.session_id.expose().to_owned(),
             protocol_version: PROTOCOL_VERSION,
             recovered: resume_from.is_some(),
+            schema_hash: self.hub.schema_hash.clone(),
         };
         link.push(Outbound::Text(ready.to_frame().into()));
         if let Some(last_seq) = resume_from {
