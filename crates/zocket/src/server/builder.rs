@@ -39,6 +39,17 @@ pub struct ServerBuilder<H, C> {
     lost: Option<LostHook<C>>,
 }
 
+impl<H, C> ServerBuilder<H, C> {
+    /// The hash of the API's schema that `__ready` carries as `schemaHash`
+    /// (see [`protocol::schema_hash`](crate::protocol::schema_hash)), for
+    /// clients to compare with the definition they were built from.
+    /// Servers built with a router definition's `server(..)` set it.
+    pub fn schema_hash(mut self, hash: impl Into<String>) -> Self {
+        self.schema_hash = Some(hash.into());
+        self
+    }
+}
+
 impl<H, C> ServerBuilder<H, C>
 where
     H: DeserializeOwned + JsonSchema + Send + Sync + 'static,
@@ -152,15 +163,6 @@ where
             let hooks = lost.clone();
             async move { hooks.on_connection_lost(connection).await }
         })
-    }
-
-    /// The hash of the API's schema that `__ready` carries as `schemaHash`
-    /// (see `zocket_protocol::schema_hash`), for clients to compare with
-    /// the definition they were built from. Servers built with a router
-    /// definition's `server(..)` set it.
-    pub fn schema_hash(mut self, hash: impl Into<String>) -> Self {
-        self.schema_hash = Some(hash.into());
-        self
     }
 
     /// Limits and timings (see [`Config`]).
