@@ -135,14 +135,29 @@
 //! The wire protocol is documented in `docs/protocol.md` of the repository.
 
 // The layers, bottom to top (ARCHITECTURE.md in the repository): each
-// module uses only those above it in this list.
+// module uses only those before it here.
+
+// Limits and metrics, used by every layer.
 mod config;
-mod connection;
-mod dispatch;
+pub mod metrics;
+
+// 1. The wire.
 pub mod protocol;
+
+// 2. Sessions, rooms, sending.
 mod registry;
-pub mod schema;
+
+// 3. One socket: reader and writer.
+mod connection;
+
+// 4. Frames to handlers and back.
+mod dispatch;
+
+// 5. HTTP, the handshake, serving.
 mod server;
+
+// Beside the layers: the API's schema, and the test kit on top of all.
+pub mod schema;
 #[cfg(feature = "testing")]
 pub mod testing;
 

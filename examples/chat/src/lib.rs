@@ -13,6 +13,7 @@
 //! feature; see `examples/chat-client`).
 
 use axum::response::Html;
+use metrics_exporter_prometheus::{BuildError, PrometheusBuilder, PrometheusHandle};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
@@ -191,6 +192,30 @@ pub fn routes(server: &Server<ChatHeaders, Member>) -> axum::Router {
     axum::Router::new()
         .route("/", axum::routing::get(|| async { Html(PAGE) }))
         .route("/ws", server.route())
+}
+
+/// Installs the Prometheus recorder of zocket's metrics (once per process,
+/// before the server is built) and returns what renders them.
+pub fn install_metrics() -> Result<PrometheusHandle, BuildError> {
+    PrometheusBuilder::new().install_recorder()
+}
+
+/// [`routes`], plus zocket's metrics in Prometheus text format at
+/// `/metrics`.
+pub fn routes_with_metrics(
+    server: &Server<ChatHeaders, Member>,
+    metrics: PrometheusHandle,
+) -> axum::Router {
+    let handle = server.handle();
+    routes(server).route(
+        "/metrics",
+        axum::routing::get(move || {
+            // The byte-accounting gauges are computed at each scrape.
+            handle.record_gauges();
+            let text = metrics.render();
+            async move { text }
+        }),
+    )
 }
 
 /// The chat server, the page at `/` and the WebSocket at `/ws`, as an axum

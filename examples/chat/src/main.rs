@@ -21,11 +21,14 @@ async fn main() -> std::io::Result<()> {
         })?,
         Err(_) => 3000,
     };
+    let metrics = chat::install_metrics().map_err(std::io::Error::other)?;
     let server = chat::server();
-    let app = chat::routes(&server);
+    let app = chat::routes_with_metrics(&server, metrics);
     let handle = server.handle();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    println!("chat on http://127.0.0.1:{port} (WebSocket at /ws); Ctrl-C to stop");
+    println!(
+        "chat on http://127.0.0.1:{port} (WebSocket at /ws, metrics at /metrics); Ctrl-C to stop"
+    );
     tokio::spawn(async move {
         let _ = tokio::signal::ctrl_c().await;
         handle.shutdown().await;

@@ -146,6 +146,7 @@ pub(crate) async fn run<C, S, I>(
                 match allowed {
                     Ok(Ok(())) => (session, Some(last_seq)),
                     Ok(Err(close)) => {
+                        crate::metrics::refused("on_resume");
                         tracing::info!(code = close.code, reason = %close.reason, "on_resume refused to hand over the session");
                         return Box::pin(refuse(socket, CloseCode(close.code), close.reason.into_owned())).await;
                     }
@@ -163,6 +164,7 @@ pub(crate) async fn run<C, S, I>(
                     (session, None)
                 }
                 Ok(Err(close)) => {
+                    crate::metrics::refused("on_connect");
                     tracing::info!(code = close.code, reason = %close.reason, "on_connect refused the connection");
                     return Box::pin(refuse(socket, CloseCode(close.code), close.reason.into_owned())).await;
                 }
@@ -190,6 +192,7 @@ pub(crate) async fn run<C, S, I>(
             link.stop(DisconnectReason::Shutdown);
         }
         tracing::info!(recovered = resume_from.is_some(), "connected");
+        crate::metrics::connection_opened();
 
         let writer = tokio::spawn(writer::run(sink, link.clone()));
         let permits = u32::try_from(hub.config.max_concurrent_calls).unwrap_or(u32::MAX);
@@ -273,6 +276,7 @@ impl<C: Send + Sync + 'static, S: Socket> Ending<C, S> {
         }
         drop(stream);
         tracing::info!(%reason, "disconnected");
+        crate::metrics::connection_closed();
         if was_current {
             session.connection_ended(reason).await;
         }

@@ -10,6 +10,7 @@
 use super::route::{Payload, Route};
 use super::{Ctx, Dispatcher};
 use crate::connection::{Conn, Inbound};
+use crate::metrics::RouteMetrics;
 use crate::protocol::{RpcError, error_frame, reply_frame};
 use crate::registry::{Begin, DisconnectReason, Outbound, Session, Ticket};
 use axum::extract::ws::Utf8Bytes;
@@ -115,8 +116,7 @@ fn drive<C: Send + Sync + 'static>(
     rpc_id: Option<(Arc<str>, Ticket)>,
     running: OwnedSemaphorePermit,
 ) {
-    // The clock is read only when the outcome is logged.
-    let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
+    let started = Instant::now();
     let span = tracing::debug_span!("zocket.call", route = &*route.name);
     let first = span.in_scope(|| {
         std::panic::catch_unwind(AssertUnwindSafe(|| {
@@ -124,17 +124,12 @@ fn drive<C: Send + Sync + 'static>(
         }))
     });
     match first {
-        Ok(Poll::Ready(result)) => finish(session, &route.name, rpc_id, result, started),
-        Err(_) => finish(
-            session,
-            &route.name,
-            rpc_id,
-            Err(panicked(&route.name)),
-            started,
-        ),
+        Ok(Poll::Ready(result)) => finish(session, route, rpc_id, result, started),
+        Err(_) => finish(session, route, rpc_id, Err(panicked(&route.name)), started),
         Ok(Poll::Pending) => {
             let session = session.clone();
             let name = route.name.clone();
+            let metrics = route.metrics.clone();
             let limit = session.hub.config.call_timeout;
             let task =
                 async move {
@@ -149,7 +144,7 @@ fn drive<C: Send + Sync + 'static>(
                                 format!("call timed out after {} ms", limit.as_millis()),
                             )),
                         };
-                    finish(&session, &name, rpc_id, result, started);
+                    record(&session, &name, &metrics, rpc_id, result, started);
                     drop(running);
                 };
             tokio::spawn(task.instrument(span));
@@ -165,12 +160,37 @@ fn panicked(route: &str) -> RpcError {
 /// Sends the one reply a call gets, and records the outcome.
 fn finish<C: Send + Sync + 'static>(
     session: &Session<C>,
-    route: &str,
+    route: &Route<C>,
     rpc_id: Option<(Arc<str>, Ticket)>,
     result: Result<String, RpcError>,
-    started: Option<Instant>,
+    started: Instant,
 ) {
-    let elapsed_us = started.map_or(0, |started| started.elapsed().as_micros() as u64);
+    record(
+        session,
+        &route.name,
+        &route.metrics,
+        rpc_id,
+        result,
+        started,
+    );
+}
+
+/// Sends the one reply a call gets, and logs and counts the outcome.
+fn record<C: Send + Sync + 'static>(
+    session: &Session<C>,
+    route: &str,
+    metrics: &RouteMetrics,
+    rpc_id: Option<(Arc<str>, Ticket)>,
+    result: Result<String, RpcError>,
+    started: Instant,
+) {
+    let elapsed = started.elapsed();
+    let elapsed_us = elapsed.as_micros() as u64;
+    match (&rpc_id, &result) {
+        (None, _) => metrics.message(),
+        (Some(_), Ok(_)) => metrics.call(None, Some(elapsed.as_secs_f64())),
+        (Some(_), Err(err)) => metrics.call(Some(err.code().as_str()), Some(elapsed.as_secs_f64())),
+    }
     let client = session.id.short();
     let frame = match &result {
         Ok(json) => {

@@ -3,6 +3,7 @@
 
 use super::Ctx;
 use super::middleware::Middleware;
+use crate::metrics::RouteMetrics;
 use crate::protocol::{RpcError, decode};
 use axum::extract::ws::Utf8Bytes;
 use futures_util::future::BoxFuture;
@@ -22,6 +23,7 @@ pub(crate) struct Route<C> {
     pub(crate) kind: RouteKind,
     pub(crate) handler: ErasedHandler<C>,
     pub(crate) middleware: Arc<[Middleware<C>]>,
+    pub(crate) metrics: Arc<RouteMetrics>,
 }
 
 impl<C: Send + Sync + 'static> Route<C> {

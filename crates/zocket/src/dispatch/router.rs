@@ -3,6 +3,7 @@
 use super::Ctx;
 use super::middleware::{Middleware, erase_middleware};
 use super::route::{ErasedHandler, Route, erase};
+use crate::metrics::RouteMetrics;
 use crate::protocol::RpcError;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -163,6 +164,7 @@ impl<C: Send + Sync + 'static> Router<C> {
                 kind: def.kind,
                 handler: def.handler,
                 middleware: chain.into(),
+                metrics: Arc::new(RouteMetrics::new(&name)),
             };
             if routes.insert((*name).into(), route).is_some() {
                 errors.push(format!("route `{name}` is defined twice"));

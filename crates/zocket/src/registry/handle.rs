@@ -78,6 +78,21 @@ impl<C: Send + Sync + 'static> ServerHandle<C> {
             })
     }
 
+    /// Sets the byte-accounting gauges of [`metrics`](crate::metrics)
+    /// (`zocket_queued_bytes`, `zocket_history_bytes`, `zocket_reply_bytes`,
+    /// `zocket_sessions_retained`), for example right before a scrape.
+    /// Costs O(sessions).
+    pub fn record_gauges(&self) {
+        let memory = self.memory();
+        let retained = self.0.all().iter().filter(|s| !s.is_connected()).count();
+        crate::metrics::memory(
+            memory.queued_bytes,
+            memory.history_bytes,
+            memory.reply_bytes,
+            retained,
+        );
+    }
+
     /// How many sessions there are (connected or kept for recovery).
     pub fn connection_count(&self) -> usize {
         self.0.len()

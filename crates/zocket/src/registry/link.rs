@@ -127,6 +127,7 @@ impl Link {
                 client = self.id.short(),
                 "outbound queue full: closing slow consumer"
             );
+            crate::metrics::slow_consumer();
             self.stop(DisconnectReason::SlowConsumer);
             return;
         }

@@ -100,7 +100,9 @@ impl<'a> Emit<'a> {
 
     fn send(self, target: Target<'_>) -> Result<usize, SendError> {
         let event = self.event?;
-        Ok(self.adapter.send(target, &self.except, &event))
+        let sent = self.adapter.send(target, &self.except, &event);
+        crate::metrics::events_sent(sent);
+        Ok(sent)
     }
 
     /// To one client.

@@ -164,11 +164,14 @@ fn resumable<C: Send + Sync + 'static>(
         Ok(request) => request?,
         Err(err) => {
             tracing::debug!(%err, "unusable resume parameters: a fresh session");
+            crate::metrics::resume(false);
             return None;
         }
     };
-    let session = hub.by_session(&request.session_id)?;
-    session
-        .can_resume(request.last_seq)
-        .then_some((session, request.last_seq))
+    let resumed = hub
+        .by_session(&request.session_id)
+        .filter(|session| session.can_resume(request.last_seq))
+        .map(|session| (session, request.last_seq));
+    crate::metrics::resume(resumed.is_some());
+    resumed
 }

@@ -67,6 +67,20 @@ pub(crate) enum Refusal {
 }
 
 impl Refusal {
+    /// The `reason` label of `zocket_handshakes_refused_total`.
+    pub(crate) fn label(&self) -> &'static str {
+        match self {
+            Self::ShuttingDown => "shutting_down",
+            Self::TooManyConnections => "too_many_connections",
+            Self::TooManyFromAddress => "too_many_from_address",
+            Self::OriginNotAllowed => "origin",
+            Self::InvalidHeaders(_) => "invalid_headers",
+            Self::Rejected(_) => "rejected",
+            Self::HookPanicked => "hook_panicked",
+            Self::NotAnUpgrade(_) => "not_an_upgrade",
+        }
+    }
+
     /// The HTTP status and the body.
     pub(crate) fn parts(self) -> (StatusCode, RefusalBody) {
         match self {
@@ -110,6 +124,7 @@ impl Refusal {
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
+        crate::metrics::refused(self.label());
         let (status, body) = self.parts();
         (status, Json(body)).into_response()
     }
