@@ -336,8 +336,9 @@ async fn a_foreign_origin_is_refused_before_the_upgrade() {
     assert_eq!(ok.call_ok("echo", json!(1)).await, json!(1));
     assert_eq!(handle.connection_count(), 1);
 
-    let config =
-        Config::default().origins(zocket::Origins::List(vec!["https://app.example".into()]));
+    let config = Config::default().origins(zocket::config::Origins::List(vec![
+        "https://app.example".into(),
+    ]));
     let (addr, _, _) = start(config).await;
     let url = format!("ws://{addr}/");
     assert!(

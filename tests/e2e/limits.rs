@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use zocket::{
-    ClientId, Config, Ctx, DisconnectReason, Event, NoHeaders, RateLimit, Router, RpcError, Server,
+    ClientId, Config, Ctx, DisconnectReason, Event, NoHeaders, Router, RpcError, Server,
     ServerHandle,
 };
 use zocket_tests::{TestClient, serve, within};
@@ -191,7 +191,7 @@ async fn a_slow_consumer_is_closed_and_others_are_unaffected() {
 
 #[tokio::test]
 async fn messages_over_the_rate_limit_are_refused_and_abuse_closes() {
-    let limit = RateLimit::new(0.001, 5).close_after(10);
+    let limit = zocket::config::RateLimit::new(0.001, 5).close_after(10);
     let (url, _, mut ended) = start(Config::default().rate_limit(limit)).await;
     let mut c = TestClient::connect(&url).await;
     for n in 0..5 {

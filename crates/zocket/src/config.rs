@@ -1,4 +1,7 @@
-//! Limits and timings of a server, each with a production default.
+//! Limits and timings of a server, each with a production default:
+//! [`Config`], with the rate limit ([`RateLimit`]) and the allowed browser
+//! origins ([`Origins`]) it takes. The README's "Production limits" table
+//! lists them all.
 
 use std::time::Duration;
 
@@ -24,7 +27,7 @@ pub enum Origins {
 /// in a row is closed with `1008`.
 ///
 /// ```
-/// let limit = zocket::RateLimit::new(50.0, 100).close_after(500);
+/// let limit = zocket::config::RateLimit::new(50.0, 100).close_after(500);
 /// assert_eq!((limit.per_second(), limit.burst()), (50.0, 100));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]

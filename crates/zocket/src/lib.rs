@@ -138,7 +138,7 @@
 // module uses only those before it here.
 
 // Limits and metrics, used by every layer.
-mod config;
+pub mod config;
 pub mod metrics;
 
 // 1. The wire.
@@ -161,7 +161,7 @@ pub mod schema;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use config::{Config, Origins, RateLimit};
+pub use config::Config;
 pub use dispatch::{Ctx, Router, middleware};
 pub use protocol::{Close, ErrorCode, RpcError};
 pub use registry::{ClientId, Connection, DisconnectReason, Event, MemoryUse, ServerHandle};
