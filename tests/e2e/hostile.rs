@@ -108,6 +108,23 @@ async fn slow_and_idle_http_connections_are_closed_and_do_not_hold_up_others() {
     assert_eq!(client.call_ok("echo", json!(2)).await, json!(2));
 }
 
+#[tokio::test]
+async fn an_upgrade_the_client_never_completes_is_dropped_after_the_open_timeout() {
+    let config = Config::default().open_timeout(Duration::from_millis(300));
+    let (addr, handle, mut ended) = start(config).await;
+    // Upgraded, then silent: not even the opening ping is answered.
+    let mut stream = raw_socket(addr).await;
+    let reason = within("the opening timeout", ended.recv()).await.expect("ended");
+    assert_eq!(reason, DisconnectReason::OpeningTimeout);
+    assert!(closed_within(&mut stream, Duration::from_secs(5)).await, "the TCP connection was closed");
+    assert_eq!(handle.connection_count(), 0, "no session kept");
+    // A client that reads answers the opening ping by itself and stays.
+    let mut c = TestClient::connect(&format!("ws://{addr}/")).await;
+    assert_eq!(c.call_ok("echo", json!(1)).await, json!(1));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(c.call_ok("echo", json!(2)).await, json!(2));
+}
+
 /// A WebSocket upgraded by hand, to write frames no client library would.
 async fn raw_socket(addr: std::net::SocketAddr) -> TcpStream {
     let mut stream = TcpStream::connect(addr).await.expect("connect");

@@ -73,7 +73,10 @@ async fn heartbeats_keep_live_clients_and_drop_silent_ones() {
     assert!(handle.connection(&live_id).is_some());
 
     // A client that stops reading sends no pong and is dropped.
-    let silent = TestClient::connect(&url).await;
+    let mut silent = TestClient::connect(&url).await;
+    // Reading its first reply answers the opening ping: it is a live
+    // client that then goes silent.
+    silent.call_ok("echo", json!(1)).await;
     let silent_id = silent.client_id();
     let _socket = silent.into_inner();
     let (id, reason) = within("the heartbeat timeout", ended.recv())

@@ -107,6 +107,7 @@ pub struct Config {
     pub(crate) max_rpc_id: usize,
     pub(crate) max_connections_per_ip: Option<usize>,
     pub(crate) header_timeout: Duration,
+    pub(crate) open_timeout: Duration,
 }
 
 impl Default for Config {
@@ -136,6 +137,7 @@ impl Default for Config {
             max_rpc_id: 128,
             max_connections_per_ip: None,
             header_timeout: Duration::from_secs(10),
+            open_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -261,6 +263,18 @@ impl Config {
     /// 10 s): slow-header clients hold no connection longer than that.
     pub fn header_timeout(mut self, timeout: Duration) -> Self {
         self.header_timeout = timeout;
+        self
+    }
+
+    /// How long a client has, after the upgrade, to send its first frame
+    /// (default 10 s, or the heartbeat's pong timeout if shorter): the
+    /// server pings at once, and every WebSocket client
+    /// answers pings by itself, browsers included. A client that sends
+    /// nothing, not even that pong, never completed the upgrade: it is
+    /// dropped ([`DisconnectReason::OpeningTimeout`](crate::DisconnectReason::OpeningTimeout))
+    /// and its session ends.
+    pub fn open_timeout(mut self, timeout: Duration) -> Self {
+        self.open_timeout = timeout;
         self
     }
 

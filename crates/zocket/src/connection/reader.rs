@@ -32,9 +32,14 @@ impl<'a, C: Send + Sync + 'static, I: Inbound<C>> Reader<'a, C, I> {
     {
         let config = &self.conn.session.hub.config;
         let link = &*self.conn.link;
-        let mut next_ping = Instant::now() + config.ping_interval;
-        let mut pong_deadline: Option<Instant> = None;
-        let timer = sleep_until(next_ping);
+        // The opening ping: a client that answers nothing, not even this,
+        // within the open timeout never completed its side of the upgrade.
+        let now = Instant::now();
+        link.push(Outbound::Ping);
+        let mut opened = false;
+        let mut next_ping = now + config.ping_interval;
+        let mut pong_deadline = Some(now + config.open_timeout.min(config.pong_timeout));
+        let timer = sleep_until(pong_deadline.map_or(next_ping, |d| d.min(next_ping)));
         tokio::pin!(timer);
         // From here on, a stop wakes this task; the loop then only reads a flag.
         std::future::poll_fn(|cx| {
@@ -49,7 +54,11 @@ impl<'a, C: Send + Sync + 'static, I: Inbound<C>> Reader<'a, C, I> {
                 () = &mut timer => {
                     let now = Instant::now();
                     if pong_deadline.is_some_and(|deadline| now >= deadline) {
-                        return DisconnectReason::HeartbeatTimeout;
+                        return if opened {
+                            DisconnectReason::HeartbeatTimeout
+                        } else {
+                            DisconnectReason::OpeningTimeout
+                        };
                     }
                     if now >= next_ping {
                         link.push(Outbound::Ping);
@@ -62,6 +71,7 @@ impl<'a, C: Send + Sync + 'static, I: Inbound<C>> Reader<'a, C, I> {
                 frame = stream.next() => {
                     // Any frame proves the peer is alive.
                     pong_deadline = None;
+                    opened = true;
                     let frame = match frame {
                         None => return DisconnectReason::ClientClosed { code: None, reason: String::new() },
                         Some(Err(err)) => return transport_error(err),

@@ -154,11 +154,14 @@ fn connect<I: Inbound<()>>(config: Config, inbound: I, outgoing: usize) -> Setup
     }
 }
 
+/// Reads `__ready` and the opening ping, and answers the ping.
 async fn ready(peer: &mut Peer) {
     match peer.next().await {
         Message::Text(text) => assert!(text.as_str().starts_with(r#"{"type":"__ready""#), "{text}"),
         other => panic!("expected __ready, got {other:?}"),
     }
+    assert!(matches!(peer.next().await, Message::Ping(_)), "the opening ping");
+    let _ = peer.send.send(Ok(Message::Pong(Default::default())));
 }
 
 fn close_code(message: &Message) -> Option<u16> {
@@ -182,6 +185,19 @@ async fn a_silent_peer_is_dropped_after_the_pong_timeout() {
     assert_eq!(reason, DisconnectReason::HeartbeatTimeout);
     assert_eq!(started.elapsed(), Duration::from_secs(15));
     s.task.await.expect("the connection task ends");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_peer_that_never_answers_the_opening_ping_is_dropped_and_its_session_ends() {
+    let config = Config::default().open_timeout(Duration::from_secs(3));
+    let mut s = connect(config, Echo, 64);
+    let started = tokio::time::Instant::now();
+    // Nothing is read or answered: the upgrade never completes.
+    let reason = s.ended.recv().await.expect("the session ended");
+    assert_eq!(reason, DisconnectReason::OpeningTimeout);
+    assert_eq!(started.elapsed(), Duration::from_secs(3));
+    assert!(!reason.is_transient(), "not kept for recovery");
+    assert_eq!(ServerHandle::new(s.hub.clone()).connection_count(), 0);
 }
 
 #[tokio::test(start_paused = true)]

@@ -18,6 +18,10 @@ pub enum DisconnectReason {
     },
     /// No frame, not even a pong, arrived within the heartbeat timeout.
     HeartbeatTimeout,
+    /// The client sent nothing after the upgrade, not even the pong of the
+    /// opening ping, within the open timeout: it never completed its side
+    /// of the upgrade. Ends the session.
+    OpeningTimeout,
     /// The application called `disconnect`.
     Disconnected(Close),
     /// The server shut down.
@@ -43,7 +47,7 @@ impl DisconnectReason {
     /// The close frame the server sends for this reason, if any.
     pub(crate) fn close_frame(&self) -> Option<(u16, String)> {
         match self {
-            Self::ClientClosed { .. } | Self::HeartbeatTimeout => None,
+            Self::ClientClosed { .. } | Self::HeartbeatTimeout | Self::OpeningTimeout => None,
             Self::Disconnected(close) => Some((close.code, close.reason.to_string())),
             Self::Shutdown => Some((CloseCode::GOING_AWAY.get(), "server shutting down".into())),
             Self::SlowConsumer => Some((CloseCode::POLICY.get(), "slow consumer".into())),
@@ -83,6 +87,7 @@ impl fmt::Display for DisconnectReason {
             } => write!(f, "client closed ({code} {reason})"),
             Self::ClientClosed { code: None, .. } => f.write_str("client went away"),
             Self::HeartbeatTimeout => f.write_str("heartbeat timeout"),
+            Self::OpeningTimeout => f.write_str("no answer to the opening ping"),
             Self::Disconnected(close) => {
                 write!(f, "disconnected ({} {})", close.code, close.reason)
             }
