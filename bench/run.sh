@@ -5,16 +5,25 @@
 #   bash bench/run.sh                 # everything, once
 #   ROUNDS=3 bash bench/run.sh        # scenarios a, b, c three times (medians)
 #   SCENARIOS="a b" bash bench/run.sh # some scenarios only
+#   SCENARIOS=hostile bash bench/run.sh # hostile clients (about 50 s)
 #
 # Settings (environment): ROUNDS (default 1), BENCH_SECONDS (measured
-# seconds of a and b, default 5), SCENARIOS (default "a b c d10k d50k e"),
-# BENCH_OUT (results folder, default target/bench-results), CARGO_TARGET_DIR.
+# seconds of a and b, default 5), SCENARIOS (default "a b c d10k d50k e";
+# add "hostile" for the hostile clients, not in the default set),
+# HEADER_TIMEOUT (the zocket server's header timeout in seconds during
+# hostile, default 2), BENCH_OUT (results folder, default
+# target/bench-results), CARGO_TARGET_DIR.
+#
+# hostile runs three parts, each against a fresh server: slowloris
+# (zocket, then raw for comparison), room flooding and reply-cache
+# amplification (zocket only: they measure zocket's limits).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROUNDS=${ROUNDS:-1}
 BENCH_SECONDS=${BENCH_SECONDS:-5}
 SCENARIOS=${SCENARIOS:-a b c d10k d50k e}
+HEADER_TIMEOUT=${HEADER_TIMEOUT:-2}
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 OUT=${BENCH_OUT:-$TARGET_DIR/bench-results}
 BIN=$TARGET_DIR/release
@@ -61,14 +70,20 @@ trap stop_server EXIT
 run() {
   local server=$1 scenario=$2
   local args=(--scenario "$scenario")
+  local server_args=()
   case $scenario in
     d10k) args=(--scenario d --conns 10000) ;;
     d50k) args=(--scenario d --conns 50000) ;;
     a | b) args+=(--seconds "$BENCH_SECONDS") ;;
+    hostile-*)
+      args=(--scenario hostile --part "${scenario#hostile-}" --header-timeout "$HEADER_TIMEOUT")
+      # The raw server has no header timeout to set.
+      if [ "$server" = zocket ]; then server_args=(--header-timeout "$HEADER_TIMEOUT"); fi
+      ;;
   esac
   PORT=$((PORT + 1))
   local log=$OUT/server-$server.log
-  "${SERVER_PIN[@]}" "$BIN/bench-$server" --port "$PORT" >"$log" 2>&1 &
+  "${SERVER_PIN[@]}" "$BIN/bench-$server" --port "$PORT" "${server_args[@]}" >"$log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1200); do
     grep -q listening "$log" && break
@@ -95,6 +110,14 @@ run() {
 }
 
 for scenario in $SCENARIOS; do
+  if [ "$scenario" = hostile ]; then
+    echo "== scenario hostile (zocket header timeout ${HEADER_TIMEOUT} s)"
+    run zocket hostile-slowloris || true
+    run raw hostile-slowloris || true
+    run zocket hostile-rooms || true
+    run zocket hostile-replies || true
+    continue
+  fi
   rounds=1
   case $scenario in a | b | c) rounds=$ROUNDS ;; esac
   echo "== scenario $scenario"

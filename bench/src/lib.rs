@@ -13,6 +13,7 @@
 //! | route | input | reply | effect |
 //! | --- | --- | --- | --- |
 //! | `math.add` | `{a, b}` | `a + b` | |
+//! | `math.blob` | `{bytes}` | a string of `bytes` bytes (at most 1 MiB) | |
 //! | `room.join` | `{room}` | `null` | joins `room` |
 //! | `room.publish` | `{room, ts}` | `null` | event `room.msg {ts}` to every member of `room` |
 

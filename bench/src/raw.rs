@@ -10,7 +10,7 @@
 //! a minimal server would: heartbeats, limits other than the queue, the
 //! handshake schema, hooks and graceful shutdown.
 
-use crate::wire::{self, Add, Join, Msg, Publish};
+use crate::wire::{self, Add, Blob, Join, Msg, Publish};
 use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
@@ -181,6 +181,12 @@ fn handle(
     let result = match envelope.route.as_ref() {
         wire::ADD => input::<Add>(payload).and_then(|add| {
             serde_json::to_string(&(add.a + add.b)).map_err(|err| ("INTERNAL", err.to_string()))
+        }),
+        wire::BLOB => input::<Blob>(payload).and_then(|blob| {
+            let reply = blob
+                .reply()
+                .ok_or(("VALIDATION", "bytes: at most 1 MiB".to_owned()))?;
+            serde_json::to_string(&reply).map_err(|err| ("INTERNAL", err.to_string()))
         }),
         wire::JOIN => input::<Join>(payload).map(|join| {
             let mut rooms = hub.rooms.write().unwrap_or_else(|p| p.into_inner());

@@ -22,6 +22,11 @@ enum Target {
     /// Every member got every event in order (zocket's figure equals the
     /// scenario's `members`).
     AllMembers,
+    /// zocket's figure equals this.
+    Exactly(f64),
+    /// zocket's figure equals the scenario's figure of this name: every
+    /// one of them.
+    AllOf(&'static str),
 }
 
 /// One row: scenario, metric key, what it is.
@@ -124,6 +129,157 @@ const ROWS: &[(&str, &str, &str, Target)] = &[
         "lost",
         "(e) connections lost (of 10k)",
         Target::AtMost(0.0),
+    ),
+    (
+        "hostile-slowloris",
+        "conns",
+        "(h1) slowloris: connections with a partial request head",
+        Target::None,
+    ),
+    (
+        "hostile-slowloris",
+        "kib_per_conn",
+        "(h1) server RSS KiB per slowloris conn, while open",
+        Target::None,
+    ),
+    (
+        "hostile-slowloris",
+        "legit_connect_ms",
+        "(h1) meanwhile, a legitimate client: connect to __ready (ms)",
+        Target::None,
+    ),
+    (
+        "hostile-slowloris",
+        "legit_call_p50_us",
+        "(h1) meanwhile, its math.add p50 (µs)",
+        Target::None,
+    ),
+    (
+        "hostile-slowloris",
+        "legit_call_p99_us",
+        "(h1) meanwhile, its math.add p99 (µs)",
+        Target::None,
+    ),
+    (
+        "hostile-slowloris",
+        "closed_by_server",
+        "(h1) slowloris conns closed by the server",
+        Target::AllOf("conns"),
+    ),
+    (
+        "hostile-slowloris",
+        "last_close_s",
+        "(h1) last close, s after its partial head",
+        Target::None,
+    ),
+    (
+        "hostile-slowloris",
+        "rss_open_kib",
+        "(h1) server RSS while open (KiB)",
+        Target::None,
+    ),
+    (
+        "hostile-slowloris",
+        "rss_after_kib",
+        "(h1) server RSS after the closes (KiB)",
+        Target::None,
+    ),
+    (
+        "hostile-slowloris",
+        "second_wave_kib_per_conn",
+        "(h1) then a second wave: RSS growth KiB per conn",
+        Target::None,
+    ),
+    (
+        "hostile-rooms",
+        "accepted_per_conn_min",
+        "(h2) room flood: joins accepted per conn, fewest (of 5000)",
+        Target::Exactly(1000.0),
+    ),
+    (
+        "hostile-rooms",
+        "accepted_per_conn_max",
+        "(h2) joins accepted per conn, most",
+        Target::Exactly(1000.0),
+    ),
+    (
+        "hostile-rooms",
+        "limit_exceeded",
+        "(h2) joins refused with LIMIT_EXCEEDED (all conns)",
+        Target::None,
+    ),
+    (
+        "hostile-rooms",
+        "other_replies",
+        "(h2) other replies to joins",
+        Target::AtMost(0.0),
+    ),
+    (
+        "hostile-rooms",
+        "kib_per_conn",
+        "(h2) server RSS KiB per flooding conn (conn + rooms)",
+        Target::None,
+    ),
+    (
+        "hostile-rooms",
+        "peak_kib_per_conn",
+        "(h2) server peak RSS KiB per flooding conn",
+        Target::None,
+    ),
+    ("hostile-rooms", "joins_per_s", "(h2) joins/s", Target::None),
+    (
+        "hostile-rooms",
+        "server_cpu_pct",
+        "(h2) server CPU, % of its core",
+        Target::None,
+    ),
+    (
+        "hostile-rooms",
+        "load_cpu_pct",
+        "(h2) load generator CPU, % of its core",
+        Target::None,
+    ),
+    (
+        "hostile-replies",
+        "replies_kib_per_conn",
+        "(h3) reply flood: reply KiB per conn (64 x 40 KiB)",
+        Target::None,
+    ),
+    (
+        "hostile-replies",
+        "kib_per_conn",
+        "(h3) server RSS KiB per conn after the calls",
+        Target::None,
+    ),
+    (
+        "hostile-replies",
+        "peak_kib_per_conn",
+        "(h3) server peak RSS KiB per conn",
+        Target::None,
+    ),
+    (
+        "hostile-replies",
+        "second_round_kib_per_conn",
+        "(h3) 64 more calls per conn: RSS growth KiB per conn",
+        Target::None,
+    ),
+    (
+        "hostile-replies",
+        "replies_per_s",
+        "(h3) replies/s",
+        Target::None,
+    ),
+    (
+        "hostile-replies",
+        "server_cpu_pct",
+        "(h3) server CPU, % of its core",
+        Target::None,
+    ),
+    (
+        "hostile-replies",
+        "load_cpu_pct",
+        "(h3) load generator CPU, % of its core",
+        Target::None,
     ),
 ];
 
@@ -241,6 +397,11 @@ fn table(results: &Results) -> String {
                 let members = figure(results, "zocket", scenario, "members");
                 met(z.zip(members).map(|(z, members)| z == members))
             }
+            Target::Exactly(want) => met(z.map(|z| z == want)),
+            Target::AllOf(metric) => {
+                let all = figure(results, "zocket", scenario, metric);
+                met(z.zip(all).map(|(z, all)| z == all))
+            }
         };
         let ratio_text = ratio.map_or("-".into(), |ratio| format!("{ratio:.2}"));
         let _ = writeln!(
@@ -285,6 +446,8 @@ fn target_text(target: Target) -> String {
         Target::AtMost(0.0) => "zero".into(),
         Target::AtMost(max) => format!("zocket ≤ {max}"),
         Target::AllMembers => "all, in order".into(),
+        Target::Exactly(want) => format!("zocket = {}", show(Some(want))),
+        Target::AllOf(_) => "all".into(),
     }
 }
 

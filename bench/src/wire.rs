@@ -11,6 +11,8 @@ pub const JOIN: &str = "room.join";
 pub const PUBLISH: &str = "room.publish";
 /// The event [`PUBLISH`] sends.
 pub const MSG: &str = "room.msg";
+/// The call whose reply is a string of the requested length.
+pub const BLOB: &str = "math.blob";
 
 /// The input of `math.add`.
 #[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
@@ -37,6 +39,23 @@ pub struct Publish {
     pub ts: f64,
 }
 
+/// The input of `math.blob`.
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Blob {
+    /// The length of the reply string, at most [`Blob::MAX`].
+    pub bytes: usize,
+}
+
+impl Blob {
+    /// The longest reply `math.blob` gives, in bytes (1 MiB).
+    pub const MAX: usize = 1 << 20;
+
+    /// The reply: `bytes` times `x`, or `None` past [`Blob::MAX`].
+    pub fn reply(&self) -> Option<String> {
+        (self.bytes <= Self::MAX).then(|| "x".repeat(self.bytes))
+    }
+}
+
 /// The payload of the event `room.msg`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Msg {
@@ -46,7 +65,12 @@ pub struct Msg {
 
 /// The port to listen on: `--port N`, else the `PORT` variable, else 3000.
 pub fn port() -> Result<u16, String> {
-    let mut args = std::env::args().skip(1);
+    port_from(std::env::args().skip(1))
+}
+
+/// [`port`] from the given arguments, which may hold nothing else.
+pub fn port_from(args: impl IntoIterator<Item = String>) -> Result<u16, String> {
+    let mut args = args.into_iter();
     let mut given = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {

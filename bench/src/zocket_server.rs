@@ -1,17 +1,22 @@
 //! The benchmark routes on zocket, with its default configuration.
 
-use crate::wire::{Add, Join, Msg, Publish};
+use crate::wire::{Add, Blob, Join, Msg, Publish};
 use std::sync::Arc;
 use zocket::{BuildError, ClientId, Config, Ctx, Event, NoHeaders, Router, RpcError, Server};
 
 /// The event `room.msg`.
 const MSG: Event<Msg> = Event::new(crate::wire::MSG);
 
-/// The routes: `math.add`, `room.join`, `room.publish`.
+/// The routes: `math.add`, `math.blob`, `room.join`, `room.publish`.
 pub fn router() -> Router<()> {
-    let math = Router::<()>::new().call("add", |_ctx: Ctx<()>, add: Add| async move {
-        Ok::<_, RpcError>(add.a + add.b)
-    });
+    let math = Router::<()>::new()
+        .call("add", |_ctx: Ctx<()>, add: Add| async move {
+            Ok::<_, RpcError>(add.a + add.b)
+        })
+        .call("blob", |_ctx: Ctx<()>, blob: Blob| async move {
+            blob.reply()
+                .ok_or_else(|| RpcError::validation("bytes", "at most 1 MiB"))
+        });
     let room = Router::<()>::new()
         .call("join", |ctx: Ctx<()>, join: Join| async move {
             ctx.join(&join.room)?;
@@ -26,11 +31,16 @@ pub fn router() -> Router<()> {
     Router::new().nest("math", math).nest("room", room)
 }
 
-/// The benchmark server: no headers, an empty context, default limits but
-/// for the frame rate limit, which a load generator exceeds by design.
-pub fn server() -> Result<Server<NoHeaders, ()>, BuildError> {
+/// The benchmark configuration: zocket's defaults but for the frame rate
+/// limit, which a load generator exceeds by design.
+pub fn config() -> Config {
+    Config::default().without_rate_limit()
+}
+
+/// The benchmark server on `config`: no headers, an empty context.
+pub fn server(config: Config) -> Result<Server<NoHeaders, ()>, BuildError> {
     Server::builder(router())
-        .config(Config::default().without_rate_limit())
+        .config(config)
         .on_connect(|_headers: Arc<NoHeaders>, _id: ClientId| async { Ok(()) })
         .build()
 }

@@ -35,6 +35,15 @@ pub(crate) struct Frame<'a> {
     pub(crate) payload: Option<&'a RawValue>,
     #[serde(default)]
     pub(crate) seq: Option<u64>,
+    #[serde(borrow, default)]
+    pub(crate) error: Option<ErrorObject<'a>>,
+}
+
+/// The error of an `__rpc_err` or `__error` frame (its code only).
+#[derive(Deserialize)]
+pub(crate) struct ErrorObject<'a> {
+    #[serde(borrow)]
+    pub(crate) code: Cow<'a, str>,
 }
 
 impl<'a> Frame<'a> {
@@ -72,24 +81,23 @@ pub(crate) enum Stage {
     Ready,
 }
 
+/// A TCP connection from the next source address, without delay.
+pub(crate) async fn tcp_connect(addr: SocketAddr) -> Result<TcpStream, String> {
+    let socket = TcpSocket::new_v4().map_err(|e| e.to_string())?;
+    socket.set_reuseaddr(true).map_err(|e| e.to_string())?;
+    socket
+        .bind(SocketAddr::from((next_source(), 0)))
+        .map_err(|e| format!("bind: {e}"))?;
+    let stream = socket.connect(addr).await.map_err(|e| e.to_string())?;
+    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    Ok(stream)
+}
+
 /// Connects from the next source address, with the same 4 KiB read
 /// buffer as the servers, and reads `__ready`.
 pub(crate) async fn connect(addr: SocketAddr) -> Result<Ws, (Stage, String)> {
     let open = async {
-        let socket = TcpSocket::new_v4().map_err(|e| (Stage::Connect, e.to_string()))?;
-        socket
-            .set_reuseaddr(true)
-            .map_err(|e| (Stage::Connect, e.to_string()))?;
-        socket
-            .bind(SocketAddr::from((next_source(), 0)))
-            .map_err(|e| (Stage::Connect, format!("bind: {e}")))?;
-        let stream = socket
-            .connect(addr)
-            .await
-            .map_err(|e| (Stage::Connect, e.to_string()))?;
-        stream
-            .set_nodelay(true)
-            .map_err(|e| (Stage::Connect, e.to_string()))?;
+        let stream = tcp_connect(addr).await.map_err(|e| (Stage::Connect, e))?;
         let config = WebSocketConfig::default()
             .read_buffer_size(4 * 1024)
             .write_buffer_size(0);

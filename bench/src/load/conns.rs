@@ -16,7 +16,7 @@ const SETTLE: Duration = Duration::from_secs(2);
 const SPARE_FDS: usize = 64;
 
 /// `Some(metrics)` saying why `n` connections cannot be opened here.
-fn too_many(n: usize, pid: Option<u32>) -> Result<Option<Map<String, Value>>, String> {
+pub(crate) fn too_many(n: usize, pid: Option<u32>) -> Result<Option<Map<String, Value>>, String> {
     let own = file_limit(None)?;
     let server = match pid {
         Some(pid) => file_limit(Some(pid))?,

@@ -6,6 +6,8 @@
 //! bench-load table results.jsonl
 //! ```
 //!
+//! The `hostile` scenario prints a line per part it runs.
+//!
 //! It runs on one thread (pin it to a core of its own), connects only to
 //! the address given, which must be on 127.0.0.0/8, from source addresses
 //! 127.0.0.2 to 127.0.0.17 so that tens of thousands of connections do
@@ -15,6 +17,7 @@ mod calls;
 mod client;
 mod conns;
 mod fanout;
+mod hostile;
 mod procfs;
 mod stats;
 
@@ -32,8 +35,12 @@ pub(crate) struct Options {
     server: String,
     /// The server's process id, for its memory.
     pid: Option<u32>,
-    /// `a`, `b`, `c`, `d` or `e`.
+    /// `a`, `b`, `c`, `d`, `e` or `hostile`.
     scenario: String,
+    /// The part of `hostile` to run (all when absent).
+    part: Option<String>,
+    /// The server's header timeout in seconds, which `hostile` waits past.
+    header_timeout: f64,
     /// Connections (scenario default when absent).
     conns: Option<usize>,
     /// Measured time of the call scenarios.
@@ -43,8 +50,9 @@ pub(crate) struct Options {
 }
 
 const USAGE: &str = "usage:
-  bench-load run --addr 127.0.0.1:PORT --server NAME --scenario a|b|c|d|e
+  bench-load run --addr 127.0.0.1:PORT --server NAME --scenario a|b|c|d|e|hostile
                  [--pid PID] [--conns N] [--seconds S] [--events N]
+                 [--part slowloris|rooms|replies] [--header-timeout S]
   bench-load table FILE...
 
 scenarios:
@@ -52,7 +60,16 @@ scenarios:
   b  calls, 64 connections, 8 calls in flight each (pipelined)
   c  fan-out: 1000 members of one room, one publisher (--events, default 1000)
   d  memory per idle connection (--conns, default 10000; needs --pid)
-  e  10000 connections in a burst, one call each right after __ready";
+  e  10000 connections in a burst, one call each right after __ready
+  hostile  server RSS per attacking connection (needs --pid); its parts,
+     one result line each, all three in turn unless --part picks one:
+     slowloris  --conns (default 2000) partial HTTP request heads, held
+                until the server closes them (waits --header-timeout,
+                default 10, plus 5 s); a legitimate client calls meanwhile
+     rooms      --conns (default 100) connections, each joining 5000
+                distinct rooms with 200-byte names
+     replies    --conns (default 100) connections, each making 64 calls
+                with 40 KiB replies (math.blob) and reading them";
 
 /// The entry point of `bench-load`.
 pub fn main() -> ExitCode {
@@ -78,6 +95,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
         server: String::new(),
         pid: None,
         scenario: String::new(),
+        part: None,
+        header_timeout: 10.0,
         conns: None,
         seconds: 5.0,
         events: None,
@@ -96,6 +115,10 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--conns" => options.conns = Some(value.parse().map_err(|_| bad("a count"))?),
             "--seconds" => options.seconds = value.parse().map_err(|_| bad("seconds"))?,
             "--events" => options.events = Some(value.parse().map_err(|_| bad("a count"))?),
+            "--part" => options.part = Some(value.clone()),
+            "--header-timeout" => {
+                options.header_timeout = value.parse().map_err(|_| bad("seconds"))?;
+            }
             _ => return Err(format!("unknown flag {flag}\n{USAGE}")),
         }
     }
@@ -110,6 +133,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
     if !(0.5..=120.0).contains(&options.seconds) {
         return Err("--seconds must be from 0.5 to 120".into());
     }
+    if !(0.1..=60.0).contains(&options.header_timeout) {
+        return Err("--header-timeout must be from 0.1 to 60".into());
+    }
     Ok(options)
 }
 
@@ -122,14 +148,18 @@ fn run(options: Options) -> Result<(), String> {
         .build()
         .map_err(|err| format!("runtime: {err}"))?;
     let scenario = options.scenario.clone();
-    let metrics = runtime.block_on(async {
+    let results = runtime.block_on(async {
+        let one = |metrics: Result<Map<String, Value>, String>| {
+            metrics.map(|metrics| vec![(label(&options), metrics)])
+        };
         let work = async {
             match scenario.as_str() {
-                "a" => calls::run(&options, 64, 1).await,
-                "b" => calls::run(&options, 64, 8).await,
-                "c" => fanout::run(&options).await,
-                "d" => conns::idle(&options).await,
-                "e" => conns::burst(&options).await,
+                "a" => one(calls::run(&options, 64, 1).await),
+                "b" => one(calls::run(&options, 64, 8).await),
+                "c" => one(fanout::run(&options).await),
+                "d" => one(conns::idle(&options).await),
+                "e" => one(conns::burst(&options).await),
+                "hostile" => hostile::run(&options).await,
                 other => Err(format!("unknown scenario {other:?}\n{USAGE}")),
             }
         };
@@ -137,11 +167,13 @@ fn run(options: Options) -> Result<(), String> {
             .await
             .map_err(|_| format!("scenario {scenario} passed {SCENARIO_LIMIT:?}"))?
     })?;
-    let mut line = Map::new();
-    line.insert("server".into(), Value::from(options.server.clone()));
-    line.insert("scenario".into(), Value::from(label(&options)));
-    line.insert("metrics".into(), Value::Object(metrics));
-    println!("{}", Value::Object(line));
+    for (label, metrics) in results {
+        let mut line = Map::new();
+        line.insert("server".into(), Value::from(options.server.clone()));
+        line.insert("scenario".into(), Value::from(label));
+        line.insert("metrics".into(), Value::Object(metrics));
+        println!("{}", Value::Object(line));
+    }
     // Thousands of sockets close faster with the process than one by one.
     runtime.shutdown_timeout(Duration::from_millis(100));
     Ok(())

@@ -25,13 +25,24 @@ pub(crate) fn file_limit(pid: Option<u32>) -> Result<usize, String> {
 
 /// A process's resident memory in KiB (`VmRSS` of `/proc/<pid>/status`).
 pub(crate) fn rss_kib(pid: u32) -> Result<u64, String> {
+    status_kib(pid, "VmRSS")
+}
+
+/// A process's largest resident memory since it started, in KiB
+/// (`VmHWM` of `/proc/<pid>/status`).
+pub(crate) fn peak_rss_kib(pid: u32) -> Result<u64, String> {
+    status_kib(pid, "VmHWM")
+}
+
+/// A `kB` field of `/proc/<pid>/status`.
+fn status_kib(pid: u32, field: &str) -> Result<u64, String> {
     let path = format!("/proc/{pid}/status");
     let status = std::fs::read_to_string(&path).map_err(|err| format!("{path}: {err}"))?;
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| format!("{path}: no VmRSS"))
+        .ok_or_else(|| format!("{path}: no {field}"))
 }
 
 /// CPU time (user + system) of a process in seconds; `None` when unknown.
