@@ -61,6 +61,9 @@ pub(crate) struct Replies {
     capacity: usize,
     /// Calls written so far; the next goes to `written % capacity`.
     written: u64,
+    /// No call numbered below this keeps its reply: where eviction
+    /// resumes, so that it costs O(1) per reply, not a scan.
+    evicted_below: u64,
     /// The current connection's generation.
     generation: u64,
     /// Slots still holding calls of earlier connections.
@@ -77,6 +80,7 @@ impl Replies {
             slots: Vec::new(),
             capacity,
             written: 0,
+            evicted_below: 0,
             generation: 0,
             earlier: 0,
             bytes: 0,
@@ -177,7 +181,7 @@ impl Replies {
         let bytes = reply.len() + REPLY_OVERHEAD;
         let fits = bytes <= self.budget;
         while fits && self.bytes + bytes > self.budget && self.evict_oldest(global) {}
-        let kept = fits && global.take(bytes);
+        let kept = fits && self.bytes + bytes <= self.budget && global.take(bytes);
         if kept {
             self.bytes += bytes;
         }
@@ -191,16 +195,26 @@ impl Replies {
     /// Drops the oldest reply kept, leaving its call remembered as lost;
     /// `false` when none is kept.
     fn evict_oldest(&mut self, global: &Budget) -> bool {
-        let oldest = self
-            .slots
-            .iter_mut()
-            .filter(|slot| matches!(slot.reply, Reply::Kept(_)))
-            .min_by_key(|slot| slot.number);
-        if let Some(slot) = oldest
-            && let Reply::Kept(reply) = std::mem::replace(&mut slot.reply, Reply::Lost)
-        {
-            self.release(reply.len() + REPLY_OVERHEAD, global);
-            return true;
+        // Calls are numbered in order and each slot holds the latest call
+        // of its index: walking the numbers up from the last eviction finds
+        // the oldest reply still kept.
+        let capacity = self.capacity as u64;
+        self.evicted_below = self
+            .evicted_below
+            .max(self.written.saturating_sub(capacity));
+        while self.evicted_below < self.written {
+            let number = self.evicted_below;
+            self.evicted_below += 1;
+            let index = (number % capacity) as usize;
+            let Some(slot) = self.slots.get_mut(index) else {
+                continue;
+            };
+            if slot.number == number
+                && let Reply::Kept(reply) = std::mem::replace(&mut slot.reply, Reply::Lost)
+            {
+                self.release(reply.len() + REPLY_OVERHEAD, global);
+                return true;
+            }
         }
         false
     }
@@ -285,6 +299,32 @@ mod tests {
         let kept = replies.bytes();
         assert_eq!(replies.clear(), kept);
         assert_eq!(replies.bytes(), 0);
+    }
+
+    #[test]
+    fn a_long_stream_of_calls_stays_within_the_budget_keeping_the_latest() {
+        let global = Budget::new(usize::MAX);
+        let reply: Utf8Bytes = "r".repeat(40).into();
+        let budget = 10 * (40 + REPLY_OVERHEAD);
+        let mut replies = Replies::new(64, budget);
+        replies.new_generation(1);
+        let mut running = Vec::new();
+        for n in 0..10_000 {
+            let ticket = run(&mut replies, &n.to_string());
+            // Some calls finish late, after later ones.
+            if n % 7 == 0 {
+                running.push(ticket);
+            } else {
+                replies.finish(ticket, &reply, &global);
+            }
+            if running.len() > 3 {
+                replies.finish(running.remove(0), &reply, &global);
+            }
+            assert!(replies.bytes() <= budget);
+        }
+        replies.new_generation(2);
+        assert!(matches!(replies.begin(&id("9999"), &global), Begin::Resend(_)));
+        assert!(matches!(replies.begin(&id("9000"), &global), Begin::Run(_)), "forgotten: the ring holds 64");
     }
 
     #[test]
