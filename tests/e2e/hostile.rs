@@ -114,9 +114,14 @@ async fn an_upgrade_the_client_never_completes_is_dropped_after_the_open_timeout
     let (addr, handle, mut ended) = start(config).await;
     // Upgraded, then silent: not even the opening ping is answered.
     let mut stream = raw_socket(addr).await;
-    let reason = within("the opening timeout", ended.recv()).await.expect("ended");
+    let reason = within("the opening timeout", ended.recv())
+        .await
+        .expect("ended");
     assert_eq!(reason, DisconnectReason::OpeningTimeout);
-    assert!(closed_within(&mut stream, Duration::from_secs(5)).await, "the TCP connection was closed");
+    assert!(
+        closed_within(&mut stream, Duration::from_secs(5)).await,
+        "the TCP connection was closed"
+    );
     assert_eq!(handle.connection_count(), 0, "no session kept");
     // A client that reads answers the opening ping by itself and stays.
     let mut c = TestClient::connect(&format!("ws://{addr}/")).await;
@@ -444,6 +449,13 @@ async fn on_resume_decides_whether_a_handshake_may_take_over_a_session() {
         }),
     )
     .on_connect(|who: Arc<Who>, _| async move { Ok(who.name.clone()) })
+    .on_before_connect(|who: Arc<Who>| async move {
+        if who.name == "mallory" {
+            Err(zocket::Reject::unauthorized("banned"))
+        } else {
+            Ok(())
+        }
+    })
     .on_resume(|session, who: Arc<Who>| async move {
         if *session.context() == who.name {
             Ok(())
@@ -463,6 +475,19 @@ async fn on_resume_decides_whether_a_handshake_may_take_over_a_session() {
         }
     })
     .await;
+    // A resume passes header validation and on_before_connect like any
+    // connection: refused before the upgrade, session id or not.
+    let header = [("x-zocket-session", session.as_str())];
+    let refused = TestClient::try_connect_request(&format!("ws://{addr}/"), &header)
+        .await
+        .err()
+        .expect("no name");
+    assert_eq!(refused.status, 400);
+    let refused = TestClient::try_connect_request(&format!("ws://{addr}/?name=mallory"), &header)
+        .await
+        .err()
+        .expect("banned");
+    assert_eq!(refused.status, 401);
     // Another name presenting ada's session id is refused after the
     // upgrade with on_resume's close, and no `__ready`.
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;

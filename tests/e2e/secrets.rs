@@ -114,3 +114,50 @@ async fn an_access_log_of_a_session_with_a_resume_shows_no_secret() {
         assert!(!line.contains('?'), "a query string: {line}");
     }
 }
+
+#[tokio::test]
+async fn a_browser_resumes_with_subprotocol_entries_and_only_the_protocol_name_is_echoed() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let server = Server::<zocket::NoHeaders, ()>::builder(
+        Router::new().call("ping", |_: Ctx<()>, (): ()| async move {
+            Ok::<_, RpcError>("pong")
+        }),
+    )
+    .on_connect(|_, _| async { Ok(()) })
+    .build()
+    .expect("valid");
+    let (addr, handle) = zocket_tests::serve(server).await;
+    let first = zocket_tests::TestClient::connect(&format!("ws://{addr}/")).await;
+    let session = first.ready["sessionId"].as_str().unwrap().to_owned();
+    let client_id = first.client_id();
+    drop(first.into_inner());
+    within("the connection lost", async {
+        while handle.connections().iter().any(|c| c.is_connected()) {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    // What `new WebSocket(url, ["zocket.v1", "zocket.session.<id>",
+    // "zocket.last-seq.0"])` sends.
+    let mut request = format!("ws://{addr}/").into_client_request().unwrap();
+    let protocols = format!("zocket.v1, zocket.session.{session}, zocket.last-seq.0");
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", protocols.parse().unwrap());
+    let (mut socket, response) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("upgraded");
+    assert_eq!(
+        response.headers()["sec-websocket-protocol"],
+        "zocket.v1",
+        "only the protocol's name comes back"
+    );
+    let ready = match within("__ready", socket.next()).await {
+        Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) => {
+            serde_json::from_str::<serde_json::Value>(&text).unwrap()
+        }
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(ready["payload"]["recovered"], true);
+    assert_eq!(ready["payload"]["clientId"], client_id.as_str());
+}

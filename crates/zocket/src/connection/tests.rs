@@ -160,7 +160,10 @@ async fn ready(peer: &mut Peer) {
         Message::Text(text) => assert!(text.as_str().starts_with(r#"{"type":"__ready""#), "{text}"),
         other => panic!("expected __ready, got {other:?}"),
     }
-    assert!(matches!(peer.next().await, Message::Ping(_)), "the opening ping");
+    assert!(
+        matches!(peer.next().await, Message::Ping(_)),
+        "the opening ping"
+    );
     let _ = peer.send.send(Ok(Message::Pong(Default::default())));
 }
 

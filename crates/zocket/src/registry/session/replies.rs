@@ -323,8 +323,14 @@ mod tests {
             assert!(replies.bytes() <= budget);
         }
         replies.new_generation(2);
-        assert!(matches!(replies.begin(&id("9999"), &global), Begin::Resend(_)));
-        assert!(matches!(replies.begin(&id("9000"), &global), Begin::Run(_)), "forgotten: the ring holds 64");
+        assert!(matches!(
+            replies.begin(&id("9999"), &global),
+            Begin::Resend(_)
+        ));
+        assert!(
+            matches!(replies.begin(&id("9000"), &global), Begin::Run(_)),
+            "forgotten: the ring holds 64"
+        );
     }
 
     #[test]
