@@ -46,10 +46,13 @@ async fn start(
 
 #[tokio::test]
 async fn heartbeats_keep_live_clients_and_drop_silent_ones() {
+    // Over a real socket, with short timings: the heartbeat's rules at
+    // their default timings are unit tests of the connection layer on a
+    // paused clock (`connection/tests.rs`).
     // A heartbeat timeout is a lost connection: the session ends once the
     // (short) retention window has passed.
     let config = Config::default()
-        .heartbeat(Duration::from_millis(100), Duration::from_secs(1))
+        .heartbeat(Duration::from_millis(50), Duration::from_millis(300))
         .session_retention(Duration::from_millis(50));
     let (url, handle, mut ended) = start(config).await;
 
