@@ -81,7 +81,29 @@ async fn an_access_log_of_a_session_with_a_resume_shows_no_secret() {
     })
     .await;
 
+    // A refused handshake is logged with its reason and the fields at
+    // fault, never their values.
+    let bad = BTreeMap::from([("authorization", "Bearer s3cret-t0ken-4711")]);
+    let refused = Client::builder()
+        .reconnect(false)
+        .connect(&format!("ws://{addr}/ws"), &bad)
+        .await
+        .expect_err("no name");
+    assert_eq!(refused.refusal().map(|r| r.status), Some(400));
+
     let text = logs.text();
+    let refusals: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains("handshake refused") && line.contains("invalid_headers"))
+        .collect();
+    assert!(!refusals.is_empty(), "the refusal is logged");
+    for line in &refusals {
+        assert!(line.contains("\"name\""), "the field at fault: {line}");
+        assert!(
+            !line.contains("s3cret"),
+            "a header value in the log: {line}"
+        );
+    }
     let access: Vec<&str> = text
         .lines()
         .filter(|line| line.contains("tower_http"))

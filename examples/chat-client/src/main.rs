@@ -7,6 +7,7 @@
 use chat::{ChatClient, ChatHeaders, RoomInput, SendInput};
 use futures_util::StreamExt;
 use std::time::Duration;
+use zocket::client::ConnectError;
 
 fn var(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
@@ -20,7 +21,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         var("ROOM", "general"),
         var("TEXT", "hello from Rust"),
     );
-    let client = ChatClient::connect(&url, &ChatHeaders { name }).await?;
+    let client = match ChatClient::connect(&url, &ChatHeaders { name }).await {
+        Ok(client) => client,
+        Err(ConnectError::Transport(err)) => {
+            return Err(format!(
+                "no chat server answers at {url} ({err}): start it with `cargo run -p chat`, \
+                 or set PORT to the port it uses"
+            )
+            .into());
+        }
+        Err(err) => return Err(err.into()),
+    };
     println!("connected as {}", client.client().ready().client_id);
 
     let mut messages = client.on_message();

@@ -1,38 +1,85 @@
 //! Run with `cargo run -p chat`, then open <http://127.0.0.1:3000>
-//! (set `PORT` for another port). `cargo run -p chat -- --schema` prints
-//! the API's JSON Schema instead.
+//! (set `PORT` for another port, `PORT=0` for any free one). `cargo run -p
+//! chat -- --schema` prints the API's JSON Schema instead, `--help` the
+//! usage.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+The zocket chat example: a page at /, the WebSocket at /ws, metrics at /metrics.
+
+Usage: cargo run -p chat [-- --schema | --help]
+
+  --schema   print the API's JSON Schema and exit
+  --help     print this and exit
+
+Environment:
+  PORT       the port on 127.0.0.1 (default 3000; 0 picks a free one)
+  RUST_LOG   the log filter (default info)";
 
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
-    if std::env::args().any(|arg| arg == "--schema") {
-        let schema =
-            serde_json::to_string_pretty(&chat::Chat::schema()).map_err(std::io::Error::other)?;
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("chat: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|arg| arg == "--help" || arg == "-h") {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    if args.iter().any(|arg| arg == "--schema") {
+        let schema = serde_json::to_string_pretty(&chat::Chat::schema())
+            .map_err(|err| format!("the schema does not serialize: {err}"))?;
         println!("{schema}");
         return Ok(());
+    }
+    if let Some(unknown) = args.first() {
+        return Err(format!("unknown argument {unknown:?} (try --help)"));
     }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
+        // No colour codes in files and pipes.
+        .with_ansi(std::io::stdout().is_terminal())
         .init();
     let port: u16 = match std::env::var("PORT") {
-        Ok(port) => port.parse().map_err(|_| {
-            std::io::Error::other(format!("PORT must be a port number, got {port:?}"))
-        })?,
+        Ok(port) => port
+            .parse()
+            .map_err(|_| format!("PORT must be a port number (0-65535), got {port:?}"))?,
         Err(_) => 3000,
     };
-    let metrics = chat::install_metrics().map_err(std::io::Error::other)?;
+    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+        Ok(listener) => listener,
+        Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
+            return Err(format!(
+                "port {port} is in use: stop what listens there, or pick another port, \
+                 for example PORT=3001 cargo run -p chat (PORT=0 picks a free one)"
+            ));
+        }
+        Err(err) => return Err(format!("cannot listen on 127.0.0.1:{port}: {err}")),
+    };
+    let addr = listener.local_addr().map_err(|err| err.to_string())?;
+    let metrics = chat::install_metrics().map_err(|err| err.to_string())?;
     let server = chat::server();
     let app = chat::routes_with_metrics(&server, metrics);
     let handle = server.handle();
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    println!(
-        "chat on http://127.0.0.1:{port} (WebSocket at /ws, metrics at /metrics); Ctrl-C to stop"
-    );
+    println!("chat on http://{addr} (WebSocket at /ws, metrics at /metrics); Ctrl-C to stop");
     tokio::spawn(async move {
         let _ = tokio::signal::ctrl_c().await;
         handle.shutdown().await;
     });
     // With zocket's protections: a deadline for request heads, peer addresses.
-    server.serve_app(listener, app).await
+    server
+        .serve_app(listener, app)
+        .await
+        .map_err(|err| format!("serving failed: {err}"))
 }

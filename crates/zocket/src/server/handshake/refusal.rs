@@ -125,6 +125,18 @@ impl Refusal {
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         crate::metrics::refused(self.label());
+        // The reason and the fields at fault, never their values (a header
+        // may carry a token).
+        match &self {
+            Self::InvalidHeaders(issues) => {
+                let fields: Vec<&str> = issues.iter().map(|issue| issue.path.as_str()).collect();
+                tracing::info!(reason = self.label(), fields = ?fields, "handshake refused");
+            }
+            Self::Rejected(reject) => {
+                tracing::info!(reason = self.label(), status = reject.status.as_u16(), code = %reject.code, "handshake refused");
+            }
+            _ => tracing::info!(reason = self.label(), "handshake refused"),
+        }
         let (status, body) = self.parts();
         (status, Json(body)).into_response()
     }
