@@ -20,7 +20,8 @@ use tokio::sync::mpsc;
 /// any state ─► Closed  (close(), or every handle dropped)
 /// ```
 ///
-/// `Closed` and `Failed` are final: the client never connects again.
+/// `Closed` and `Failed` are final: the client never connects again
+/// (`close()` on a failed client still makes it `Closed`).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum State {
@@ -111,7 +112,10 @@ impl States {
     /// final state.
     pub(crate) fn set(&self, state: State) {
         let mut watched = self.lock();
-        if watched.current.is_final() {
+        // Final, but for `close()` on a failed client, which goes to `Closed`.
+        let failed_to_closed =
+            matches!(watched.current, State::Failed { .. }) && matches!(state, State::Closed);
+        if watched.current.is_final() && !failed_to_closed {
             return;
         }
         watched.watchers.retain(|tx| tx.send(state.clone()).is_ok());

@@ -143,5 +143,8 @@ impl Client {
             shared.abort();
             shared.ended().await;
         }
+        // A failed client is closed too (the state streams have ended at
+        // `Failed`).
+        shared.states.set(State::Closed);
     }
 }

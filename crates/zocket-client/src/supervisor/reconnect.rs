@@ -259,6 +259,10 @@ mod tests {
             "no reconnection attempt: {state:?}"
         );
         assert!(script.is_over().await);
+        // `close()` from `Failed` goes to `Closed`.
+        assert!(matches!(client.state(), State::Failed { .. }));
+        client.close().await;
+        assert!(matches!(client.state(), State::Closed));
         let connecting = builder().connect_with(
             Box::new(|_| Box::pin(async { Err(other_version()) })),
             headers(),
