@@ -423,8 +423,27 @@ async fn a_call_times_out_and_its_late_reply_is_ignored() {
         .await
         .unwrap();
 
-    // Let both finish: their replies arrive for calls nobody waits for.
-    h.gate.add_permits(2);
+    // So does a handle's: `with_timeout` for every call made through it.
+    let quick = client.with_timeout(Duration::from_millis(30));
+    assert_eq!(quick.timeout(), Duration::from_millis(30));
+    let err = within("the timeout", quick.call::<_, String>("wait", &()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CallError::Timeout(t) if t == Duration::from_millis(30)),
+        "{err:?}"
+    );
+    within("the handler to start", h.started.recv())
+        .await
+        .unwrap();
+    assert_eq!(
+        client.timeout(),
+        Duration::from_millis(200),
+        "the client keeps its own"
+    );
+
+    // Let all three finish: their replies arrive for calls nobody waits for.
+    h.gate.add_permits(3);
     for n in 0..5 {
         let echoed: u32 = within("echo", client.call_with_timeout("echo", &n, WAIT))
             .await

@@ -165,3 +165,19 @@ async fn ready_carries_the_schema_hash_and_a_differing_one_can_be_refused() {
         .await;
     assert!(warned.is_ok());
 }
+
+#[tokio::test]
+async fn a_typed_client_handle_can_carry_its_own_timeout() {
+    let test = chat_server();
+    let ada = connect(&test, "ada").await;
+    let quick = ada.with_timeout(std::time::Duration::from_millis(1500));
+    assert_eq!(
+        quick.client().timeout(),
+        std::time::Duration::from_millis(1500)
+    );
+    let me = within("whoami", quick.whoami())
+        .await
+        .expect("answered in time");
+    assert_eq!(me.name, "ada");
+    assert_eq!(ada.client().timeout(), std::time::Duration::from_secs(30));
+}

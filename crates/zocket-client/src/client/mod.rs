@@ -122,6 +122,25 @@ impl Client {
         self.inner.shared.subscriptions.errors()
     }
 
+    /// A handle to the same connection whose calls and messages wait
+    /// `timeout` for their reply (or their place in the send queue)
+    /// instead of the builder's [`timeout`](ClientBuilder::timeout); typed
+    /// clients have the same: `chat.with_timeout(d).send(..)`.
+    pub fn with_timeout(&self, timeout: Duration) -> Client {
+        Client {
+            inner: Arc::new(Inner {
+                commands: self.inner.commands.clone(),
+                shared: self.inner.shared.clone(),
+                timeout,
+            }),
+        }
+    }
+
+    /// The timeout this handle's calls wait for their reply.
+    pub fn timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+
     /// Closes the client for good: with `1000` after the frames already
     /// queued, waiting for the server's close frame (5 s at most), or at
     /// once while it is reconnecting. The state becomes

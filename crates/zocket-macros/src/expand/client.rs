@@ -140,6 +140,12 @@ pub(crate) fn expand(router: &Router<'_>) -> TokenStream {
                     Self { client }
                 }
 
+                /// A handle to the same connection whose calls wait `timeout`
+                /// for their reply: `client.with_timeout(d).route(..)`.
+                pub fn with_timeout(&self, timeout: ::core::time::Duration) -> Self {
+                    Self { client: self.client.with_timeout(timeout) }
+                }
+
                 /// The untyped client underneath (ready frame, timeouts, raw calls).
                 pub fn client(&self) -> &::zocket::client::Client {
                     &self.client
