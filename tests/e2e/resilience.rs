@@ -373,3 +373,42 @@ async fn a_started_client_fails_after_its_attempts() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn a_black_holed_link_is_noticed_within_the_liveness_window_and_recovered() {
+    // The server pings often, so a live link always brings frames.
+    let lab =
+        lab(Config::default().heartbeat(Duration::from_millis(100), Duration::from_secs(5))).await;
+    let backoff =
+        Backoff::new(Duration::from_millis(1), Duration::from_millis(20), 0.3).expect("valid");
+    let c = within(
+        "connect",
+        Client::builder()
+            .backoff(backoff)
+            .max_retries(200)
+            .liveness(Some(Duration::from_millis(400)))
+            .connect(
+                &format!("ws://{}/", lab.proxy.addr()),
+                &BTreeMap::<String, String>::new(),
+            ),
+    )
+    .await
+    .expect("connected");
+    let id = c.ready().client_id;
+    let mut states = c.state_changes();
+    assert!(matches!(states.next().await, Some(State::Connected { .. })));
+    // Packets vanish: no close, no reset, nothing.
+    lab.proxy.set(Fault::Stall);
+    within("the dead link noticed", async {
+        loop {
+            if let Some(State::Disconnected) = states.next().await {
+                return;
+            }
+        }
+    })
+    .await;
+    lab.proxy.set(Fault::None);
+    assert!(reconnected(&mut states).await, "the session came back");
+    assert_eq!(c.ready().client_id, id);
+    c.close().await;
+}

@@ -8,6 +8,7 @@ use crate::pending::Pending;
 use crate::state::{State, States};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use zocket_protocol::Ready;
 
@@ -27,7 +28,12 @@ pub(crate) struct Shared {
     done: watch::Sender<bool>,
     /// Makes the task stop at once, without waiting for the socket.
     abort: Notify,
+    /// How long a connection may stay silent before it counts as lost.
+    pub(crate) liveness: Option<Duration>,
 }
+
+/// The default liveness window: the server pings every 25 s by default.
+pub(crate) const DEFAULT_LIVENESS: Duration = Duration::from_secs(45);
 
 impl Shared {
     /// Shared state for a client connected with `ready`, having received
@@ -46,7 +52,14 @@ impl Shared {
             last_seq: AtomicU64::new(last_seq),
             done: watch::channel(false).0,
             abort: Notify::new(),
+            liveness: Some(DEFAULT_LIVENESS),
         }
+    }
+
+    /// Sets the liveness window (`None`: no check).
+    pub(crate) fn with_liveness(mut self, liveness: Option<Duration>) -> Self {
+        self.liveness = liveness;
+        self
     }
 
     /// The latest `__ready`.

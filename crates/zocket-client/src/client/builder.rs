@@ -56,6 +56,8 @@ pub struct ClientBuilder {
     connector: Option<Arc<dyn Connector>>,
     /// The schema hash expected in `__ready`, and what a mismatch does.
     schema: Option<(String, SchemaCheck)>,
+    /// How long a connection may bring nothing before it counts as lost.
+    liveness: Option<Duration>,
 }
 
 /// What a client does when the server's API schema differs from its own
@@ -105,6 +107,7 @@ impl Default for ClientBuilder {
             subscriptions: None,
             connector: None,
             schema: None,
+            liveness: Some(crate::shared::DEFAULT_LIVENESS),
         }
     }
 }
@@ -135,6 +138,18 @@ impl ClientBuilder {
     /// sends no hash is not checked.
     pub fn expect_schema(mut self, hash: impl Into<String>, check: SchemaCheck) -> Self {
         self.schema = Some((hash.into(), check));
+        self
+    }
+
+    /// How long a connection may bring no frame at all (no event, reply or
+    /// ping) before the client counts it as lost and reconnects: 45 s by
+    /// default, enough for the server's pings (every 25 s by default) to
+    /// prove the link alive. A black-holed link (packets silently dropped)
+    /// is noticed within this window instead of calls timing out one by
+    /// one. `None` turns the check off; a window shorter than the server's
+    /// ping interval drops healthy idle connections.
+    pub fn liveness(mut self, window: Option<Duration>) -> Self {
+        self.liveness = window;
         self
     }
 
@@ -377,7 +392,9 @@ impl ClientBuilder {
         let subscriptions = self
             .subscriptions
             .unwrap_or_else(|| Subscriptions::new(self.event_buffer));
-        let shared = Arc::new(Shared::new(subscriptions, ready, last_seq, state));
+        let shared = Arc::new(
+            Shared::new(subscriptions, ready, last_seq, state).with_liveness(self.liveness),
+        );
         tokio::spawn(supervisor::run(
             self.settings,
             open,

@@ -98,6 +98,29 @@ mod tests {
         drop(s.peer);
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_link_that_brings_nothing_for_the_liveness_window_counts_as_dropped() {
+        let s = served();
+        let started = tokio::time::Instant::now();
+        // Pings every 20 s keep it alive well past the 45 s window.
+        for _ in 0..5 {
+            tokio::time::sleep(Duration::from_secs(20)).await;
+            let _ = s.peer.incoming.send(Ok(Message::Ping(Default::default())));
+        }
+        assert!(!s.end.is_finished(), "alive while the server pings");
+        // Then nothing: dropped once the window has passed, as a lost link.
+        let end = s.end.await.unwrap();
+        assert_eq!(
+            end,
+            End::Dropped {
+                code: None,
+                reason: String::new()
+            }
+        );
+        assert_eq!(started.elapsed(), Duration::from_secs(100 + 45));
+        drop(s.peer);
+    }
+
     #[tokio::test]
     async fn abort_stops_at_once() {
         let s = served();

@@ -12,7 +12,26 @@ use zocket_protocol::ServerFrame;
 /// frame also sends the close reply.
 pub(super) async fn read(stream: &mut FrameStream, shared: &Shared) -> (Option<u16>, String) {
     let mut close = (None, String::new());
-    while let Some(Ok(message)) = stream.next().await {
+    loop {
+        // Liveness: the server pings every 25 s by default, so a link that
+        // brings nothing at all for the whole window is dead (black-holed),
+        // and counts as dropped: the client reconnects.
+        let next = match shared.liveness {
+            None => stream.next().await,
+            Some(window) => match tokio::time::timeout(window, stream.next()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    tracing::debug!(
+                        ?window,
+                        "no frame within the liveness window: the link is dead"
+                    );
+                    return (None, String::new());
+                }
+            },
+        };
+        let Some(Ok(message)) = next else {
+            break;
+        };
         match message {
             Message::Text(text) => dispatch(shared, &text),
             Message::Close(Some(frame)) => {
