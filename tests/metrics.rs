@@ -34,6 +34,7 @@ async fn metrics_count_what_a_session_did() {
     let metrics = chat::install_metrics().expect("the only recorder");
     let server = chat::server();
     let app = chat::routes_with_metrics(&server, metrics);
+    let handle = server.handle();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(server.serve_app(listener, app));
@@ -102,7 +103,11 @@ async fn metrics_count_what_a_session_did() {
         "3 messages to 2 members"
     );
     assert_eq!(get("zocket_sessions_retained"), 0.0);
-    assert!(get("zocket_queued_bytes") >= 0.0);
+    // The byte gauges are the server's own accounting at the scrape.
+    let memory = handle.memory();
+    assert_eq!(get("zocket_history_bytes"), memory.history_bytes as f64);
+    assert!(memory.history_bytes > 0, "six events kept for recovery");
+    assert_eq!(get("zocket_reply_bytes"), memory.reply_bytes as f64);
 
     // A dropped connection: one fewer live, one session retained.
     drop(bob.into_inner());

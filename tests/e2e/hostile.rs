@@ -302,6 +302,47 @@ async fn the_reply_cache_holds_its_byte_budget_and_a_lost_reply_is_not_run_again
 }
 
 #[tokio::test]
+async fn a_resume_that_replays_a_full_history_is_not_a_slow_consumer() {
+    let (addr, handle, _) = start(Config::default()).await;
+    let mut c = TestClient::connect(&format!("ws://{addr}/")).await;
+    assert_eq!(c.call_ok("join", json!("feed")).await, json!(true));
+    let session = c.ready["sessionId"].as_str().unwrap().to_owned();
+    drop(c.into_inner());
+    within("the connection lost", async {
+        while handle.connections().iter().any(|c| c.is_connected()) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    // As many events as the history keeps (1024 by default), missed.
+    const TICK: zocket::Event<u32> = zocket::Event::new("tick");
+    for n in 0..1024u32 {
+        handle.emit(TICK, &n).to_room("feed").unwrap();
+    }
+    let mut back = TestClient::try_connect_request(
+        &format!("ws://{addr}/"),
+        &[
+            ("x-zocket-session", session.as_str()),
+            ("x-zocket-last-seq", "0"),
+        ],
+    )
+    .await
+    .expect("resumed");
+    assert_eq!(back.ready["recovered"], true);
+    // New calls on the resumed session need new ids (`r1` was the join).
+    back.set_rpc_prefix("again-");
+    for n in 0..1024u32 {
+        let event = back.next_of("tick").await;
+        assert_eq!(event["payload"], n, "in order");
+        assert_eq!(event["seq"], n + 1);
+    }
+    assert_eq!(
+        back.call_ok("echo", json!("still here")).await,
+        json!("still here")
+    );
+}
+
+#[tokio::test]
 async fn protocol_violations_close_with_their_rfc_codes_and_end_the_session() {
     let (addr, handle, mut ended) = start(Config::default()).await;
     let cases: [(&str, Vec<u8>, u16); 4] = [

@@ -30,7 +30,8 @@ pub const SESSION_PROTOCOL_PREFIX: &str = "zocket.session.";
 pub const LAST_SEQ_PROTOCOL_PREFIX: &str = "zocket.last-seq.";
 
 /// The payload of `__ready`, the server's first frame on every connection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Its `Debug` shows only a prefix of the session id, a secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Ready {
     /// This connection's client id (public).
@@ -91,6 +92,19 @@ fn canonicalize(value: &serde_json::Value, out: &mut String) {
             out.push(']');
         }
         other => out.push_str(&other.to_string()),
+    }
+}
+
+impl std::fmt::Debug for Ready {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = self.session_id.get(..4).unwrap_or_default();
+        f.debug_struct("Ready")
+            .field("client_id", &self.client_id)
+            .field("session_id", &format_args!("{shown}…"))
+            .field("protocol_version", &self.protocol_version)
+            .field("recovered", &self.recovered)
+            .field("schema_hash", &self.schema_hash)
+            .finish()
     }
 }
 
@@ -190,6 +204,20 @@ mod tests {
             frame,
             json!({"type":"__ready","payload":{"clientId":"c\"1","sessionId":"s","protocolVersion":1,"recovered":true}})
         );
+    }
+
+    #[test]
+    fn debug_does_not_show_the_session_id() {
+        let ready = Ready {
+            client_id: "c".into(),
+            session_id: "0123456789abcdef0123456789abcdef".into(),
+            protocol_version: 1,
+            recovered: false,
+            schema_hash: None,
+        };
+        let shown = format!("{ready:?}");
+        assert!(!shown.contains("456789abcdef"), "{shown}");
+        assert!(shown.contains("0123…"), "{shown}");
     }
 
     #[test]

@@ -173,18 +173,19 @@ impl Config {
         self
     }
 
-    /// Bytes queued for one connection at most (default 1 MiB). Two rules
-    /// keep the queue within it and within
-    /// [`outbound_queue`](Self::outbound_queue) frames:
+    /// The outbound queue's byte budget per connection (default 1 MiB),
+    /// beside its [`outbound_queue`](Self::outbound_queue) frames:
     ///
     /// - backpressure: while the queue is half full (in frames or bytes),
     ///   the connection's next frame is not read, so a client that
     ///   pipelines any number of calls and reads its socket gets every
-    ///   reply;
+    ///   reply. Replies are queued past the budget (only the calls already
+    ///   running can add to it); a client that reads nothing for a whole
+    ///   pong timeout meanwhile is closed as a slow consumer;
     /// - slow consumers: an event that finds the queue full closes the
     ///   connection with `1008 slow consumer` (a client that stopped
     ///   reading while events are pushed to it); other clients are not held
-    ///   up.
+    ///   up. One frame, however large, always fits an empty queue.
     pub fn outbound_queue_bytes(mut self, bytes: usize) -> Self {
         self.outbound_queue_bytes = bytes.max(1);
         self
@@ -279,7 +280,8 @@ impl Config {
     }
 
     /// How long to wait for the peer's close frame after sending ours
-    /// (default 5 s); also bounds `disconnect`.
+    /// (default 5 s), and for our close frame to be written: `disconnect`
+    /// resolves within twice this.
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
         self.close_timeout = timeout;
         self

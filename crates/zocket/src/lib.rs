@@ -95,7 +95,8 @@
 //!   `C`: one async method per route taking the [`Ctx`], the input and any
 //!   middleware values, and one per middleware. With [`Connect`] (the
 //!   connection hooks: the `Context` type, `on_connect`, and optionally
-//!   `on_before_connect` and `on_disconnect`) it is what `Chat::server`
+//!   `on_before_connect`, `on_resume`, `on_connection_lost` and
+//!   `on_disconnect`) it is what `Chat::server`
 //!   takes. A missing handler or a wrong signature is a compile error on
 //!   the application's code.
 //! - `struct ChatClient` (with the `client` feature): `connect(url,

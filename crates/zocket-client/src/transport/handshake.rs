@@ -99,6 +99,10 @@ fn speaks_our_version(ready: Ready) -> Result<Ready, ConnectError> {
 
 /// The start of a frame's text, for error messages.
 fn excerpt(text: &str) -> String {
+    // A `__ready` that failed to parse may hold a session id: name it only.
+    if text.contains("\"__ready\"") {
+        return "a malformed `__ready`".into();
+    }
     const MAX: usize = 200;
     match text.char_indices().nth(MAX) {
         Some((end, _)) => format!("{}...", &text[..end]),

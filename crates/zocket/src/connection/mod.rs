@@ -180,13 +180,18 @@ pub(crate) async fn run<C, S, I>(
             }
             return Box::pin(refuse(socket, CloseCode::GOING_AWAY, "server shutting down".into())).await;
         }
-        let (sink, mut stream) = socket.split();
         let link = Arc::new(Link::new(id.clone(), &hub.config));
         let Some(generation) = session.attach(link.clone(), resume_from) else {
-            drop((sink, stream));
-            tracing::info!("the session ended before it could be resumed");
-            return;
+            // Events or the session's end came between the handshake's
+            // check and now: the client reconnects and gets a fresh session.
+            tracing::info!("the session moved on before it could be resumed");
+            crate::metrics::resume(false);
+            return Box::pin(refuse(socket, CloseCode::TRY_AGAIN_LATER, "session moved on: reconnect".into())).await;
         };
+        if resume_from.is_some() {
+            crate::metrics::resume(true);
+        }
+        let (sink, mut stream) = socket.split();
         // A shutdown that began meanwhile stops this connection too.
         if hub.shutdown.is_cancelled() {
             link.stop(DisconnectReason::Shutdown);
@@ -278,6 +283,12 @@ impl<C: Send + Sync + 'static, S: Socket> Ending<C, S> {
         tracing::info!(%reason, "disconnected");
         crate::metrics::connection_closed();
         if was_current {
+            // A `disconnect` or a shutdown asked while the connection was
+            // already ending still ends the session.
+            let reason = match link.requested_stop() {
+                Some(asked) if !asked.is_transient() && reason.is_transient() => asked,
+                _ => reason,
+            };
             session.connection_ended(reason).await;
         }
         drop(slot);

@@ -9,6 +9,7 @@ use axum::extract::ws::Message;
 use futures_util::{Stream, StreamExt};
 use std::task::Poll;
 use tokio::time::{Instant, sleep_until};
+use zocket_protocol::ErrorCode;
 
 pub(crate) struct Reader<'a, C, I> {
     conn: &'a Conn<C>,
@@ -80,32 +81,49 @@ impl<'a, C: Send + Sync + 'static, I: Inbound<C>> Reader<'a, C, I> {
                     // Backpressure: while the answers to this client's
                     // earlier frames wait for it to read them, nothing more
                     // is read from it (TCP pushes back on the client).
+                    // A client that does not read for a whole pong timeout
+                    // meanwhile is a slow consumer: it holds nothing longer.
                     if matches!(frame, Message::Text(_) | Message::Binary(_)) && link.is_backed_up() {
                         tokio::select! {
                             biased;
                             () = link.stopped() => return link.stop_reason(),
-                            () = link.drained() => {}
+                            drained = tokio::time::timeout(config.pong_timeout, link.drained()) => {
+                                if drained.is_err() {
+                                    tracing::warn!(client = link.id.short(), "the client reads nothing: closing slow consumer");
+                                    return DisconnectReason::SlowConsumer;
+                                }
+                            }
                         }
                     }
+                    let admitted = match (&frame, self.rate.as_mut()) {
+                        (Message::Text(_) | Message::Binary(_), Some(bucket)) => match bucket.take() {
+                            Verdict::Allow => true,
+                            Verdict::Refuse => false,
+                            Verdict::Abuse => return DisconnectReason::RateLimited,
+                        },
+                        _ => true,
+                    };
                     match frame {
                         Message::Text(text) => {
-                            let admitted = match self.rate.as_mut().map(Bucket::take) {
-                                None | Some(Verdict::Allow) => true,
-                                Some(Verdict::Refuse) => false,
-                                Some(Verdict::Abuse) => return DisconnectReason::RateLimited,
-                            };
                             if let Some(reason) = self.inbound.on_text(self.conn, text, admitted).await {
                                 return reason;
                             }
                         }
                         Message::Binary(_) => {
-                            let err = RpcError::bad_request("binary frames are not supported: send JSON text frames");
+                            let err = if admitted {
+                                RpcError::bad_request("binary frames are not supported: send JSON text frames")
+                            } else {
+                                RpcError::new(ErrorCode::RATE_LIMITED, "too many messages: slow down")
+                            };
                             link.push(Outbound::Text(error_frame(None, None, &err).into()));
                         }
                         Message::Ping(_) | Message::Pong(_) => {}
                         Message::Close(frame) => {
+                            // A close frame without a status code (a
+                            // browser's `ws.close()`) is still a close on
+                            // purpose: 1005, "no status received".
                             return DisconnectReason::ClientClosed {
-                                code: frame.as_ref().map(|f| f.code),
+                                code: Some(frame.as_ref().map_or(1005, |f| f.code)),
                                 reason: frame.map(|f| f.reason.to_string()).unwrap_or_default(),
                             };
                         }

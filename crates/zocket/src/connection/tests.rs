@@ -288,6 +288,63 @@ async fn a_peer_that_pipelines_thousands_of_calls_and_reads_gets_every_reply() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_peer_that_writes_but_never_reads_is_closed_after_a_pong_timeout() {
+    let config = Config::default()
+        .outbound_queue(16)
+        .outbound_queue_bytes(256)
+        .heartbeat(Duration::from_secs(10), Duration::from_secs(5))
+        .without_rate_limit()
+        .session_retention(Duration::ZERO);
+    // A receive buffer of 4 frames that is never read.
+    let mut s = connect(config, Echo, 4);
+    ready(&mut s.peer).await;
+    for n in 0..1000 {
+        s.peer.text(&format!("call {n}"));
+    }
+    let started = tokio::time::Instant::now();
+    let reason = s.ended.recv().await.expect("ended");
+    assert_eq!(reason, DisconnectReason::SlowConsumer);
+    // One wait for the writer per batch it could still take: at most two
+    // pong timeouts, not forever.
+    assert!(
+        started.elapsed() <= Duration::from_secs(11),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_event_larger_than_the_byte_budget_still_reaches_an_idle_peer() {
+    let config = Config::default().outbound_queue_bytes(64);
+    let mut s = connect(config, Echo, 64);
+    ready(&mut s.peer).await;
+    const BIG: Event<String> = Event::new("big");
+    let event = EncodedEvent::new(BIG, &"x".repeat(1000)).expect("encodes");
+    assert_eq!(s.hub.adapter.send(Target::All, &[], &event), 1);
+    match s.peer.next_not_ping().await {
+        Message::Text(text) => assert!(text.as_str().contains(&"x".repeat(1000))),
+        other => panic!("{other:?}"),
+    }
+    assert!(s.ended.try_recv().is_err(), "not a slow consumer");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_close_frame_without_a_code_ends_the_session() {
+    let mut s = connect(Config::default(), Echo, 64);
+    ready(&mut s.peer).await;
+    let _ = s.peer.send.send(Ok(Message::Close(None)));
+    let reason = s.ended.recv().await.expect("ended at once, not kept");
+    assert_eq!(
+        reason,
+        DisconnectReason::ClientClosed {
+            code: Some(1005),
+            reason: String::new()
+        }
+    );
+    assert!(!reason.is_transient());
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_client_close_ends_the_session_with_its_code_and_reason() {
     let mut s = connect(Config::default(), Echo, 64);
     ready(&mut s.peer).await;

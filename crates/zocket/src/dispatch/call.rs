@@ -35,19 +35,17 @@ impl<C: Send + Sync + 'static> Inbound<C> for Dispatcher<C> {
             conn.link
                 .push(Outbound::Text(error_frame(rpc_id, route, err).into()));
         };
+        let max_rpc_id = conn.session.hub.config.max_rpc_id;
         let envelope = match Envelope::parse(text.as_str()) {
             Ok(envelope) => envelope,
             Err(err) => {
-                send_error(
-                    err.rpc_id.as_deref(),
-                    None,
-                    &RpcError::bad_request(err.message),
-                );
+                // An over-long id is not echoed: `__error` without it.
+                let rpc_id = err.rpc_id.as_deref().filter(|id| id.len() <= max_rpc_id);
+                send_error(rpc_id, None, &RpcError::bad_request(err.message));
                 return None;
             }
         };
         let rpc_id = envelope.rpc_id.as_deref();
-        let max_rpc_id = conn.session.hub.config.max_rpc_id;
         if rpc_id.is_some_and(|id| id.len() > max_rpc_id) {
             let err = RpcError::bad_request(format!("`rpcId` is over {max_rpc_id} bytes"));
             send_error(None, Some(&envelope.route), &err);

@@ -82,7 +82,8 @@ impl<C: Send + Sync + 'static> Ctx<C> {
     }
 
     /// Closes this connection with `close` and resolves once the close
-    /// handshake is done (or the close timeout passed).
+    /// handshake is done, or at most twice the close timeout (one for the
+    /// close frame to be written, one for the peer's answer).
     pub async fn disconnect(&self, close: Close) {
         self.conn.disconnect(close).await;
     }

@@ -42,6 +42,7 @@ impl<C: Send + Sync + 'static> Connection<C> {
 
     /// Closes the connection with `close` (code 4000-4999 and a reason),
     /// ends the session, and resolves once the close handshake has finished
+    /// (at most twice the close timeout)
     /// or the close timeout has passed.
     pub async fn disconnect(&self, close: crate::protocol::Close) {
         self.0.disconnect(close).await;

@@ -120,7 +120,9 @@ impl Link {
             // The connection is ending; its end is reported.
             return;
         }
-        let full = queue.frames.len() >= self.capacity || queue.bytes + bytes > self.byte_budget;
+        // One frame, however large, always fits an empty queue.
+        let full = !queue.frames.is_empty()
+            && (queue.frames.len() >= self.capacity || queue.bytes + bytes > self.byte_budget);
         if full && matches!(frame, Outbound::Event(..)) {
             drop(queue);
             tracing::warn!(
@@ -129,6 +131,24 @@ impl Link {
             );
             crate::metrics::slow_consumer();
             self.stop(DisconnectReason::SlowConsumer);
+            return;
+        }
+        queue.bytes += bytes;
+        queue.frames.push_back(frame);
+        if self.half_full(&queue) {
+            self.backed_up.store(true, Ordering::Release);
+        }
+        drop(queue);
+        self.writer.wake();
+    }
+
+    /// Queues the replay of a resumed session's history, however full the
+    /// queue: the history is bounded by its own byte budget, and it must
+    /// not close the connection it is replayed to.
+    pub(crate) fn push_replay(&self, frame: Outbound) {
+        let bytes = frame.bytes();
+        let mut queue = self.lock();
+        if queue.closed || queue.close.is_some() {
             return;
         }
         queue.bytes += bytes;
@@ -243,6 +263,11 @@ impl Link {
                 Poll::Pending
             }
         })
+    }
+
+    /// Why the connection was asked to stop, if it was.
+    pub(crate) fn requested_stop(&self) -> Option<DisconnectReason> {
+        self.reason.get().cloned()
     }
 
     /// Why the connection was asked to stop.

@@ -92,7 +92,8 @@ where
         self
     }
 
-    /// Decides whether a handshake that presents a retained session's id
+    /// Decides whether a handshake that presents a session's id (retained,
+    /// or still connected: the new connection would replace it)
     /// may take it over, from the session (its context, id and rooms) and
     /// the new handshake's validated headers. Runs after the upgrade,
     /// after `on_before_connect`; an error closes the new socket with its

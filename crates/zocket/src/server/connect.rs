@@ -48,7 +48,8 @@ pub trait Connect<H>: Send + Sync + 'static {
         async { Ok(()) }
     }
 
-    /// Decides whether a handshake presenting this retained session's id may
+    /// Decides whether a handshake presenting this session's id (retained,
+    /// or still connected: the new connection would replace it) may
     /// take it over (see
     /// [`ServerBuilder::on_resume`](crate::ServerBuilder::on_resume)): for
     /// example, refuse when the new headers name another user than the

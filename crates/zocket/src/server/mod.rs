@@ -11,7 +11,7 @@ pub use connect::Connect;
 
 use crate::dispatch::Router;
 use crate::registry::ServerHandle;
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, any};
 use handshake::{Handshaker, handshake};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -51,7 +51,9 @@ where
     /// ```
     pub fn route<S: Clone + Send + Sync + 'static>(&self) -> MethodRouter<S> {
         let handshaker = self.handshaker.clone();
-        get(move |request: axum::extract::Request| {
+        // Any method: a request that is not a `GET` upgrade gets the JSON
+        // refusal, not a bare 405.
+        any(move |request: axum::extract::Request| {
             let handshaker = handshaker.clone();
             async move { handshake(handshaker, request).await }
         })

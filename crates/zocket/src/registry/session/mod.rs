@@ -54,6 +54,21 @@ struct State {
     finished: bool,
 }
 
+impl State {
+    /// Whether a client that has seen events up to `last_seq` can resume:
+    /// every later event is still in the history.
+    fn can_resume(&self, last_seq: u64) -> bool {
+        if self.ended || last_seq > self.seq {
+            return false;
+        }
+        last_seq == self.seq
+            || self
+                .history
+                .front()
+                .is_some_and(|(first, _)| *first <= last_seq + 1)
+    }
+}
+
 /// What one event pins in a session's history.
 fn history_bytes(event: &EventFrame) -> usize {
     event.len() + 40
@@ -120,24 +135,18 @@ impl<C: Send + Sync + 'static> Session<C> {
     /// Whether a client that has seen events up to `last_seq` can resume:
     /// every later event is still in the history.
     pub(crate) fn can_resume(&self, last_seq: u64) -> bool {
-        let state = self.lock();
-        if state.ended || last_seq > state.seq {
-            return false;
-        }
-        last_seq == state.seq
-            || state
-                .history
-                .front()
-                .is_some_and(|(first, _)| *first <= last_seq + 1)
+        self.lock().can_resume(last_seq)
     }
 
     /// Makes `link` the live connection: `__ready` first, then (when
     /// resuming) every retained event after `resume_from`, all before any
     /// new event. A previous live connection is closed as `replaced`.
-    /// Returns the connection's generation, or `None` if the session ended.
+    /// Returns the connection's generation, or `None` if the session ended
+    /// or, for a resume, no longer holds every event after `resume_from`
+    /// (events came between the handshake's check and now).
     pub(crate) fn attach(&self, link: Arc<Link>, resume_from: Option<u64>) -> Option<u64> {
         let mut state = self.lock();
-        if state.ended {
+        if state.ended || resume_from.is_some_and(|last_seq| !state.can_resume(last_seq)) {
             return None;
         }
         if let Some(expiry) = state.expiry.take() {
@@ -159,7 +168,7 @@ impl<C: Send + Sync + 'static> Session<C> {
         link.push(Outbound::Text(ready.to_frame().into()));
         if let Some(last_seq) = resume_from {
             for (seq, event) in state.history.iter().filter(|(seq, _)| *seq > last_seq) {
-                link.push(Outbound::Event(event.clone(), *seq));
+                link.push_replay(Outbound::Event(event.clone(), *seq));
             }
         }
         state.link = Some(link);
@@ -266,7 +275,10 @@ impl<C: Send + Sync + 'static> Session<C> {
                 // Resumed already, or over.
                 return;
             }
-            let keep = reason.is_transient() && !retention.is_zero() && !state.ended;
+            let keep = reason.is_transient()
+                && !retention.is_zero()
+                && !state.ended
+                && !self.hub.shutdown.is_cancelled();
             if keep {
                 let session = self.clone();
                 let reason = reason.clone();

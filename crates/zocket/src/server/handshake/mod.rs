@@ -125,17 +125,17 @@ where
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| info.0.ip());
-    let ws = WebSocketUpgrade::from_request_parts(&mut parts, &()).await;
+    // Not an upgrade request: refused before any hook runs.
+    let ws = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+        Ok(ws) => ws,
+        Err(rejection) => return Refusal::NotAnUpgrade(rejection).into_response(),
+    };
     let (start, slot) = match handshaker
         .admit(parts.uri.query(), &parts.headers, peer)
         .await
     {
         Ok(admitted) => admitted,
         Err(refusal) => return refusal.into_response(),
-    };
-    let ws = match ws {
-        Ok(ws) => ws,
-        Err(rejection) => return Refusal::NotAnUpgrade(rejection).into_response(),
     };
     let config = &handshaker.hub.config;
     let (hub, dispatcher) = (handshaker.hub.clone(), handshaker.dispatcher.clone());
@@ -172,6 +172,9 @@ fn resumable<C: Send + Sync + 'static>(
         .by_session(&request.session_id)
         .filter(|session| session.can_resume(request.last_seq))
         .map(|session| (session, request.last_seq));
-    crate::metrics::resume(resumed.is_some());
+    if resumed.is_none() {
+        // A recovered resume is counted once the connection takes over.
+        crate::metrics::resume(false);
+    }
     resumed
 }
