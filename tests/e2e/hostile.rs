@@ -343,6 +343,30 @@ async fn a_resume_that_replays_a_full_history_is_not_a_slow_consumer() {
 }
 
 #[tokio::test]
+async fn sessions_kept_for_recovery_are_capped() {
+    let (addr, handle, mut ended) = start(Config::default().max_retained_sessions(1)).await;
+    let url = format!("ws://{addr}/");
+    let mut a = TestClient::connect(&url).await;
+    let mut b = TestClient::connect(&url).await;
+    assert_eq!(a.call_ok("join", json!("r")).await, json!(true));
+    assert_eq!(b.call_ok("join", json!("r")).await, json!(true));
+    drop(a.into_inner());
+    drop(b.into_inner());
+    // One is kept (its client may come back); the other ends at once.
+    let reason = within("one session's end", ended.recv())
+        .await
+        .expect("ended");
+    assert!(reason.is_transient(), "a lost connection: {reason}");
+    assert_eq!(handle.connection_count(), 1, "one kept");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), ended.recv())
+            .await
+            .is_err(),
+        "the kept one stays"
+    );
+}
+
+#[tokio::test]
 async fn protocol_violations_close_with_their_rfc_codes_and_end_the_session() {
     let (addr, handle, mut ended) = start(Config::default()).await;
     let cases: [(&str, Vec<u8>, u16); 4] = [

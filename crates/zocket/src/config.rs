@@ -108,6 +108,7 @@ pub struct Config {
     pub(crate) max_connections_per_ip: Option<usize>,
     pub(crate) header_timeout: Duration,
     pub(crate) open_timeout: Duration,
+    pub(crate) max_retained_sessions: usize,
 }
 
 impl Default for Config {
@@ -138,6 +139,7 @@ impl Default for Config {
             max_connections_per_ip: None,
             header_timeout: Duration::from_secs(10),
             open_timeout: Duration::from_secs(10),
+            max_retained_sessions: 10_000,
         }
     }
 }
@@ -299,6 +301,16 @@ impl Config {
     /// recovery off: a lost connection ends its session at once.
     pub fn session_retention(mut self, retention: Duration) -> Self {
         self.retention = retention;
+        self
+    }
+
+    /// Sessions kept for recovery without a connection at most (default
+    /// 10 000). Past it, a lost connection ends its session at once
+    /// (`on_disconnect` runs; the client gets a fresh session when it comes
+    /// back), so clients that connect, join rooms and drop cannot pile
+    /// sessions up.
+    pub fn max_retained_sessions(mut self, sessions: usize) -> Self {
+        self.max_retained_sessions = sessions;
         self
     }
 

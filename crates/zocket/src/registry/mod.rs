@@ -67,6 +67,8 @@ pub(crate) struct Hub<C> {
     pub(crate) retained: Budget,
     /// The API schema's hash, sent in `__ready`.
     pub(crate) schema_hash: Option<String>,
+    /// Sessions kept for recovery without a connection.
+    retained_sessions: std::sync::atomic::AtomicUsize,
 }
 
 struct Tables<C> {
@@ -168,6 +170,7 @@ impl<C: Send + Sync + 'static> Hub<C> {
             per_address: Arc::default(),
             retained: Budget::new(config_retained),
             schema_hash: None,
+            retained_sessions: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -202,6 +205,24 @@ impl<C: Send + Sync + 'static> Hub<C> {
             _token: token,
             address,
         })
+    }
+
+    /// Counts one more session kept for recovery, unless
+    /// `max_retained_sessions` are kept already.
+    pub(crate) fn retain_one(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        let max = self.config.max_retained_sessions;
+        self.retained_sessions
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// A kept session was resumed or ended.
+    pub(crate) fn release_retained(&self) {
+        self.retained_sessions
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// Resolves once every connection has ended (after a shutdown closed

@@ -151,6 +151,7 @@ impl<C: Send + Sync + 'static> Session<C> {
         }
         if let Some(expiry) = state.expiry.take() {
             expiry.abort();
+            self.hub.release_retained();
         }
         if let Some(old) = state.link.take() {
             old.stop(DisconnectReason::Replaced);
@@ -278,7 +279,8 @@ impl<C: Send + Sync + 'static> Session<C> {
             let keep = reason.is_transient()
                 && !retention.is_zero()
                 && !state.ended
-                && !self.hub.shutdown.is_cancelled();
+                && !self.hub.shutdown.is_cancelled()
+                && self.hub.retain_one();
             if keep {
                 let session = self.clone();
                 let reason = reason.clone();
@@ -286,7 +288,9 @@ impl<C: Send + Sync + 'static> Session<C> {
                     tokio::time::sleep(retention).await;
                     // From here on nothing may abort this task: `end` awaits
                     // `on_disconnect`.
-                    session.lock().expiry = None;
+                    if session.lock().expiry.take().is_some() {
+                        session.hub.release_retained();
+                    }
                     session.end(reason).await;
                 });
                 state.expiry = Some(expiry.abort_handle());
@@ -319,6 +323,7 @@ impl<C: Send + Sync + 'static> Session<C> {
                 state.ended = true;
                 if let Some(expiry) = state.expiry.take() {
                     expiry.abort();
+                    self.hub.release_retained();
                 }
                 state.history.clear();
                 let freed = std::mem::take(&mut state.history_bytes) + state.replies.clear();

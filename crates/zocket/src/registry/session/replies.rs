@@ -184,6 +184,9 @@ impl Replies {
         let kept = fits && self.bytes + bytes <= self.budget && global.take(bytes);
         if kept {
             self.bytes += bytes;
+            // A call that finished late is still the oldest: eviction
+            // starts from it again.
+            self.evicted_below = self.evicted_below.min(ticket.0);
         }
         self.slots[index].reply = if kept {
             Reply::Kept(reply.clone())
