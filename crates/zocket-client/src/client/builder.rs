@@ -428,24 +428,9 @@ fn opener(
         Box::pin(async move {
             let request = request?;
             let connection = match connector {
-                None => {
-                    let (socket, ready) = transport::open(request, timeout).await?;
-                    let (sink, stream) = socket.split();
-                    Connection {
-                        sink: Box::pin(sink),
-                        stream: stream.boxed(),
-                        ready,
-                    }
-                }
+                None => connection(transport::open(request, timeout).await?),
                 Some(connector) => {
-                    let (socket, ready) =
-                        transport::open_with(&*connector, request, timeout).await?;
-                    let (sink, stream) = socket.split();
-                    Connection {
-                        sink: Box::pin(sink),
-                        stream: stream.boxed(),
-                        ready,
-                    }
+                    connection(transport::open_with(&*connector, request, timeout).await?)
                 }
             };
             if let Some((expected, check)) = &schema {
@@ -454,6 +439,19 @@ fn opener(
             Ok(connection)
         })
     })
+}
+
+/// A socket and its `__ready` as the connection the client runs.
+fn connection<S>((socket, ready): (tokio_tungstenite::WebSocketStream<S>, Ready)) -> Connection
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sink, stream) = socket.split();
+    Connection {
+        sink: Box::pin(sink),
+        stream: stream.boxed(),
+        ready,
+    }
 }
 
 /// Compares the server's schema hash with the one expected. A server that

@@ -114,6 +114,19 @@ impl Link {
     /// frames) are always queued: the client's frames are not read while
     /// the queue is [backed up](Self::is_backed_up), which bounds them.
     pub(crate) fn push(&self, frame: Outbound) {
+        self.enqueue(frame, true);
+    }
+
+    /// Queues the replay of a resumed session's history, however full the
+    /// queue: the history is bounded by its own byte budget, and it must
+    /// not close the connection it is replayed to.
+    pub(crate) fn push_replay(&self, frame: Outbound) {
+        self.enqueue(frame, false);
+    }
+
+    /// Queues a frame; with `slow_consumers`, an event into a full queue
+    /// stops the connection instead.
+    fn enqueue(&self, frame: Outbound, slow_consumers: bool) {
         let bytes = frame.bytes();
         let mut queue = self.lock();
         if queue.closed || queue.close.is_some() {
@@ -123,7 +136,7 @@ impl Link {
         // One frame, however large, always fits an empty queue.
         let full = !queue.frames.is_empty()
             && (queue.frames.len() >= self.capacity || queue.bytes + bytes > self.byte_budget);
-        if full && matches!(frame, Outbound::Event(..)) {
+        if slow_consumers && full && matches!(frame, Outbound::Event(..)) {
             drop(queue);
             tracing::warn!(
                 client = self.id.short(),
@@ -131,24 +144,6 @@ impl Link {
             );
             crate::metrics::slow_consumer();
             self.stop(DisconnectReason::SlowConsumer);
-            return;
-        }
-        queue.bytes += bytes;
-        queue.frames.push_back(frame);
-        if self.half_full(&queue) {
-            self.backed_up.store(true, Ordering::Release);
-        }
-        drop(queue);
-        self.writer.wake();
-    }
-
-    /// Queues the replay of a resumed session's history, however full the
-    /// queue: the history is bounded by its own byte budget, and it must
-    /// not close the connection it is replayed to.
-    pub(crate) fn push_replay(&self, frame: Outbound) {
-        let bytes = frame.bytes();
-        let mut queue = self.lock();
-        if queue.closed || queue.close.is_some() {
             return;
         }
         queue.bytes += bytes;
