@@ -112,6 +112,10 @@ async fn slow_and_idle_http_connections_are_closed_and_do_not_hold_up_others() {
 async fn an_upgrade_the_client_never_completes_is_dropped_after_the_open_timeout() {
     let config = Config::default().open_timeout(Duration::from_millis(300));
     let (addr, handle, mut ended) = start(config).await;
+    // A client that reads answers the opening ping by itself: connected
+    // first, so its own opening deadline passes before the silent one's.
+    let mut c = TestClient::connect(&format!("ws://{addr}/")).await;
+    assert_eq!(c.call_ok("echo", json!(1)).await, json!(1));
     // Upgraded, then silent: not even the opening ping is answered.
     let mut stream = raw_socket(addr).await;
     let reason = within("the opening timeout", ended.recv())
@@ -122,11 +126,16 @@ async fn an_upgrade_the_client_never_completes_is_dropped_after_the_open_timeout
         closed_within(&mut stream, Duration::from_secs(5)).await,
         "the TCP connection was closed"
     );
-    assert_eq!(handle.connection_count(), 0, "no session kept");
-    // A client that reads answers the opening ping by itself and stays.
-    let mut c = TestClient::connect(&format!("ws://{addr}/")).await;
-    assert_eq!(c.call_ok("echo", json!(1)).await, json!(1));
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Only the silent one went: the reading client stays, past its deadline.
+    assert_eq!(
+        handle.connection_count(),
+        1,
+        "no session kept for the silent one"
+    );
+    assert!(
+        ended.try_recv().is_err(),
+        "the reading client was not dropped"
+    );
     assert_eq!(c.call_ok("echo", json!(2)).await, json!(2));
 }
 
@@ -278,12 +287,7 @@ async fn the_reply_cache_holds_its_byte_budget_and_a_lost_reply_is_not_run_again
         "the latest reply is kept: {memory:?}"
     );
     drop(c.into_inner());
-    within("the connection lost", async {
-        while handle.connections().iter().any(|c| c.is_connected()) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    zocket_tests::until_no_live_connection(&handle).await;
     let url = format!("ws://{addr}/");
     let mut back = TestClient::try_connect_request(&url, &[("x-zocket-session", session.as_str())])
         .await
@@ -308,12 +312,7 @@ async fn a_resume_that_replays_a_full_history_is_not_a_slow_consumer() {
     assert_eq!(c.call_ok("join", json!("feed")).await, json!(true));
     let session = c.ready["sessionId"].as_str().unwrap().to_owned();
     drop(c.into_inner());
-    within("the connection lost", async {
-        while handle.connections().iter().any(|c| c.is_connected()) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    zocket_tests::until_no_live_connection(&handle).await;
     // As many events as the history keeps (1024 by default), missed.
     const TICK: zocket::Event<u32> = zocket::Event::new("tick");
     for n in 0..1024u32 {
@@ -534,12 +533,7 @@ async fn on_resume_decides_whether_a_handshake_may_take_over_a_session() {
     let ada = TestClient::connect(&format!("ws://{addr}/?name=ada")).await;
     let session = ada.ready["sessionId"].as_str().expect("session").to_owned();
     drop(ada.into_inner());
-    within("the session kept", async {
-        while handle.connections().iter().any(|c| c.is_connected()) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    zocket_tests::until_no_live_connection(&handle).await;
     // A resume passes header validation and on_before_connect like any
     // connection: refused before the upgrade, session id or not.
     let header = [("x-zocket-session", session.as_str())];
