@@ -153,12 +153,7 @@ async fn a_browser_resumes_with_subprotocol_entries_and_only_the_protocol_name_i
     let session = first.ready["sessionId"].as_str().unwrap().to_owned();
     let client_id = first.client_id();
     drop(first.into_inner());
-    within("the connection lost", async {
-        while handle.connections().iter().any(|c| c.is_connected()) {
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    zocket_tests::until_no_live_connection(&handle).await;
     // What `new WebSocket(url, ["zocket.v1", "zocket.session.<id>",
     // "zocket.last-seq.0"])` sends.
     let mut request = format!("ws://{addr}/").into_client_request().unwrap();

@@ -71,6 +71,17 @@ pub async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) ->
         .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
 }
 
+/// Waits (within [`WAIT`]) until no session of the server has a live
+/// connection: the lost ones are kept for recovery.
+pub async fn until_no_live_connection<C: Send + Sync + 'static>(handle: &zocket::ServerHandle<C>) {
+    within("the connections to be lost", async {
+        while handle.connections().iter().any(|c| c.is_connected()) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+}
+
 /// Serves a zocket server on a free port of 127.0.0.1.
 pub async fn serve<H, C>(server: zocket::Server<H, C>) -> (SocketAddr, zocket::ServerHandle<C>)
 where

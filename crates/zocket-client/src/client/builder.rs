@@ -312,13 +312,18 @@ impl ClientBuilder {
         headers: &H,
     ) -> Result<Client, ConnectError> {
         let headers = Headers::encode(headers, self.form)?;
-        let open = opener(
+        let open = self.opener(url);
+        self.connect_with(open, headers).await
+    }
+
+    /// What opens each connection to `url` with these settings.
+    fn opener(&self, url: &str) -> Opener {
+        opener(
             url.to_owned(),
             self.connect_timeout,
             self.connector.clone(),
             self.schema.clone(),
-        );
-        self.connect_with(open, headers).await
+        )
     }
 
     /// Opens the first connection with `open`, then runs the client.
@@ -348,12 +353,7 @@ impl ClientBuilder {
         headers: &H,
     ) -> Result<Client, ConnectError> {
         let headers = Headers::encode(headers, self.form)?;
-        let open = opener(
-            url.to_owned(),
-            self.connect_timeout,
-            self.connector.clone(),
-            self.schema.clone(),
-        );
+        let open = self.opener(url);
         Ok(self.start_with(open, headers))
     }
 
