@@ -5,6 +5,7 @@
 //! client) over zocket's in-memory transport (`zocket::testing`), with the
 //! same handshake, frames and clients.
 
+mod browser;
 mod chat;
 mod client;
 mod client_resilience;
@@ -24,3 +25,4 @@ mod rooms;
 mod schema;
 mod secrets;
 mod typed;
+mod typescript;

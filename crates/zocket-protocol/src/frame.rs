@@ -20,6 +20,11 @@ pub const RPC_RES: &str = "__rpc_res";
 pub const RPC_ERR: &str = "__rpc_err";
 /// An error for a frame sent without `rpcId`.
 pub const ERROR: &str = "__error";
+/// An application-level ping from a client (browsers cannot send
+/// WebSocket pings); the server answers with [`PONG`].
+pub const PING: &str = "__ping";
+/// The server's answer to [`PING`]: `{"type":"__pong"}`.
+pub const PONG: &str = "__pong";
 /// Frame types starting with this are reserved for the protocol.
 pub const RESERVED_PREFIX: &str = "__";
 

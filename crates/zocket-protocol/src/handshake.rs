@@ -29,6 +29,21 @@ pub const SESSION_PROTOCOL_PREFIX: &str = "zocket.session.";
 /// `seq` a browser client received.
 pub const LAST_SEQ_PROTOCOL_PREFIX: &str = "zocket.last-seq.";
 
+/// A `Sec-WebSocket-Protocol` entry `zocket.headers.<base64url JSON>`:
+/// the handshake header fields of a browser client, as a JSON object of
+/// flat values encoded in unpadded base64url, so that no field (a token,
+/// say) travels in the URL.
+pub const HEADERS_PROTOCOL_PREFIX: &str = "zocket.headers.";
+/// A `Sec-WebSocket-Protocol` entry asking for refusals a browser can
+/// read: a handshake refused with a `4xx` status is then upgraded only to
+/// be closed at once with [`RefusalBody::close_code`] and
+/// [`RefusalBody::close_reason`] (a browser cannot read an HTTP body).
+pub const REFUSALS_PROTOCOL: &str = "zocket.refusals";
+
+/// The longest reason a close frame carries, in bytes (RFC 6455: 125
+/// bytes of payload, two of them the code).
+pub const MAX_CLOSE_REASON: usize = 123;
+
 /// The payload of `__ready`, the server's first frame on every connection.
 /// Its `Debug` shows only a prefix of the session id, a secret.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,6 +173,27 @@ pub struct RefusalError {
 }
 
 impl RefusalBody {
+    /// The close code of a refusal sent as a close frame: `4000` plus the
+    /// HTTP status (`4400` for invalid headers, `4401`, `4403`).
+    pub fn close_code(status: u16) -> u16 {
+        4000 + status.min(999)
+    }
+
+    /// The close reason of a refusal sent as a close frame:
+    /// `"<CODE>: <message>"`, cut at a character boundary to the 123 bytes
+    /// a close frame can carry.
+    pub fn close_reason(&self) -> String {
+        let mut reason = format!("{}: {}", self.error.code, self.error.message);
+        if reason.len() > MAX_CLOSE_REASON {
+            let mut end = MAX_CLOSE_REASON;
+            while !reason.is_char_boundary(end) {
+                end -= 1;
+            }
+            reason.truncate(end);
+        }
+        reason
+    }
+
     /// A refusal with a code and a message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
@@ -246,6 +282,19 @@ mod tests {
             schema_hash(&json!({"b": null, "a": [1, "x"]})),
             "5bdfc2b3c9437f06"
         );
+    }
+
+    #[test]
+    fn refusals_as_close_frames_fit_a_close_frame() {
+        assert_eq!(RefusalBody::close_code(400), 4400);
+        assert_eq!(RefusalBody::close_code(403), 4403);
+        let body = RefusalBody::new(ErrorCode::UNAUTHORIZED, "log in first");
+        assert_eq!(body.close_reason(), "UNAUTHORIZED: log in first");
+        // A long message is cut at a character boundary, never inside one.
+        let long = RefusalBody::new(ErrorCode::FORBIDDEN, "é".repeat(200));
+        let reason = long.close_reason();
+        assert!(reason.len() <= MAX_CLOSE_REASON && reason.len() >= MAX_CLOSE_REASON - 1);
+        assert!(reason.starts_with("FORBIDDEN: é"));
     }
 
     #[test]

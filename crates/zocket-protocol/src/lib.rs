@@ -40,7 +40,8 @@ pub use codes::{CloseCode, ErrorCode};
 pub use error::ErrorObject;
 pub use frame::{ClientFrame, Envelope, EnvelopeError, FrameError, ServerFrame};
 pub use handshake::{
-    HeaderIssue, LAST_SEQ_HEADER, LAST_SEQ_PARAM, LAST_SEQ_PROTOCOL_PREFIX, Ready, RefusalBody,
+    HEADERS_PROTOCOL_PREFIX, HeaderIssue, LAST_SEQ_HEADER, LAST_SEQ_PARAM,
+    LAST_SEQ_PROTOCOL_PREFIX, MAX_CLOSE_REASON, REFUSALS_PROTOCOL, Ready, RefusalBody,
     RefusalError, SESSION_ID_HEADER, SESSION_ID_PARAM, SESSION_PROTOCOL_PREFIX, SUBPROTOCOL,
     schema_hash,
 };

@@ -1,7 +1,8 @@
 //! Run with `cargo run -p chat`, then open <http://127.0.0.1:3000>
 //! (set `PORT` for another port, `PORT=0` for any free one). `cargo run -p
-//! chat -- --schema` prints the API's JSON Schema instead, `--help` the
-//! usage.
+//! chat -- --schema` prints the API's JSON Schema instead, `--typescript`
+//! its TypeScript client (`clients/typescript/fixtures/chat.ts`), `--help`
+//! the usage.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -9,10 +10,11 @@ use std::process::ExitCode;
 const USAGE: &str = "\
 The zocket chat example: a page at /, the WebSocket at /ws, metrics at /metrics.
 
-Usage: cargo run -p chat [-- --schema | --help]
+Usage: cargo run -p chat [-- --schema | --typescript | --help]
 
-  --schema   print the API's JSON Schema and exit
-  --help     print this and exit
+  --schema       print the API's JSON Schema and exit
+  --typescript   print the API's TypeScript client module and exit
+  --help         print this and exit
 
 Environment:
   PORT       the port on 127.0.0.1 (default 3000; 0 picks a free one)
@@ -39,6 +41,10 @@ async fn run() -> Result<(), String> {
         let schema = serde_json::to_string_pretty(&chat::Chat::schema())
             .map_err(|err| format!("the schema does not serialize: {err}"))?;
         println!("{schema}");
+        return Ok(());
+    }
+    if args.iter().any(|arg| arg == "--typescript") {
+        print!("{}", chat::Chat::typescript());
         return Ok(());
     }
     if let Some(unknown) = args.first() {

@@ -9,6 +9,7 @@ use syn::spanned::Spanned;
 /// `schema()` and `describe()` on the definition's struct.
 pub(crate) fn expand(router: &Router<'_>) -> TokenStream {
     let ident = &router.ident;
+    let name = ident.to_string();
     let headers = headers(router);
     let routes = router.routes.iter().map(|route| {
         let name = &route.name;
@@ -49,6 +50,14 @@ pub(crate) fn expand(router: &Router<'_>) -> TokenStream {
             /// (`schemaHash`): typed clients compare it with their own.
             pub fn schema_hash() -> ::std::string::String {
                 ::zocket::__private::schema_hash(&Self::schema())
+            }
+
+            /// The TypeScript client of this API: one module with a named
+            /// type per definition and a typed client factory on the
+            /// `@zocket/client` runtime. Commit it and regenerate it when
+            /// the definition changes.
+            pub fn typescript() -> ::std::string::String {
+                ::zocket::schema::typescript(&Self::schema(), #name)
             }
 
             /// Adds this definition's routes and events (nested ones

@@ -107,8 +107,9 @@ pub(crate) enum Start<C> {
 }
 
 /// Sends a close frame at once and waits (briefly) for the reply: what a
-/// refused `on_connect` or a shutdown during the handshake becomes.
-async fn refuse<S: Socket>(mut socket: S, code: CloseCode, reason: String) {
+/// refused `on_connect`, a shutdown during the handshake, or a refusal a
+/// browser asked to read becomes.
+pub(crate) async fn refuse<S: Socket>(mut socket: S, code: CloseCode, reason: String) {
     let frame = CloseFrame {
         code: code.get(),
         reason: reason.into(),

@@ -24,6 +24,9 @@ use tokio::time::Instant;
 use tracing::Instrument;
 use zocket_protocol::{Envelope, ErrorCode};
 
+/// The answer to a client's `__ping`.
+const PONG_FRAME: &str = r#"{"type":"__pong"}"#;
+
 impl<C: Send + Sync + 'static> Inbound<C> for Dispatcher<C> {
     async fn on_text(
         &self,
@@ -54,6 +57,12 @@ impl<C: Send + Sync + 'static> Inbound<C> for Dispatcher<C> {
         if !admitted {
             let err = RpcError::new(ErrorCode::RATE_LIMITED, "too many messages: slow down");
             send_error(rpc_id, Some(&envelope.route), &err);
+            return None;
+        }
+        if envelope.route == zocket_protocol::frame::PING {
+            // Browsers cannot send WebSocket pings: their liveness check.
+            conn.link
+                .push(Outbound::Text(Utf8Bytes::from_static(PONG_FRAME)));
             return None;
         }
         let Some(route) = self.routes.get(envelope.route.as_ref()) else {

@@ -64,11 +64,17 @@ impl DisconnectReason {
 
     /// Whether the client may come back and resume its session: the
     /// connection was lost rather than closed on purpose (a protocol
-    /// violation or invalid data ends the session).
+    /// violation or invalid data ends the session). A client's `1001`
+    /// ("going away": a browser leaving or reloading its page) counts as
+    /// lost, so a reloaded page can resume.
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            Self::ClientClosed { code: None, .. } | Self::HeartbeatTimeout | Self::Error(_)
+            Self::ClientClosed {
+                code: None | Some(1001),
+                ..
+            } | Self::HeartbeatTimeout
+                | Self::Error(_)
         )
     }
 

@@ -3,12 +3,13 @@
 //! then deserialized. Every issue is reported with its field path.
 
 use axum::http::HeaderMap;
+use axum::http::header::SEC_WEBSOCKET_PROTOCOL;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
 use std::marker::PhantomData;
-use zocket_protocol::HeaderIssue;
+use zocket_protocol::{HEADERS_PROTOCOL_PREFIX, HeaderIssue};
 
 /// The header type of a server that needs none.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -112,8 +113,9 @@ impl<H: DeserializeOwned + JsonSchema> HeaderSchema<H> {
         }
     }
 
-    /// Merges query parameters and HTTP headers (a header wins over a query
-    /// parameter of the same field) and validates the result.
+    /// Merges HTTP headers, the fields of a `zocket.headers.` subprotocol
+    /// entry and query parameters (in that order of precedence) and
+    /// validates the result.
     pub(crate) fn parse(
         &self,
         query: Option<&str>,
@@ -123,6 +125,13 @@ impl<H: DeserializeOwned + JsonSchema> HeaderSchema<H> {
             .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
             .unwrap_or_default();
         let mut issues = Vec::new();
+        let from_protocol = match protocol_fields(headers) {
+            Ok(fields) => fields,
+            Err(issue) => {
+                issues.push(issue);
+                Map::new()
+            }
+        };
         let mut object = Map::new();
         for field in &self.fields {
             let from_header = headers.iter().find_map(|(name, value)| {
@@ -137,10 +146,19 @@ impl<H: DeserializeOwned + JsonSchema> HeaderSchema<H> {
                     issues.push(issue(&field.name, "header value is not UTF-8"));
                     continue;
                 }
-                None => query
-                    .iter()
-                    .find(|(k, _)| *k == field.name)
-                    .map(|(_, v)| v.clone()),
+                None => match from_protocol.get(&field.name) {
+                    Some(Value::String(value)) => Some(value.clone()),
+                    Some(value @ (Value::Number(_) | Value::Bool(_))) => Some(value.to_string()),
+                    Some(Value::Null) => None,
+                    Some(_) => {
+                        issues.push(issue(&field.name, "expected a flat value"));
+                        continue;
+                    }
+                    None => query
+                        .iter()
+                        .find(|(k, _)| *k == field.name)
+                        .map(|(_, v)| v.clone()),
+                },
             };
             match raw {
                 Some(raw) => match convert(field, raw) {
@@ -164,6 +182,34 @@ impl<H: DeserializeOwned + JsonSchema> HeaderSchema<H> {
                 Err(issues)
             }
         }
+    }
+}
+
+/// The fields of a `zocket.headers.<base64url JSON>` subprotocol entry
+/// (browser clients), if there is one.
+fn protocol_fields(headers: &HeaderMap) -> Result<Map<String, Value>, HeaderIssue> {
+    use base64::Engine;
+    let entry = headers
+        .get_all(SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .find_map(|entry| entry.trim().strip_prefix(HEADERS_PROTOCOL_PREFIX));
+    let Some(encoded) = entry else {
+        return Ok(Map::new());
+    };
+    let unusable = || {
+        issue(
+            HEADERS_PROTOCOL_PREFIX.trim_end_matches('.'),
+            "not a base64url-encoded JSON object",
+        )
+    };
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(encoded.trim_end_matches('='))
+        .map_err(|_| unusable())?;
+    match serde_json::from_slice(&json) {
+        Ok(Value::Object(fields)) => Ok(fields),
+        _ => Err(unusable()),
     }
 }
 
@@ -319,6 +365,57 @@ mod tests {
             map.insert(*k, HeaderValue::from_str(v).unwrap());
         }
         HeaderSchema::<Headers>::new().parse(Some(query), &map)
+    }
+
+    fn protocol_entry(json: &str) -> String {
+        use base64::Engine;
+        let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+        format!("zocket.v1, zocket.refusals, zocket.headers.{encoded}")
+    }
+
+    #[test]
+    fn reads_fields_from_a_subprotocol_entry_between_headers_and_query() {
+        let entry = protocol_entry(
+            r#"{"name":"ada","limit":7,"verbose":true,"role":"guest","authToken":"t0k"}"#,
+        );
+        let h = parse("name=bob&limit=3", &[("sec-websocket-protocol", &entry)]).unwrap();
+        // The entry wins over the query; numbers and booleans keep their types.
+        assert_eq!(
+            (
+                h.name.as_str(),
+                h.limit,
+                h.verbose,
+                &h.role,
+                h.auth_token.as_deref()
+            ),
+            ("ada", 7, Some(true), &Role::Guest, Some("t0k"))
+        );
+        let h = parse("", &[("sec-websocket-protocol", &entry), ("name", "cy")]).unwrap();
+        assert_eq!(h.name, "cy", "an HTTP header wins over the entry");
+        // Its values are checked like any other.
+        let entry = protocol_entry(r#"{"name":"toolong","role":"admin","limit":"x"}"#);
+        let issues = parse("", &[("sec-websocket-protocol", &entry)]).unwrap_err();
+        let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+        assert_eq!(paths, ["limit", "name"], "{issues:?}");
+        let entry = protocol_entry(r#"{"name":{"nested":1},"role":"admin"}"#);
+        let issues = parse("", &[("sec-websocket-protocol", &entry)]).unwrap_err();
+        assert_eq!(issues[0].message, "expected a flat value");
+        // An entry that is not base64url JSON is one issue, named after it.
+        let issues = parse(
+            "name=ada&role=admin",
+            &[("sec-websocket-protocol", "zocket.v1, zocket.headers.%%%")],
+        )
+        .unwrap_err();
+        assert_eq!(issues.len(), 1);
+        assert_eq!(issues[0].path, "zocket.headers");
+        let not_object = protocol_entry("[1]");
+        assert!(
+            parse(
+                "name=ada&role=admin",
+                &[("sec-websocket-protocol", &not_object)]
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ use resume::resume_request;
 use std::net::{IpAddr, SocketAddr};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use zocket_protocol::SUBPROTOCOL;
+use zocket_protocol::{REFUSALS_PROTOCOL, SUBPROTOCOL};
 
 /// The `on_before_connect` hook, type-erased.
 pub(crate) type BeforeHook<H> =
@@ -135,7 +135,10 @@ where
         .await
     {
         Ok(admitted) => admitted,
-        Err(refusal) => return refusal.into_response(),
+        Err(refusal) => {
+            let readable = offers(&parts.headers, REFUSALS_PROTOCOL);
+            return refusal.answer(readable.then_some(ws));
+        }
     };
     let config = &handshaker.hub.config;
     let (hub, dispatcher) = (handshaker.hub.clone(), handshaker.dispatcher.clone());
@@ -147,6 +150,16 @@ where
         .max_message_size(config.max_message_size)
         .max_frame_size(config.max_message_size)
         .on_upgrade(move |socket| connection::run(socket, hub, dispatcher, start, slot))
+}
+
+/// Whether the request offers `protocol` among its WebSocket subprotocols.
+fn offers(headers: &HeaderMap, protocol: &str) -> bool {
+    headers
+        .get_all(axum::http::header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|entry| entry.trim() == protocol)
 }
 
 /// The retained session the handshake asks to resume, if it exists and

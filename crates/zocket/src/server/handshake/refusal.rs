@@ -3,11 +3,12 @@
 //! [`RefusalBody`](zocket_protocol::RefusalBody).
 
 use axum::Json;
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use std::borrow::Cow;
-use zocket_protocol::{ErrorCode, HeaderIssue, RefusalBody};
+use zocket_protocol::{CloseCode, ErrorCode, HeaderIssue, RefusalBody, SUBPROTOCOL};
 
 /// A refusal before the upgrade, from `on_before_connect`: a plain HTTP
 /// response with `{"error":{"code":...,"message":...}}`.
@@ -122,8 +123,30 @@ impl Refusal {
     }
 }
 
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
+impl Refusal {
+    /// The answer: a plain HTTP response, or, for a client that asked for
+    /// refusals it can read (`ws`: a browser offering
+    /// [`REFUSALS_PROTOCOL`](zocket_protocol::REFUSALS_PROTOCOL)) and a
+    /// `4xx` status, an upgrade that only sends a close frame with
+    /// `4000 + status` and `"<CODE>: <message>"`. Nothing else happens on
+    /// that socket: no session, no `__ready`, nothing read but the close
+    /// reply. `5xx` refusals stay plain HTTP: a client retries those.
+    pub(crate) fn answer(self, ws: Option<WebSocketUpgrade>) -> Response {
+        self.record();
+        let (status, body) = self.parts();
+        match ws {
+            Some(ws) if status.is_client_error() => {
+                let code = CloseCode::from(RefusalBody::close_code(status.as_u16()));
+                let reason = body.close_reason();
+                ws.protocols([SUBPROTOCOL])
+                    .on_upgrade(move |socket| crate::connection::refuse(socket, code, reason))
+            }
+            _ => (status, Json(body)).into_response(),
+        }
+    }
+
+    /// Counts and logs the refusal.
+    fn record(&self) {
         crate::metrics::refused(self.label());
         // The reason and the fields at fault, never their values (a header
         // may carry a token).
@@ -137,8 +160,12 @@ impl IntoResponse for Refusal {
             }
             _ => tracing::info!(reason = self.label(), "handshake refused"),
         }
-        let (status, body) = self.parts();
-        (status, Json(body)).into_response()
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        self.answer(None)
     }
 }
 

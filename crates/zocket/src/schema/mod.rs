@@ -1,6 +1,12 @@
 //! The JSON Schema of a whole API: headers, routes and events, built from
 //! schemars schemas of each type, with shared definitions. The router
-//! macro's `Chat::schema()` builds it with [`ApiSchema`].
+//! macro's `Chat::schema()` builds it with [`ApiSchema`], and
+//! `Chat::typescript()` turns it into a TypeScript client with
+//! [`typescript`].
+
+mod typescript;
+
+pub use typescript::{RUNTIME, typescript};
 
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{Map, Value, json};
