@@ -1,0 +1,108 @@
+// Misuses of the generated Chat client that must NOT type-check: each is
+// pinned with `@ts-expect-error`, so `npm run check` fails if any of them
+// starts to compile (or if the directive's line stops erroring). Never run.
+
+import type { CallResult, ConnectionState, ErrorCode } from "@zocket/client";
+import { createChatClient, type SendAck } from "../../fixtures/chat.js";
+
+export async function misuses(state: ConnectionState, r: CallResult<SendAck, ErrorCode>): Promise<void> {
+  const api = createChatClient({ url: "ws://localhost:3000/ws", headers: { name: "ada" } });
+  const { client } = api;
+
+  // 1. An unknown route.
+  // @ts-expect-error "chat.nope" is not a route
+  await client.call("chat.nope", { room: "general" });
+
+  // 2. An unknown route as a method.
+  // @ts-expect-error "chat.nope" is not a route
+  client.method("chat.nope");
+
+  // 3. The wrong input type.
+  // @ts-expect-error room is a string
+  await api.chat.join({ room: 42 });
+
+  // 4. A missing required field.
+  // @ts-expect-error text is required
+  await api.chat.send({ room: "general" });
+
+  // 5. An input left out of a route that needs one.
+  // @ts-expect-error chat.join needs its input
+  await api.chat.join();
+
+  // 6. An output used wrongly: SendAck.id is a number.
+  const ack = await api.chat.send({ room: "general", text: "hi" });
+  // @ts-expect-error id is a number, not a string
+  const id: string = ack.id;
+  void id;
+
+  // 7. A field the output does not have.
+  const me = await api.chat.whoami();
+  // @ts-expect-error WhoAmI has no `age`
+  console.log(me.age);
+
+  // 8. An event payload used wrongly.
+  api.chat.onMessage((message) => {
+    // @ts-expect-error ChatMessage.id is a number
+    const text: string = message.id;
+    void text;
+  });
+
+  // 9. An unknown event.
+  // @ts-expect-error "chat.nope" is not an event
+  client.on("chat.nope", () => {});
+
+  // 10. A listener expecting another payload.
+  // @ts-expect-error the payload is a ChatMessage, not a number
+  client.on("chat.message", (n: number) => n);
+
+  // 11. A header of the wrong type.
+  // @ts-expect-error name is a string
+  createChatClient({ url: "ws://localhost:3000/ws", headers: { name: 3 } });
+
+  // 12. A missing header.
+  // @ts-expect-error name is required
+  createChatClient({ url: "ws://localhost:3000/ws", headers: {} });
+
+  // 13. An error code the route cannot fail with.
+  // @ts-expect-error "NOPE" is not an ErrorCode: the comparison has no overlap
+  if (r.ok === false && r.error.code === "NOPE") return;
+
+  // 14. Reading `.value` before narrowing `ok`.
+  // @ts-expect-error value exists only when ok is true
+  console.log(r.value);
+
+  // 15. A void-input route called with an argument.
+  // @ts-expect-error chat.whoami takes no input
+  await api.chat.whoami({ room: "general" });
+
+  // 16. The same through client.call.
+  // @ts-expect-error chat.whoami takes no input
+  await client.call("chat.whoami", 1);
+
+  // 17. A state read without narrowing its status.
+  // @ts-expect-error recovered exists only on "connected"
+  console.log(state.recovered);
+
+  // 18. A status that does not exist.
+  // @ts-expect-error no such status
+  if (state.status === "open") return;
+
+  // 19. An option of the wrong type.
+  // @ts-expect-error timeout is a number of ms
+  createChatClient({ url: "ws://localhost:3000/ws", headers: { name: "ada" }, timeout: "5s" });
+
+  // 20. A call option that does not exist.
+  // @ts-expect-error no `retries` call option
+  await api.chat.whoami(undefined, { retries: 3 });
+
+  // 21. A result's error code used as another type.
+  if (!r.ok) {
+    // @ts-expect-error the code is a string union
+    const n: number = r.error.code;
+    void n;
+  }
+
+  // 22. An unknown schemaCheck.
+  // @ts-expect-error "ignore" is not a schemaCheck
+  createChatClient({ url: "ws://localhost:3000/ws", headers: { name: "ada" }, schemaCheck: "ignore" });
+}

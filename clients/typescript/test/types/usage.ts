@@ -1,0 +1,129 @@
+// Correct uses of the generated Chat client: this file must type-check
+// (`npm run check`); it is never run.
+
+import {
+  CallError,
+  RefusedError,
+  ZocketClient,
+  sessionStore,
+  type CallResult,
+  type ConnectionState,
+  type ErrorCode,
+  type Unsubscribe,
+} from "@zocket/client";
+import { createChatClient, schemaHash, type ChatMessage, type SendAck, type WhoAmI } from "../../fixtures/chat.js";
+
+export async function usage(): Promise<void> {
+  const api = createChatClient({
+    url: "wss://chat.example/ws",
+    headers: { name: "ada" },
+    timeout: 5_000,
+    reconnect: { maxAttempts: 10, baseDelay: 500, maxDelay: 10_000, jitter: 0.2 },
+    offlineQueue: 256,
+    liveness: 30_000,
+    session: sessionStore(),
+    schemaCheck: "refuse",
+    logger: { warn: (message) => console.warn(message) },
+  });
+  const s: string = schemaHash;
+  void s;
+
+  // Calls: inputs, outputs, options.
+  const joined: null = await api.chat.join({ room: "general" });
+  void joined;
+  await api.chat.leave({ room: "general" }, { timeout: 1_000 });
+  const ack: SendAck = await api.chat.send({ room: "general", text: "hi" });
+  const id: number = ack.id;
+  void id;
+  const me: WhoAmI = await api.chat.whoami();
+  const rooms: string[] = me.rooms;
+  void rooms;
+  const controller = new AbortController();
+  await api.chat.whoami(undefined, { signal: controller.signal });
+
+  // Results: narrowed by `ok`, error codes typed.
+  const result: CallResult<SendAck, ErrorCode> = await api.chat.send.result({ room: "general", text: "hi" });
+  if (result.ok) {
+    const n: number = result.value.id;
+    void n;
+  } else {
+    const code: ErrorCode = result.error.code;
+    if (result.error.code === "FORBIDDEN" || result.error.code === "QUEUE_FULL" || result.error.code === "TIMEOUT") {
+      const path: string | null = result.error.path;
+      const data: unknown = result.error.data;
+      void path, data;
+    }
+    void code;
+  }
+  try {
+    await api.chat.send({ room: "general", text: "hi" });
+  } catch (error) {
+    if (error instanceof CallError && error.code === "LIMIT_EXCEEDED") console.log(error.data);
+  }
+
+  // Events.
+  const stop: Unsubscribe = api.chat.onMessage((message: ChatMessage) => {
+    const from: string = message.from;
+    const n: number = message.id;
+    void from, n;
+  });
+  stop();
+  const off = api.client.on("chat.message", (message) => console.log(message.text.toUpperCase()));
+  off();
+
+  // The connection.
+  const client: ZocketClient<{ name: string }, import("../../fixtures/chat.js").ChatRoutes, import("../../fixtures/chat.js").ChatEvents> =
+    api.client;
+  const state: ConnectionState = client.state;
+  switch (state.status) {
+    case "connected": {
+      const recovered: boolean = state.recovered;
+      const clientId: string = state.clientId;
+      void recovered, clientId;
+      break;
+    }
+    case "disconnected": {
+      const code: number = state.code;
+      const reason: string = state.reason;
+      void code, reason;
+      break;
+    }
+    case "reconnecting": {
+      const delay: number = state.delay + state.attempt + state.maxAttempts;
+      void delay;
+      break;
+    }
+    case "failed":
+      if (state.error instanceof RefusedError) {
+        const status: number | null = state.error.status;
+        const code: string | null = state.error.code;
+        void status, code;
+      }
+      break;
+    case "connecting":
+    case "closed":
+      break;
+  }
+  client.onState((next) => {
+    if (next.status === "connected" && !next.recovered) console.log("resynchronise");
+  })();
+  await client.ready();
+  const cid: string | null = client.clientId;
+  const session = client.session;
+  if (session !== null) {
+    const seq: number = session.lastSeq;
+    void seq;
+  }
+  void cid;
+  const output: WhoAmI = await client.call("chat.whoami");
+  const ack2: SendAck = await client.call("chat.send", { room: "r", text: "t" }, { timeout: 10 });
+  void output, ack2;
+  client.close();
+
+  // An untyped client: any route and event by name.
+  const raw = new ZocketClient({ url: "ws://localhost:3000/ws", headers: { name: "ada", age: 36 } });
+  const anything: unknown = await raw.call("whatever.route", { any: "input" });
+  await raw.send("some.message", [1, 2, 3]);
+  raw.on("some.event", (payload: unknown) => console.log(payload));
+  void anything;
+}
