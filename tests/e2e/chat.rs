@@ -11,18 +11,33 @@ async fn start() -> String {
 }
 
 #[tokio::test]
-async fn serves_a_page_that_chats_with_a_plain_websocket() {
+async fn serves_a_page_and_the_generated_client_it_imports() {
     let addr: std::net::SocketAddr = start().await.parse().unwrap();
-    let (status, body) = http_get(addr, "/").await;
+    let (status, page) = http_get(addr, "/").await;
     assert_eq!(status, 200);
-    assert!(
-        body.contains("new WebSocket("),
-        "the page uses a plain browser WebSocket"
-    );
-    assert!(body.contains("/ws?name="));
-    assert!(
-        body.contains("chat.send") && body.contains("chat.join") && body.contains("chat.message")
-    );
+    // The page imports the generated client, and the runtime through an
+    // import map: no bundler.
+    assert!(page.contains(r#"import { createChatClient } from "/chat.js";"#));
+    assert!(page.contains(r#""@zocket/client": "/zocket/index.js""#));
+    let (status, client) = http_get(addr, "/chat.js").await;
+    assert_eq!(status, 200);
+    assert!(client.contains("export function createChatClient("));
+    assert!(client.contains(&format!("\"{}\"", chat::Chat::schema_hash())));
+    // Every module the runtime imports is served beside it.
+    let (status, index) = http_get(addr, "/zocket/index.js").await;
+    assert_eq!(status, 200);
+    let mut imports: Vec<&str> = index
+        .lines()
+        .filter_map(|line| line.split(" from \"./").nth(1))
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    imports.sort_unstable();
+    imports.dedup();
+    assert!(!imports.is_empty(), "{index}");
+    for module in imports {
+        let (status, _) = http_get(addr, &format!("/zocket/{module}")).await;
+        assert_eq!(status, 200, "/zocket/{module}");
+    }
 }
 
 #[tokio::test]
@@ -71,7 +86,11 @@ async fn join_send_whoami_leave() {
         .await;
     let id = ack["id"].as_u64().expect("an id");
     for member in [&mut ada, &mut bob] {
-        let event = member.next_of("chat.message").await;
+        let mut event = member.next_of("chat.message").await;
+        let at = event["payload"]
+            .as_object_mut()
+            .and_then(|payload| payload.remove("at"));
+        assert!(at.is_some_and(|at| at.as_u64().is_some_and(|ms| ms > 1_700_000_000_000)));
         assert_eq!(
             event["payload"],
             json!({"room": "general", "from": "ada", "text": "hi", "id": id})

@@ -33,7 +33,11 @@ async fn the_typescript_client_frames_work_unchanged() {
     let reply = c.reply("a3").await;
     let id = reply["payload"]["id"].clone();
     // The TS client hands every non-reply frame's payload to listeners by `type`.
-    let event = c.next_of("chat.message").await;
+    let mut event = c.next_of("chat.message").await;
+    let at = event["payload"]
+        .as_object_mut()
+        .and_then(|payload| payload.remove("at"));
+    assert!(at.is_some_and(|at| at.is_u64()), "a time in milliseconds");
     assert_eq!(
         event["payload"],
         json!({"room":"lobby","from":"ada","text":"hi","id":id})

@@ -172,6 +172,7 @@ fn every_type_form_has_its_typescript_form() {
         "    onChanged: zocket.Subscribe<Change>;",
         "  admin: {\n    /** Deletes every drawing. */\n    wipe: zocket.CallMethod<void, number, zocket.ErrorCode>;",
         "      wipe: client.method(\"admin.wipe\"),",
+        "      cursor: client.method(\"draw.cursor\", \"message\"),",
         "export function createDrawClient(options: zocket.ClientOptions<DrawHeaders>): DrawApi {",
     ];
     for part in expect {

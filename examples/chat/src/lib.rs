@@ -1,12 +1,12 @@
-//! The zocket chat: rooms, messages and a page that talks to it with a
-//! plain browser `WebSocket`. Run it with `cargo run -p chat` and open
+//! The zocket chat: rooms, messages and a page that talks to it with the
+//! generated TypeScript client. Run it with `cargo run -p chat` and open
 //! <http://127.0.0.1:3000>.
 //!
 //! Wire surface (pinned by the end-to-end tests):
 //! - handshake header `name`: required, 1 to 32 characters;
 //! - calls `chat.join {room}` → `null`, `chat.leave {room}` → `null`,
 //!   `chat.send {room, text}` → `{id}`, `chat.whoami` → `{clientId, name, rooms}`;
-//! - event `chat.message {room, from, text, id}` to every member of the room.
+//! - event `chat.message {room, from, text, id, at}` to every member of the room.
 //!
 //! The types derive both `Serialize` and `Deserialize` because the same
 //! definition also gives Rust clients `ChatClient` (zocket's `client`
@@ -22,7 +22,7 @@ use zocket::{ClientId, Close, Connect, Connection, Ctx, RpcError, Server, Server
 /// The longest message text accepted, in characters.
 pub const MAX_TEXT: usize = 2000;
 
-/// The handshake headers (query parameters for browsers).
+/// The handshake headers.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ChatHeaders {
     /// The display name.
@@ -49,7 +49,7 @@ pub struct RoomInput {
 pub struct SendInput {
     /// A room the caller is in.
     pub room: String,
-    /// 1 to 2000 characters.
+    /// The message.
     #[schemars(length(min = 1, max = 2000))]
     pub text: String,
 }
@@ -84,6 +84,8 @@ pub struct ChatMessage {
     pub text: String,
     /// The id `chat.send` returned.
     pub id: u64,
+    /// When the server accepted it, in milliseconds since the Unix epoch.
+    pub at: u64,
 }
 
 #[zocket::router(headers = ChatHeaders, namespace = "chat")]
@@ -163,6 +165,7 @@ impl ChatServer<Member> for ChatApp {
             from: ctx.context().name.clone(),
             text: input.text,
             id: *last,
+            at: now_ms(),
         };
         Chat::events(&ctx)
             .message(&message)
@@ -180,6 +183,15 @@ impl ChatServer<Member> for ChatApp {
     }
 }
 
+/// The time, in milliseconds since the Unix epoch.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        })
+}
+
 /// The chat server, with the default limits.
 pub fn server() -> Server<ChatHeaders, Member> {
     Chat::server(ChatApp::default())
@@ -187,11 +199,31 @@ pub fn server() -> Server<ChatHeaders, Member> {
         .expect("the chat's routes are valid")
 }
 
-/// The page at `/` and `server`'s WebSocket at `/ws`, as an axum app.
+/// The page at `/`, the scripts it imports (the generated client at
+/// `/chat.js`, the `@zocket/client` runtime under `/zocket/`) and
+/// `server`'s WebSocket at `/ws`, as an axum app.
 pub fn routes(server: &Server<ChatHeaders, Member>) -> axum::Router {
-    axum::Router::new()
+    let mut app = axum::Router::new()
         .route("/", axum::routing::get(|| async { Html(PAGE) }))
-        .route("/ws", server.route())
+        .route("/chat.js", axum::routing::get(|| async { script(CLIENT) }));
+    for (file, text) in RUNTIME {
+        app = app.route(
+            &format!("/zocket/{file}"),
+            axum::routing::get(move || async move { script(text) }),
+        );
+    }
+    app.route("/ws", server.route())
+}
+
+/// A JavaScript module as a response.
+fn script(text: &'static str) -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/javascript; charset=utf-8",
+        )],
+        text,
+    )
 }
 
 /// Installs the Prometheus recorder of zocket's metrics (once per process,
@@ -226,4 +258,29 @@ pub fn app() -> (axum::Router, ServerHandle<Member>) {
 }
 
 /// The page at `/`.
-pub const PAGE: &str = include_str!("page.html");
+pub const PAGE: &str = include_str!("../web/index.html");
+
+/// The generated client (`fixtures/chat.ts` of the TypeScript package,
+/// compiled by its `npm run build`), served at `/chat.js`.
+pub const CLIENT: &str = include_str!("../web/chat.js");
+
+/// One file of the compiled runtime, by name.
+macro_rules! runtime {
+    ($file:literal) => {
+        (
+            $file,
+            include_str!(concat!("../../../clients/typescript/dist/", $file)),
+        )
+    };
+}
+
+/// The `@zocket/client` runtime as compiled into the TypeScript package's
+/// `dist/` (committed), served under `/zocket/`.
+const RUNTIME: &[(&str, &str)] = &[
+    runtime!("index.js"),
+    runtime!("client.js"),
+    runtime!("errors.js"),
+    runtime!("internal.js"),
+    runtime!("session.js"),
+    runtime!("types.js"),
+];

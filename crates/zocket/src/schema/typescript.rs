@@ -115,7 +115,10 @@ impl<'a> Generator<'a> {
                 key: last.to_owned(),
                 docs: description(route),
                 ty: method,
-                init: format!("client.method({})", quote(name)),
+                init: match kind {
+                    "message" => format!("client.method({}, \"message\")", quote(name)),
+                    _ => format!("client.method({})", quote(name)),
+                },
             });
         }
         self.out.push_str("}\n\n");
