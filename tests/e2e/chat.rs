@@ -101,7 +101,11 @@ async fn join_send_whoami_leave() {
     let err = eve
         .call_err("chat.send", json!({"room": "general", "text": "let me in"}))
         .await;
-    assert_eq!(err["code"], "FORBIDDEN");
+    assert_eq!(
+        (&err["code"], &err["data"]),
+        (&json!("NOT_IN_ROOM"), &json!({"room": "general"}))
+    );
+    assert_eq!(err["message"], "not in room general");
     for text in [String::new(), "x".repeat(2001)] {
         let err = ada
             .call_err("chat.send", json!({"room": "general", "text": text}))
@@ -133,7 +137,7 @@ async fn join_send_whoami_leave() {
     let err = bob
         .call_err("chat.send", json!({"room": "general", "text": "hi"}))
         .await;
-    assert_eq!(err["code"], "FORBIDDEN");
+    assert_eq!(err["code"], "NOT_IN_ROOM");
 }
 
 #[tokio::test]

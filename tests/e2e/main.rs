@@ -10,6 +10,7 @@ mod chat;
 mod client;
 mod client_resilience;
 mod compat;
+mod constraints;
 mod dispatch;
 mod faults;
 mod handshake;

@@ -37,8 +37,20 @@ fn the_schema_describes_every_route_and_event() {
     for route in routes {
         assert_eq!(schema["routes"][route]["kind"], "call");
         assert!(schema["routes"][route]["input"].is_object());
-        assert_eq!(schema["routes"][route]["error"]["$ref"], "#/$defs/RpcError");
+        // A call whose error type has a schema declares its codes.
+        let error = match route.as_str() {
+            "chat.send" => "#/$defs/SendError",
+            _ => "#/$defs/RpcError",
+        };
+        assert_eq!(schema["routes"][route]["error"]["$ref"], error, "{route}");
     }
+    let codes: Vec<&str> = schema["$defs"]["SendError"]["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|variant| variant["properties"]["code"]["const"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["NOT_IN_ROOM", "INTERNAL"]);
     assert_eq!(
         schema["routes"]["chat.send"]["output"]["$ref"],
         "#/$defs/SendAck"

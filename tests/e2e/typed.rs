@@ -91,7 +91,7 @@ async fn the_typed_client_calls_every_route_and_streams_events() {
     )
     .await
     .expect_err("not in the room");
-    assert_eq!(err.code(), Some("FORBIDDEN"));
+    assert_eq!(err.code(), Some("NOT_IN_ROOM"));
 
     ada.close().await;
     bob.close().await;

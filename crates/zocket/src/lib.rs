@@ -233,7 +233,7 @@ pub mod __private {
     pub const fn assert_error<E: Into<crate::RpcError> + 'static>() {}
 
     pub use crate::registry::{Emit, Emitter};
-    pub use crate::schema::ApiSchema;
+    pub use crate::schema::{ApiSchema, DescribeAnyError, DescribeError, ErrorType};
     pub use zocket_protocol::{RouteKind, schema_hash};
 }
 

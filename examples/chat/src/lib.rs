@@ -19,9 +19,6 @@ use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use zocket::{ClientId, Close, Connect, Connection, Ctx, RpcError, Server, ServerHandle};
 
-/// The longest message text accepted, in characters.
-pub const MAX_TEXT: usize = 2000;
-
 /// The handshake headers.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ChatHeaders {
@@ -52,6 +49,31 @@ pub struct SendInput {
     /// The message.
     #[schemars(length(min = 1, max = 2000))]
     pub text: String,
+}
+
+/// Why `chat.send` failed: the code clients get (`NOT_IN_ROOM`), with
+/// its data (`{"room": ...}`). The schema lists these codes, so the
+/// generated clients know them.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "code", content = "data", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SendError {
+    /// The caller is not in the room.
+    NotInRoom {
+        /// The room.
+        room: String,
+    },
+    /// The message could not be sent (logged on the server).
+    Internal,
+}
+
+impl From<SendError> for RpcError {
+    fn from(err: SendError) -> Self {
+        let message = match &err {
+            SendError::NotInRoom { room } => format!("not in room {room}"),
+            SendError::Internal => "internal error".to_owned(),
+        };
+        RpcError::app(&err, message)
+    }
 }
 
 /// Output of `chat.send`.
@@ -96,8 +118,9 @@ pub trait Chat {
     async fn join(input: RoomInput) -> Result<(), RpcError>;
     /// Takes the caller out of a room.
     async fn leave(input: RoomInput);
-    /// Sends a message to a room the caller is in (`FORBIDDEN` otherwise).
-    async fn send(input: SendInput) -> Result<SendAck, RpcError>;
+    /// Sends a message to a room the caller is in (`NOT_IN_ROOM`
+    /// otherwise); the text's length is checked as the schema declares.
+    async fn send(input: SendInput) -> Result<SendAck, SendError>;
     /// The caller's id, name and rooms.
     async fn whoami() -> WhoAmI;
     /// A message, to every member of its room, the sender included.
@@ -147,16 +170,11 @@ impl ChatServer<Member> for ChatApp {
         ctx.leave(&input.room);
     }
 
-    async fn send(&self, ctx: Ctx<Member>, input: SendInput) -> Result<SendAck, RpcError> {
-        let chars = input.text.chars().count();
-        if chars == 0 || chars > MAX_TEXT {
-            return Err(RpcError::validation(
-                "text",
-                format!("must be 1 to {MAX_TEXT} characters"),
-            ));
-        }
+    async fn send(&self, ctx: Ctx<Member>, input: SendInput) -> Result<SendAck, SendError> {
+        // The text's length (1 to 2000 characters) was checked before this
+        // runs, as `SendInput`'s schema declares.
         if !ctx.has(&input.room) {
-            return Err(RpcError::forbidden(format!("not in room {}", input.room)));
+            return Err(SendError::NotInRoom { room: input.room });
         }
         let mut last = self.next_id.lock().unwrap_or_else(|p| p.into_inner());
         *last += 1;
@@ -170,7 +188,7 @@ impl ChatServer<Member> for ChatApp {
         Chat::events(&ctx)
             .message(&message)
             .to_room(&message.room)
-            .map_err(|_| RpcError::internal())?;
+            .map_err(|_| SendError::Internal)?;
         Ok(SendAck { id: message.id })
     }
 

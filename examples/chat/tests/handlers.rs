@@ -44,7 +44,7 @@ async fn a_message_reaches_every_member_of_its_room_and_no_one_else() {
 }
 
 #[tokio::test]
-async fn sending_to_a_room_one_is_not_in_is_forbidden() {
+async fn sending_to_a_room_one_is_not_in_fails_with_not_in_room() {
     let app = ChatApp::default();
     let hub = TestHub::new();
     let eve = hub.connect(member("eve"));
@@ -53,7 +53,9 @@ async fn sending_to_a_room_one_is_not_in_is_forbidden() {
         text: "hi".into(),
     };
     let err = app.send(eve.ctx(), input).await.expect_err("not a member");
-    assert_eq!(err.code(), &ErrorCode::FORBIDDEN);
+    let err = zocket::RpcError::from(err);
+    assert_eq!(err.code(), &ErrorCode::new("NOT_IN_ROOM"));
+    assert_eq!(err.data().map(|d| d.get()), Some(r#"{"room":"general"}"#));
 }
 
 #[tokio::test]

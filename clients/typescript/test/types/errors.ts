@@ -67,6 +67,11 @@ export async function misuses(state: ConnectionState, r: CallResult<SendAck, Err
   // @ts-expect-error "NOPE" is not an ErrorCode: the comparison has no overlap
   if (r.ok === false && r.error.code === "NOPE") return;
 
+  // 13b. A code of another route: `chat.send` declares NOT_IN_ROOM, `chat.join` does not.
+  const joined = await api.chat.join.result({ room: "general" });
+  // @ts-expect-error NOT_IN_ROOM is not among chat.join's codes
+  if (!joined.ok && joined.error.code === "NOT_IN_ROOM") return;
+
   // 14. Reading `.value` before narrowing `ok`.
   // @ts-expect-error value exists only when ok is true
   console.log(r.value);

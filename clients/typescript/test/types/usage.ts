@@ -42,12 +42,17 @@ export async function usage(): Promise<void> {
   await api.chat.whoami(undefined, { signal: controller.signal });
 
   // Results: narrowed by `ok`, error codes typed.
-  const result: CallResult<SendAck, ErrorCode> = await api.chat.send.result({ room: "general", text: "hi" });
+  const result: CallResult<SendAck, ErrorCode | "NOT_IN_ROOM"> = await api.chat.send.result({ room: "general", text: "hi" });
   if (result.ok) {
     const n: number = result.value.id;
     void n;
   } else {
-    const code: ErrorCode = result.error.code;
+    const code: ErrorCode | "NOT_IN_ROOM" = result.error.code;
+    // The definition's own codes are part of the union.
+    if (result.error.code === "NOT_IN_ROOM") {
+      const data: unknown = result.error.data;
+      void data;
+    }
     if (result.error.code === "FORBIDDEN" || result.error.code === "QUEUE_FULL" || result.error.code === "TIMEOUT") {
       const path: string | null = result.error.path;
       const data: unknown = result.error.data;

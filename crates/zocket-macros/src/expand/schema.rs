@@ -1,7 +1,7 @@
 //! `Api::schema()`: every route and event with its JSON Schemas.
 
 use super::{headers, input_span, input_type, output_ok};
-use crate::ast::{Kind, Router};
+use crate::ast::{Kind, Output, Router};
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -22,7 +22,21 @@ pub(crate) fn expand(router: &Router<'_>) -> TokenStream {
         };
         // Missing bounds are reported on the user's input type.
         let span = input_span(route);
-        quote_spanned!(span=> schema.route::<#input, #output>(#name, #kind, #docs);)
+        let route_schema =
+            quote_spanned!(span=> schema.route::<#input, #output>(#name, #kind, #docs););
+        // An error type with a schema declares the call's codes; any
+        // other keeps `RpcError` (chosen by autoref, at compile time).
+        let error = match &route.output {
+            Output::Result { err, .. } if !is_rpc_error(err) => quote! {
+                {
+                    #[allow(unused_imports)]
+                    use ::zocket::__private::{DescribeAnyError as _, DescribeError as _};
+                    (&::zocket::__private::ErrorType::<#err>::new()).describe_error(schema, #name);
+                }
+            },
+            _ => quote!(),
+        };
+        quote!(#route_schema #error)
     });
     let events = router.events.iter().map(|event| {
         let name = &event.name;
@@ -70,4 +84,9 @@ pub(crate) fn expand(router: &Router<'_>) -> TokenStream {
             }
         }
     }
+}
+
+/// Whether `ty` names zocket's own `RpcError` (its schema is the default).
+fn is_rpc_error(ty: &syn::Type) -> bool {
+    matches!(ty, syn::Type::Path(path) if path.path.segments.last().is_some_and(|s| s.ident == "RpcError"))
 }

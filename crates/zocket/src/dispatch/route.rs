@@ -4,9 +4,10 @@
 use super::Ctx;
 use super::middleware::Middleware;
 use crate::metrics::RouteMetrics;
-use crate::protocol::{RpcError, decode};
+use crate::protocol::{Constraints, RpcError, decode};
 use axum::extract::ws::Utf8Bytes;
 use futures_util::future::BoxFuture;
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::future::Future;
@@ -82,15 +83,23 @@ where
     C: Send + Sync + 'static,
     F: Fn(Ctx<C>, I) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<O, E>> + Send + 'static,
-    I: DeserializeOwned + Send + 'static,
+    I: DeserializeOwned + JsonSchema + Send + 'static,
     O: Serialize + 'static,
     E: Into<RpcError> + 'static,
 {
+    // What the input's schema declares beyond its type, checked before
+    // the handler; `None` (nothing to check) for most inputs.
+    let constraints = Constraints::of::<I>();
     Arc::new(move |ctx, payload| {
         let input = match decode::<I>(payload.json()) {
             Ok(input) => input,
             Err(err) => return Box::pin(std::future::ready(Err(err))),
         };
+        if let Some(constraints) = &constraints
+            && let Err(err) = constraints.check(payload.json())
+        {
+            return Box::pin(std::future::ready(Err(err)));
+        }
         let output = handler(ctx, input);
         Box::pin(async move {
             let output = output.await.map_err(Into::into)?;

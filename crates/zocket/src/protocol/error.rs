@@ -62,6 +62,60 @@ impl RpcError {
         Self::new(ErrorCode::FORBIDDEN, message)
     }
 
+    /// The error of an application error type whose serialized form
+    /// names its code: a string (`"NOT_IN_ROOM"`, a unit variant), or an
+    /// object `{"code": ..., "data": ...}` (an enum with
+    /// `#[serde(tag = "code", content = "data")]`), whose `data` is
+    /// attached. So the codes the schema lists (from the type's
+    /// `JsonSchema`) are the codes clients get. Anything else is
+    /// `INTERNAL`, logged.
+    ///
+    /// ```
+    /// use zocket::RpcError;
+    ///
+    /// #[derive(serde::Serialize, schemars::JsonSchema)]
+    /// #[serde(tag = "code", content = "data", rename_all = "SCREAMING_SNAKE_CASE")]
+    /// enum SendError { NotInRoom { room: String } }
+    ///
+    /// impl From<SendError> for RpcError {
+    ///     fn from(err: SendError) -> Self {
+    ///         let SendError::NotInRoom { room } = &err;
+    ///         let message = format!("not in room {room}");
+    ///         RpcError::app(&err, message)
+    ///     }
+    /// }
+    ///
+    /// let err = RpcError::from(SendError::NotInRoom { room: "general".into() });
+    /// assert_eq!(err.code().as_str(), "NOT_IN_ROOM");
+    /// assert_eq!(err.data().unwrap().get(), r#"{"room":"general"}"#);
+    /// ```
+    pub fn app<E: Serialize + ?Sized>(err: &E, message: impl Into<Cow<'static, str>>) -> Self {
+        match serde_json::to_value(err) {
+            Ok(serde_json::Value::String(code)) => Self::new(ErrorCode::new(code), message),
+            Ok(serde_json::Value::Object(mut object)) => match object.remove("code") {
+                Some(serde_json::Value::String(code)) => {
+                    let error = Self::new(ErrorCode::new(code), message);
+                    match object.remove("data") {
+                        Some(data) => error.with_data(&data),
+                        None => error,
+                    }
+                }
+                _ => {
+                    tracing::warn!("an application error serialized without a string `code`");
+                    Self::internal()
+                }
+            },
+            Ok(_) => {
+                tracing::warn!("an application error serialized to neither a code nor an object");
+                Self::internal()
+            }
+            Err(err) => {
+                tracing::warn!(%err, "an application error failed to serialize");
+                Self::internal()
+            }
+        }
+    }
+
     /// `INTERNAL` with a generic message: the details belong in the logs.
     pub fn internal() -> Self {
         Self::new(ErrorCode::INTERNAL, "internal error")

@@ -4,10 +4,12 @@
 //!
 //! The bottom layer of the server: it depends on nothing else in the crate.
 
+mod constraints;
 mod decode;
 mod encode;
 mod error;
 
+pub(crate) use constraints::Constraints;
 pub(crate) use decode::{decode, explain};
 pub(crate) use encode::{EventFrame, error_frame, reply_frame};
 pub use error::{Close, RpcError};

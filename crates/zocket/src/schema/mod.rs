@@ -8,6 +8,49 @@ mod typescript;
 
 pub use typescript::{RUNTIME, typescript};
 
+use std::marker::PhantomData;
+
+/// How the router macro describes a call's error type `E`: with its
+/// schema when `E: JsonSchema` ([`DescribeError`]), else as a plain
+/// `RpcError` ([`DescribeAnyError`]), chosen at compile time.
+#[doc(hidden)]
+pub struct ErrorType<E>(PhantomData<fn() -> E>);
+
+impl<E> ErrorType<E> {
+    /// The marker for `E`.
+    pub const fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<E> Default for ErrorType<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// An error type with a schema: its codes are part of the API.
+#[doc(hidden)]
+pub trait DescribeError {
+    /// Adds the error's schema to the call `name`.
+    fn describe_error(&self, schema: &mut ApiSchema, name: &str);
+}
+
+impl<E: JsonSchema> DescribeError for ErrorType<E> {
+    fn describe_error(&self, schema: &mut ApiSchema, name: &str) {
+        schema.route_error::<E>(name);
+    }
+}
+
+/// An error type without a schema: the route's error stays `RpcError`.
+#[doc(hidden)]
+pub trait DescribeAnyError {
+    /// Leaves the call's error as it is.
+    fn describe_error(&self, _schema: &mut ApiSchema, _name: &str) {}
+}
+
+impl<E> DescribeAnyError for &ErrorType<E> {}
+
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{Map, Value, json};
 pub use zocket_protocol::RouteKind;
@@ -52,6 +95,16 @@ impl ApiSchema {
             route.insert("error".into(), json!({ "$ref": "#/$defs/RpcError" }));
         }
         self.routes.insert(name.into(), Value::Object(route));
+    }
+
+    /// Declares the application error type of the call `name`: its schema
+    /// (as `E` serializes: a string code, or `{"code", "data"}`) becomes
+    /// the route's `error`, so clients know its codes.
+    pub fn route_error<E: JsonSchema>(&mut self, name: &str) {
+        let schema = self.generator.subschema_for::<E>().to_value();
+        if let Some(Value::Object(route)) = self.routes.get_mut(name) {
+            route.insert("error".into(), schema);
+        }
     }
 
     /// Adds a server event and its payload.

@@ -101,15 +101,23 @@ impl<'a> Generator<'a> {
                 Some(output) => ty(output, 1),
                 None => "void".to_owned(),
             };
+            let mut codes = Vec::new();
+            if let Some(error) = route.get("error") {
+                error_codes(error, self.schema.get("$defs"), &mut codes, 0);
+            }
+            let error = std::iter::once("zocket.ErrorCode".to_owned())
+                .chain(codes.iter().map(|code| quote(code)))
+                .collect::<Vec<_>>()
+                .join(" | ");
             let _ = writeln!(
                 self.out,
-                "  {}: {{ kind: \"{kind}\"; input: {input}; output: {output}; error: zocket.ErrorCode }};",
+                "  {}: {{ kind: \"{kind}\"; input: {input}; output: {output}; error: {error} }};",
                 key(name)
             );
             let (path, last) = split(name);
             let method = match kind {
                 "message" => format!("zocket.MessageMethod<{input}>"),
-                _ => format!("zocket.CallMethod<{input}, {output}, zocket.ErrorCode>"),
+                _ => format!("zocket.CallMethod<{input}, {output}, {error}>"),
             };
             root.at(&path).members.push(Member {
                 key: last.to_owned(),
@@ -232,6 +240,47 @@ impl Node {
         }
         for member in &self.members {
             let _ = writeln!(out, "{pad}{}: {},", key(&member.key), member.init);
+        }
+    }
+}
+
+/// The codes an application error type declares: the string values of
+/// its schema (unit variants), or of its `code` property (variants tagged
+/// by `code`). zocket's own `RpcError` declares none.
+fn error_codes(schema: &Value, defs: Option<&Value>, codes: &mut Vec<String>, depth: u8) {
+    if depth > 16 {
+        return;
+    }
+    if let Some(target) = schema.get("$ref").and_then(Value::as_str) {
+        let name = target.rsplit('/').next().unwrap_or(target);
+        if name != "RpcError"
+            && let Some(def) = defs.and_then(|d| d.get(name))
+        {
+            error_codes(def, defs, codes, depth + 1);
+        }
+        return;
+    }
+    let mut add = |value: &Value| {
+        if let Some(code) = value.as_str()
+            && !codes.iter().any(|c| c == code)
+        {
+            codes.push(code.to_owned());
+        }
+    };
+    if let Some(value) = schema.get("const") {
+        add(value);
+    }
+    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+        values.iter().for_each(&mut add);
+    }
+    if let Some(code) = schema.get("properties").and_then(|p| p.get("code")) {
+        error_codes(code, defs, codes, depth + 1);
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(options) = schema.get(key).and_then(Value::as_array) {
+            for option in options {
+                error_codes(option, defs, codes, depth + 1);
+            }
         }
     }
 }
