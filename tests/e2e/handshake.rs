@@ -218,3 +218,31 @@ async fn ready_is_first_and_ids_are_unguessable() {
         client.close().await;
     }
 }
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[allow(dead_code)]
+struct Profile {
+    age: u8,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[allow(dead_code)]
+struct NestedHeaders {
+    user: String,
+    profile: Profile,
+    tags: Option<Vec<String>>,
+}
+
+#[test]
+fn a_header_type_with_nested_fields_is_refused_at_build_time() {
+    let built: Result<Server<NestedHeaders, ()>, _> = Server::builder(Router::new())
+        .on_connect(|_: Arc<NestedHeaders>, _| async { Ok(()) })
+        .build();
+    let err = built.err().expect("not built").to_string();
+    assert!(
+        err.contains("header field `profile` is an object or an array"),
+        "{err}"
+    );
+    assert!(err.contains("header field `tags`"), "{err}");
+    assert!(!err.contains("`user`"), "{err}");
+}

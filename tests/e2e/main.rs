@@ -5,12 +5,14 @@
 //! client) over zocket's in-memory transport (`zocket::testing`), with the
 //! same handshake, frames and clients.
 
+mod asyncapi;
 mod browser;
 mod chat;
 mod client;
 mod client_resilience;
 mod compat;
 mod constraints;
+mod context;
 mod dispatch;
 mod faults;
 mod handshake;

@@ -425,3 +425,9 @@ impl std::io::Write for Writer {
         Ok(())
     }
 }
+
+/// The README's examples, compiled as doctests (here, where the chat
+/// example and zocket's client and test kit are at hand).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -219,14 +219,34 @@ pub mod __private {
         T: serde::de::DeserializeOwned + schemars::JsonSchema + Send + Sync + 'static,
     >() {
     }
+    /// What the typed client (zocket's `client` feature) decodes: replies
+    /// and events. Its error names the feature.
+    #[diagnostic::on_unimplemented(
+        message = "zocket's `client` feature needs `{Self}` to implement `Deserialize`: the typed client decodes it",
+        label = "not `Deserialize`",
+        note = "derive `serde::Deserialize` for `{Self}`, or build without zocket's `client` feature (it generates the typed client)"
+    )]
+    pub trait ClientDecodes: serde::de::DeserializeOwned + Send + 'static {}
+    impl<T: serde::de::DeserializeOwned + Send + 'static> ClientDecodes for T {}
+
+    /// What the typed client (zocket's `client` feature) sends: inputs and
+    /// headers. Its error names the feature.
+    #[diagnostic::on_unimplemented(
+        message = "zocket's `client` feature needs `{Self}` to implement `Serialize`: the typed client sends it",
+        label = "not `Serialize`",
+        note = "derive `serde::Serialize` for `{Self}`, or build without zocket's `client` feature (it generates the typed client)"
+    )]
+    pub trait ClientEncodes: serde::Serialize + Sync {}
+    impl<T: serde::Serialize + Sync + ?Sized> ClientEncodes for T {}
+
     /// Fails to compile unless a client can send `T` as an input.
-    pub const fn assert_client_input<T: serde::Serialize + Sync + ?Sized>() {}
+    pub const fn assert_client_input<T: ClientEncodes + ?Sized>() {}
     /// Fails to compile unless a client can decode `T` from a reply.
-    pub const fn assert_client_output<T: serde::de::DeserializeOwned>() {}
+    pub const fn assert_client_output<T: ClientDecodes>() {}
     /// Fails to compile unless a client can decode `T` from an event.
-    pub const fn assert_client_event<T: serde::de::DeserializeOwned + Send + 'static>() {}
+    pub const fn assert_client_event<T: ClientDecodes>() {}
     /// Fails to compile unless a client can send `T` as its headers.
-    pub const fn assert_client_headers<T: serde::Serialize + ?Sized>() {}
+    pub const fn assert_client_headers<T: ClientEncodes + ?Sized>() {}
     /// Fails to compile unless `T` can be handed from middleware to handlers.
     pub const fn assert_middleware_value<T: Send + 'static>() {}
     /// Fails to compile unless `E` can be a call's error.
@@ -254,8 +274,3 @@ macro_rules! __client {
 macro_rules! __client {
     ($($tokens:tt)*) => {};
 }
-
-/// The README's examples, compiled as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeDoctests;

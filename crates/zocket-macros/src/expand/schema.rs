@@ -74,6 +74,16 @@ pub(crate) fn expand(router: &Router<'_>) -> TokenStream {
                 ::zocket::schema::typescript(&Self::schema(), #name)
             }
 
+            /// The AsyncAPI 3.0.0 document of this API: one channel for the
+            /// WebSocket (the headers as its `ws` binding), an operation per
+            /// route (`send`; calls with their `__rpc_res`/`__rpc_err` reply)
+            /// and per event (`receive`), each frame's schema as a message,
+            /// and the definitions as `components.schemas`. `info.version`
+            /// is `0.1.0`; `zocket::schema::asyncapi_with_version` sets another.
+            pub fn asyncapi() -> ::zocket::__private::serde_json::Value {
+                ::zocket::schema::asyncapi(&Self::schema(), #name)
+            }
+
             /// Adds this definition's routes and events (nested ones
             /// included) to `schema`: what a parent definition calls.
             #[doc(hidden)]

@@ -351,6 +351,22 @@ pub(crate) fn expand(cx: &Ctxt, router: &Router<'_>, server_trait: &Ident) -> To
                     .connect_with(server)
                     .schema_hash(Self::schema_hash())
             }
+
+            /// A server builder with the routes of `server`, every
+            /// connection starting with a clone of `context` (no
+            /// [`zocket::Connect`] hooks needed; add hooks on the
+            /// builder); see [`zocket::ServerBuilder::context`].
+            pub fn server_with_context<S, C, T>(server: S, context: T) -> ::zocket::ServerBuilder<#headers, C>
+            where
+                S: #server_trait<C>,
+                C: ::core::marker::Send + ::core::marker::Sync + 'static,
+                T: ::core::convert::Into<C> + ::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static,
+            {
+                let server = ::zocket::__private::Arc::new(server);
+                ::zocket::Server::builder(Self::router_shared(server))
+                    .context(context)
+                    .schema_hash(Self::schema_hash())
+            }
         }
     }
 }

@@ -9,6 +9,40 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use zocket_protocol::ErrorCode;
 
+impl<T: Send + 'static> Ctx<std::sync::Mutex<T>> {
+    /// Changes the connection's state: for a context that is a
+    /// `Mutex<T>`, runs `change` on the state under its lock and returns
+    /// what it returns. Calls of one connection run concurrently, so this
+    /// is how handlers and middleware update per-connection state safely;
+    /// keep `change` short (it holds the lock, and cannot `.await`). The
+    /// state lasts as long as the session, a resumed one included.
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use zocket::{Ctx, RpcError};
+    ///
+    /// #[derive(Default)]
+    /// struct Cart { items: Vec<String> }
+    ///
+    /// async fn add(ctx: Ctx<Mutex<Cart>>, item: String) -> Result<usize, RpcError> {
+    ///     Ok(ctx.update(|cart| {
+    ///         cart.items.push(item);
+    ///         cart.items.len()
+    ///     }))
+    /// }
+    /// ```
+    pub fn update<R>(&self, change: impl FnOnce(&mut T) -> R) -> R {
+        // A handler that panicked under the lock left the state as it was
+        // then; later calls still see it.
+        let mut state = self
+            .conn
+            .app
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        change(&mut state)
+    }
+}
+
 /// The built-in context of a call: the connection (client id, rooms,
 /// sending, disconnect), the application's context `C` from `on_connect`,
 /// and the values middleware handed over.

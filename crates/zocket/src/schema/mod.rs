@@ -1,11 +1,14 @@
 //! The JSON Schema of a whole API: headers, routes and events, built from
 //! schemars schemas of each type, with shared definitions. The router
-//! macro's `Chat::schema()` builds it with [`ApiSchema`], and
+//! macro's `Chat::schema()` builds it with [`ApiSchema`],
 //! `Chat::typescript()` turns it into a TypeScript client with
-//! [`typescript`].
+//! [`typescript`], and `Chat::asyncapi()` into an AsyncAPI 3.0.0 document
+//! with [`asyncapi`].
 
+mod asyncapi;
 mod typescript;
 
+pub use asyncapi::{asyncapi, asyncapi_with_version};
 pub use typescript::{RUNTIME, typescript};
 
 use std::marker::PhantomData;

@@ -71,7 +71,8 @@ where
 
     /// Builds the connection's context from the validated headers and the
     /// new client id. Runs after the upgrade; an error closes the socket
-    /// with its code (4000-4999) and reason. Required.
+    /// with its code (4000-4999) and reason. Required, unless every
+    /// connection starts from one value ([`context`](Self::context)).
     pub fn on_connect<F, Fut>(mut self, hook: F) -> Self
     where
         F: Fn(Arc<H>, ClientId) -> Fut + Send + Sync + 'static,
@@ -79,6 +80,37 @@ where
     {
         self.connect = Some(Arc::new(move |headers, id| Box::pin(hook(headers, id))));
         self
+    }
+
+    /// Starts every connection with a clone of `initial` as its context,
+    /// instead of an `on_connect` hook: for state that needs nothing from
+    /// the headers (a `Default` value, say; handlers may then change it,
+    /// see [`Ctx::update`](crate::Ctx::update)).
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use zocket::{Ctx, NoHeaders, Router, RpcError, Server};
+    ///
+    /// #[derive(Clone, Default)]
+    /// struct Visits { count: u32 }
+    ///
+    /// let router = Router::new().call("visit", |ctx: Ctx<Mutex<Visits>>, _: ()| async move {
+    ///     Ok::<_, RpcError>(ctx.update(|v| { v.count += 1; v.count }))
+    /// });
+    /// let server: Server<NoHeaders, Mutex<Visits>> = Server::builder(router)
+    ///     .context(Visits::default())
+    ///     .build()
+    ///     .expect("valid");
+    /// # drop(server);
+    /// ```
+    pub fn context<T>(self, initial: T) -> Self
+    where
+        T: Into<C> + Clone + Send + Sync + 'static,
+    {
+        self.on_connect(move |_headers, _id| {
+            let context = initial.clone().into();
+            async move { Ok(context) }
+        })
     }
 
     /// Runs before the upgrade, after header validation; an error is the
@@ -187,7 +219,18 @@ where
             Default::default()
         });
         if self.connect.is_none() {
-            problems.push("no `on_connect` hook: it builds each connection's context".into());
+            problems.push(
+                "no `on_connect` hook: it builds each connection's context \
+                 (or start every connection from one value with `context(..)`)"
+                    .into(),
+            );
+        }
+        let headers = HeaderSchema::<H>::new();
+        for field in headers.nested_fields() {
+            problems.push(format!(
+                "header field `{field}` is an object or an array: header fields are flat \
+                 values (strings, numbers, booleans, enums), one per HTTP header or query parameter"
+            ));
         }
         let (Some(connect), true) = (self.connect, problems.is_empty()) else {
             return Err(BuildError { problems });
@@ -205,7 +248,7 @@ where
         let hub = Arc::new(hub);
         Ok(Server {
             handshaker: Arc::new(Handshaker {
-                schema: HeaderSchema::new(),
+                schema: headers,
                 before: self.before,
                 connect,
                 resume: self.resume,

@@ -23,6 +23,8 @@ struct Kinds {
     number: bool,
     boolean: bool,
     null: bool,
+    /// An object or an array: not a header value.
+    nested: bool,
 }
 
 impl Kinds {
@@ -33,6 +35,7 @@ impl Kinds {
             "number" => self.number = true,
             "boolean" => self.boolean = true,
             "null" => self.null = true,
+            "object" | "array" => self.nested = true,
             _ => {}
         }
     }
@@ -84,6 +87,16 @@ pub(crate) struct HeaderSchema<H> {
 }
 
 impl<H: DeserializeOwned + JsonSchema> HeaderSchema<H> {
+    /// The fields that cannot come from a header: objects and arrays
+    /// (header values are flat). A server with such headers is not built.
+    pub(crate) fn nested_fields(&self) -> Vec<&str> {
+        self.fields
+            .iter()
+            .filter(|field| field.kinds.nested)
+            .map(|field| field.name.as_str())
+            .collect()
+    }
+
     /// Reads the top-level properties of `H`'s JSON Schema.
     pub(crate) fn new() -> Self {
         let schema = schemars::schema_for!(H);
