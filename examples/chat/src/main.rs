@@ -1,8 +1,8 @@
 //! Run with `cargo run -p chat`, then open <http://127.0.0.1:3000>
 //! (set `PORT` for another port, `PORT=0` for any free one). `cargo run -p
 //! chat -- --schema` prints the API's JSON Schema instead, `--typescript`
-//! its TypeScript client (`clients/typescript/fixtures/chat.ts`), `--help`
-//! the usage.
+//! its TypeScript client (`clients/typescript/fixtures/chat.ts`),
+//! `--asyncapi` its AsyncAPI 3.0.0 document, `--help` the usage.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -10,10 +10,11 @@ use std::process::ExitCode;
 const USAGE: &str = "\
 The zocket chat example: a page at /, the WebSocket at /ws, metrics at /metrics.
 
-Usage: cargo run -p chat [-- --schema | --typescript | --help]
+Usage: cargo run -p chat [-- --schema | --typescript | --asyncapi | --help]
 
   --schema       print the API's JSON Schema and exit
   --typescript   print the API's TypeScript client module and exit
+  --asyncapi     print the API's AsyncAPI 3.0.0 document (JSON) and exit
   --help         print this and exit
 
 Environment:
@@ -41,6 +42,12 @@ async fn run() -> Result<(), String> {
         let schema = serde_json::to_string_pretty(&chat::Chat::schema())
             .map_err(|err| format!("the schema does not serialize: {err}"))?;
         println!("{schema}");
+        return Ok(());
+    }
+    if args.iter().any(|arg| arg == "--asyncapi") {
+        let document = serde_json::to_string_pretty(&chat::Chat::asyncapi())
+            .map_err(|err| format!("the AsyncAPI document does not serialize: {err}"))?;
+        println!("{document}");
         return Ok(());
     }
     if args.iter().any(|arg| arg == "--typescript") {
