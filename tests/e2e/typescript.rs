@@ -135,9 +135,21 @@ trait Draw {
     /// A drawing changed.
     #[zocket(event)]
     fn changed(payload: Change);
+    /// Where another user's cursor is.
+    #[zocket(event, when_full = "latest")]
+    fn cursor_moved(payload: Cursor);
     /// The administration routes.
     #[zocket(nest)]
     fn admin() -> Admin;
+}
+
+#[test]
+fn an_event_declares_what_happens_when_a_recipient_falls_behind() {
+    assert_eq!(Draw::CURSOR_MOVED.policy(), zocket::WhenFull::Latest);
+    assert_eq!(Draw::CHANGED.policy(), zocket::WhenFull::Close);
+    let schema = Draw::schema();
+    assert_eq!(schema["events"]["draw.cursorMoved"]["whenFull"], "latest");
+    assert!(schema["events"]["draw.changed"].get("whenFull").is_none());
 }
 
 #[test]
@@ -174,6 +186,9 @@ fn every_type_form_has_its_typescript_form() {
         "      wipe: client.method(\"admin.wipe\"),",
         "      cursor: client.method(\"draw.cursor\", \"message\"),",
         "export function createDrawClient(options: zocket.ClientOptions<DrawHeaders>): DrawApi {",
+        // An ephemeral event says so.
+        "Ephemeral (`when_full = \"latest\"`)",
+        "    onCursorMoved: zocket.Subscribe<Cursor>;",
     ];
     for part in expect {
         assert!(module.contains(part), "missing {part:?} in:\n{module}");

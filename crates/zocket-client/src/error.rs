@@ -221,6 +221,11 @@ pub enum EventError {
     /// [`ClientBuilder::event_buffer`](crate::ClientBuilder::event_buffer)).
     #[error("the stream fell behind: {0} items dropped")]
     Lagged(u64),
+    /// The server dropped this many events of this kind for this client
+    /// (its queue was full; the event declares `when_full`), since the one
+    /// before; the next item is the event that followed them.
+    #[error("the server dropped {0} events of this kind")]
+    Dropped(u64),
 }
 
 #[cfg(test)]

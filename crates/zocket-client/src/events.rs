@@ -20,6 +20,8 @@ use zocket_protocol::ErrorObject;
 #[derive(Clone)]
 pub(crate) struct Delivery {
     seq: Option<u64>,
+    /// Events of its kind the server dropped before it.
+    dropped: u64,
     payload: Arc<str>,
 }
 
@@ -68,6 +70,7 @@ impl Subscriptions {
         EventStream {
             name: name.into(),
             feed: feed(rx),
+            held: None,
             _type: PhantomData,
         }
     }
@@ -88,13 +91,14 @@ impl Subscriptions {
     }
 
     /// Hands an event to every stream of its name.
-    pub(crate) fn publish(&self, name: &str, seq: Option<u64>, payload: &str) {
+    pub(crate) fn publish(&self, name: &str, seq: Option<u64>, dropped: u64, payload: &str) {
         let mut channels = self.lock();
         let Some(tx) = channels.events.get(name) else {
             return;
         };
         let delivery = Delivery {
             seq,
+            dropped,
             payload: payload.into(),
         };
         if tx.send(delivery).is_err() {
@@ -155,6 +159,8 @@ fn feed<M: Clone + Send + 'static>(rx: broadcast::Receiver<M>) -> Feed<M> {
 pub struct EventStream<T> {
     name: Arc<str>,
     feed: Feed<Delivery>,
+    /// An event whose `dropped` count was just reported, to yield next.
+    held: Option<Delivery>,
     _type: PhantomData<fn() -> T>,
 }
 
@@ -170,8 +176,17 @@ impl<T: DeserializeOwned> Stream for EventStream<T> {
     type Item = Result<T, EventError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let item = std::task::ready!(self.feed.poll_next_unpin(cx));
+        let item = match self.held.take() {
+            Some(delivery) => Some(Ok(delivery)),
+            None => std::task::ready!(self.feed.poll_next_unpin(cx)),
+        };
         Poll::Ready(item.map(|item| match item {
+            // The server dropped some of this kind before it: say so first.
+            Ok(mut delivery) if delivery.dropped > 0 => {
+                let dropped = std::mem::take(&mut delivery.dropped);
+                self.held = Some(delivery);
+                Err(EventError::Dropped(dropped))
+            }
             Ok(delivery) => {
                 serde_json::from_str(&delivery.payload).map_err(|source| EventError::Decode {
                     name: self.name.to_string(),
@@ -225,9 +240,9 @@ mod tests {
         let subs = Subscriptions::new(8);
         let mut a = subs.events::<u32>("tick");
         let mut b = subs.events::<u32>("tick");
-        subs.publish("tick", Some(1), "1");
-        subs.publish("tock", Some(2), "99");
-        subs.publish("tick", Some(3), "3");
+        subs.publish("tick", Some(1), 0, "1");
+        subs.publish("tock", Some(2), 0, "99");
+        subs.publish("tick", Some(3), 0, "3");
         for stream in [&mut a, &mut b] {
             assert_eq!(next_now(stream).unwrap().unwrap().unwrap(), 1);
             assert_eq!(next_now(stream).unwrap().unwrap().unwrap(), 3);
@@ -236,11 +251,24 @@ mod tests {
     }
 
     #[test]
+    fn events_the_server_dropped_are_reported_before_the_next_one() {
+        let subs = Subscriptions::new(8);
+        let mut stream = subs.events::<u32>("cursor");
+        subs.publish("cursor", None, 0, "1");
+        subs.publish("cursor", None, 5, "7");
+        assert_eq!(next_now(&mut stream).unwrap().unwrap().unwrap(), 1);
+        let err = next_now(&mut stream).unwrap().unwrap().unwrap_err();
+        assert!(matches!(err, EventError::Dropped(5)), "{err}");
+        assert_eq!(next_now(&mut stream).unwrap().unwrap().unwrap(), 7);
+        assert!(next_now(&mut stream).is_none());
+    }
+
+    #[test]
     fn a_payload_that_does_not_decode_is_an_error_item() {
         let subs = Subscriptions::new(8);
         let mut stream = subs.events::<u32>("tick");
-        subs.publish("tick", Some(1), r#""one""#);
-        subs.publish("tick", Some(2), "2");
+        subs.publish("tick", Some(1), 0, r#""one""#);
+        subs.publish("tick", Some(2), 0, "2");
         let err = next_now(&mut stream).unwrap().unwrap().unwrap_err();
         assert!(matches!(&err, EventError::Decode { name, seq: Some(1), .. } if name == "tick"));
         assert_eq!(next_now(&mut stream).unwrap().unwrap().unwrap(), 2);
@@ -251,7 +279,7 @@ mod tests {
         let subs = Subscriptions::new(2);
         let mut slow = subs.events::<u32>("tick");
         for n in 1..=5 {
-            subs.publish("tick", Some(n), &n.to_string());
+            subs.publish("tick", Some(n), 0, &n.to_string());
         }
         assert!(matches!(
             next_now(&mut slow).unwrap().unwrap(),
@@ -266,7 +294,7 @@ mod tests {
         let subs = Subscriptions::new(8);
         let mut stream = subs.events::<u32>("tick");
         let mut errors = subs.errors();
-        subs.publish("tick", Some(1), "1");
+        subs.publish("tick", Some(1), 0, "1");
         subs.close();
         assert_eq!(next_now(&mut stream).unwrap().unwrap().unwrap(), 1);
         assert!(next_now(&mut stream).unwrap().is_none());
@@ -280,7 +308,7 @@ mod tests {
     fn names_nobody_listens_to_are_forgotten() {
         let subs = Subscriptions::new(8);
         drop(subs.events::<u32>("a"));
-        subs.publish("a", None, "1");
+        subs.publish("a", None, 0, "1");
         assert!(subs.lock().events.is_empty());
         drop(subs.events::<u32>("b"));
         let _c = subs.events::<u32>("c");

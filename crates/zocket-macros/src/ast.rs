@@ -177,6 +177,8 @@ pub(crate) struct EventDef<'a> {
     pub(crate) docs: String,
     /// Doc comments and lint attributes, carried over.
     pub(crate) doc_attrs: Vec<Attribute>,
+    /// `when_full = "..."`: its name and the `zocket::WhenFull` variant.
+    pub(crate) when_full: Option<(&'static str, &'static str)>,
 }
 
 /// What a handler or middleware returns.
@@ -376,6 +378,7 @@ impl<'a> Router<'a> {
             payload: (*payload.ty).clone(),
             docs: attrs.docs.join("\n"),
             doc_attrs: doc_attrs(f),
+            when_full: attrs.when_full,
         })
     }
 }

@@ -23,7 +23,24 @@ pub(crate) struct RouterArgs {
 /// The keys of the macro's arguments.
 const ROUTER_KEYS: &[&str] = &["headers", "namespace", "middleware"];
 /// The keys of `#[zocket(...)]` on an item.
-const ITEM_KEYS: &[&str] = &["message", "event", "middleware", "nest", "name", "uses"];
+const ITEM_KEYS: &[&str] = &[
+    "message",
+    "event",
+    "middleware",
+    "nest",
+    "name",
+    "uses",
+    "when_full",
+];
+
+/// The values of `when_full`, with the `zocket::WhenFull` variant each
+/// names.
+const WHEN_FULL: &[(&str, &str)] = &[
+    ("close", "Close"),
+    ("drop", "Drop"),
+    ("drop_oldest", "DropOldest"),
+    ("latest", "Latest"),
+];
 
 /// Lint attributes, carried over to the generated items.
 pub(crate) const LINTS: &[&str] = &["allow", "expect", "warn", "deny"];
@@ -185,6 +202,9 @@ pub(crate) struct ItemAttrs {
     pub(crate) name: Option<LitStr>,
     /// `#[zocket(uses = [a])]`: middleware this route runs.
     pub(crate) uses: Vec<Ident>,
+    /// `#[zocket(event, when_full = "latest")]`: the `zocket::WhenFull`
+    /// variant and its name as written.
+    pub(crate) when_full: Option<(&'static str, &'static str)>,
     /// The doc comment's lines.
     pub(crate) docs: Vec<String>,
 }
@@ -207,10 +227,13 @@ impl ItemAttrs {
             kind: ItemKind::Call,
             name: None,
             uses: Vec::new(),
+            when_full: None,
             docs: Vec::new(),
         };
         let mut kind: Option<Span> = None;
         let mut uses_seen = false;
+        let mut uses_span: Option<Span> = None;
+        let mut when_full_span: Option<Span> = None;
         for attr in attrs {
             if attr.path().is_ident("doc") {
                 if let Meta::NameValue(nv) = &attr.meta
@@ -255,11 +278,32 @@ impl ItemAttrs {
                         );
                     }
                 } else if meta.path.is_ident("uses") {
+                    uses_span = meta.path.get_ident().map(Ident::span);
                     let expr: syn::Expr = meta.value()?.parse()?;
                     if std::mem::replace(&mut uses_seen, true) {
                         repeated(cx, &meta.path);
                     } else {
                         out.uses = ident_list(cx, &expr);
+                    }
+                } else if meta.path.is_ident("when_full") {
+                    when_full_span = meta.path.get_ident().map(Ident::span);
+                    let expr: syn::Expr = meta.value()?.parse()?;
+                    let example =
+                        "`when_full` takes one of \"close\", \"drop\", \"drop_oldest\", \"latest\"";
+                    if out.when_full.is_some() {
+                        repeated(cx, &meta.path);
+                    } else if let Some(lit) = string(cx, &expr, example) {
+                        let value = lit.value();
+                        match WHEN_FULL.iter().find(|(name, _)| *name == value) {
+                            Some(found) => out.when_full = Some(*found),
+                            None => {
+                                let names: Vec<&str> = WHEN_FULL.iter().map(|(n, _)| *n).collect();
+                                let hint = did_you_mean(&value, &names)
+                                    .map(|close| format!("; did you mean \"{close}\"?"))
+                                    .unwrap_or_default();
+                                cx.error_spanned_by(&lit, format!("{example}{hint}"));
+                            }
+                        }
                     }
                 } else if meta.path.is_ident("name") {
                     let expr: syn::Expr = meta.value()?.parse()?;
@@ -281,6 +325,22 @@ impl ItemAttrs {
             if let Err(err) = result {
                 cx.push(err);
             }
+        }
+        if let Some(span) = uses_span
+            && !matches!(out.kind, ItemKind::Call | ItemKind::Message)
+        {
+            cx.error_at(
+                span,
+                "`uses` is for calls and messages: the middleware a route runs",
+            );
+        }
+        if let Some(span) = when_full_span
+            && out.kind != ItemKind::Event
+        {
+            cx.error_at(
+                span,
+                "`when_full` is for events: what happens when a recipient's queue is full",
+            );
         }
         cx.reported_since(start).map(|()| out)
     }

@@ -164,8 +164,12 @@ pub enum ServerFrame {
         name: String,
         /// The payload's JSON.
         payload: Box<RawValue>,
-        /// The event's number in the session.
+        /// The event's number in the session; `None` for an ephemeral
+        /// event (one the server may drop when the client's queue is full).
         seq: Option<u64>,
+        /// For an ephemeral event: how many of its kind the server dropped
+        /// for this client since the last one it delivered (0: none).
+        dropped: u64,
     },
     /// A frame of a reserved type (`__...`) this side does not know.
     Unknown {
@@ -223,6 +227,8 @@ struct Raw {
     error: Option<ErrorObject>,
     #[serde(default)]
     seq: Option<u64>,
+    #[serde(default)]
+    dropped: u64,
 }
 
 fn null() -> Box<RawValue> {
@@ -252,6 +258,7 @@ impl ServerFrame {
                 name: raw.kind,
                 payload: raw.payload.unwrap_or_else(null),
                 seq: raw.seq,
+                dropped: raw.dropped,
             },
         })
     }
@@ -281,8 +288,18 @@ mod tests {
         );
         let event = ServerFrame::parse(r#"{"type":"chat.message","payload":{},"seq":3}"#).unwrap();
         assert!(
-            matches!(event, ServerFrame::Event { name, seq: Some(3), .. } if name == "chat.message")
+            matches!(event, ServerFrame::Event { name, seq: Some(3), dropped: 0, .. } if name == "chat.message")
         );
+        let cursor =
+            ServerFrame::parse(r#"{"type":"board.cursor","payload":[1],"dropped":4}"#).unwrap();
+        assert!(matches!(
+            cursor,
+            ServerFrame::Event {
+                seq: None,
+                dropped: 4,
+                ..
+            }
+        ));
         assert!(matches!(
             ServerFrame::parse(r#"{"type":"__rpc_res"}"#),
             Err(FrameError::MissingRpcId(_))

@@ -164,7 +164,7 @@ pub mod testing;
 
 pub use config::Config;
 pub use dispatch::{Ctx, Router, middleware};
-pub use protocol::{Close, ErrorCode, RpcError};
+pub use protocol::{Close, ErrorCode, RpcError, WhenFull};
 pub use registry::{ClientId, Connection, DisconnectReason, Event, MemoryUse, ServerHandle};
 pub use server::handshake::{NoHeaders, Reject};
 pub use server::{BuildError, Connect, Server, ServerBuilder};

@@ -11,7 +11,7 @@
 //! | `zocket_call_duration_seconds` | histogram | `route` | how long calls took, handler and middleware |
 //! | `zocket_messages_total` | counter | `route` | messages (frames without `rpcId`) handled |
 //! | `zocket_events_sent_total` | counter | | events queued, once per recipient |
-//! | `zocket_events_dropped_total` | counter | `policy` | events not delivered (`slow_consumer`: the connection was closed for it) |
+//! | `zocket_events_dropped_total` | counter | `policy` | events not delivered: `slow_consumer` (the connection was closed for it), or the event's own policy (`drop`, `drop_oldest`, `latest`) |
 //! | `zocket_slow_consumer_closes_total` | counter | | connections closed with `1008 slow consumer` |
 //! | `zocket_resumes_total` | counter | `outcome` | resume attempts: `recovered`, or `fresh` (the session was gone or too far behind) |
 //! | `zocket_sessions_retained` | gauge | | sessions kept for recovery without a connection |
@@ -47,6 +47,11 @@ pub(crate) fn refused(reason: &'static str) {
 pub(crate) fn slow_consumer() {
     counter!("zocket_slow_consumer_closes_total").increment(1);
     counter!("zocket_events_dropped_total", "policy" => "slow_consumer").increment(1);
+}
+
+/// A droppable event dropped for one recipient, by its policy.
+pub(crate) fn event_dropped(policy: crate::protocol::WhenFull) {
+    counter!("zocket_events_dropped_total", "policy" => policy.as_str()).increment(1);
 }
 
 /// A resume attempt's outcome.

@@ -51,12 +51,19 @@ fn dispatch(shared: &Shared, text: &str) {
             shared.pending.resolve(&rpc_id, Err(Box::new(error)));
         }
         Ok(ServerFrame::Error(error)) => shared.subscriptions.publish_error(error),
-        Ok(ServerFrame::Event { name, payload, seq }) => {
+        Ok(ServerFrame::Event {
+            name,
+            payload,
+            seq,
+            dropped,
+        }) => {
             // An event already received (replayed twice) is not delivered
             // again.
             let fresh = seq.is_none_or(|seq| shared.receive_seq(seq));
             if fresh {
-                shared.subscriptions.publish(&name, seq, payload.get());
+                shared
+                    .subscriptions
+                    .publish(&name, seq, dropped, payload.get());
             }
         }
         // A second `__ready`, a reserved type this client does not know, a

@@ -21,11 +21,18 @@ pub(crate) fn expand(router: &Router<'_>) -> TokenStream {
         let name = &event.name;
         let docs = &event.doc_attrs;
         let doc = format!("The event `{name}`.");
+        let policy = match event.when_full {
+            Some((_, variant)) => {
+                let variant = format_ident!("{variant}");
+                quote!(.when_full(::zocket::WhenFull::#variant))
+            }
+            None => quote!(),
+        };
         quote! {
             #(#docs)*
             #[doc = ""]
             #[doc = #doc]
-            pub const #konst: ::zocket::Event<#ty> = ::zocket::Event::new(#name);
+            pub const #konst: ::zocket::Event<#ty> = ::zocket::Event::new(#name) #policy;
         }
     });
     let methods = router.events.iter().map(|event| {

@@ -42,7 +42,13 @@ pub(crate) fn expand(router: &Router<'_>) -> TokenStream {
         let name = &event.name;
         let docs = &event.docs;
         let ty = &event.payload;
-        quote_spanned!(ty.span()=> schema.event::<#ty>(#name, #docs);)
+        let add = quote_spanned!(ty.span()=> schema.event::<#ty>(#name, #docs););
+        match event.when_full {
+            Some((policy, _)) if policy != "close" => {
+                quote!(#add schema.event_policy(#name, #policy);)
+            }
+            _ => add,
+        }
     });
     let nested = router.nested.iter().map(|nest| {
         let path = &nest.path;

@@ -444,3 +444,91 @@ async fn shutdown_lets_calls_in_flight_answer_before_the_going_away_close() {
         .await
         .expect("shutdown resolves once every connection ended");
 }
+
+/// Floods a peer that stops reading with 200 events of `policy`, then
+/// lets it read: what it gets, as (payload, `dropped`) pairs, the last one
+/// an event sent once it had caught up.
+async fn flood_a_peer_that_stops_reading(policy: crate::WhenFull) -> Vec<(u64, u64)> {
+    let config = Config::default()
+        .outbound_queue(8)
+        .session_retention(Duration::ZERO);
+    // Its receive buffer holds 2 frames.
+    let mut s = connect(config, Echo, 2);
+    ready(&mut s.peer).await;
+    let tick: Event<u64> = Event::new("tick").when_full(policy);
+    for n in 0..200u64 {
+        let event = EncodedEvent::new(tick, &n).expect("encodes");
+        s.hub.adapter.send(Target::All, &[], &event);
+        tokio::task::yield_now().await;
+    }
+    let mut got = Vec::new();
+    let mut read = |message: Message, got: &mut Vec<(u64, u64)>| match message {
+        Message::Text(text) => {
+            let frame: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
+            assert!(
+                frame.get("seq").is_none(),
+                "droppable events carry no seq: {frame}"
+            );
+            let dropped = frame.get("dropped").map_or(0, |d| d.as_u64().unwrap());
+            got.push((frame["payload"].as_u64().unwrap(), dropped));
+        }
+        Message::Ping(_) => {}
+        other => panic!("{other:?}"),
+    };
+    // Everything queued arrives (nothing more for a second, on the paused clock).
+    while let Ok(Some(message)) =
+        tokio::time::timeout(Duration::from_secs(1), s.peer.recv.recv()).await
+    {
+        read(message, &mut got);
+    }
+    let event = EncodedEvent::new(tick, &200).expect("encodes");
+    s.hub.adapter.send(Target::All, &[], &event);
+    read(s.peer.next_not_ping().await, &mut got);
+    assert!(
+        s.ended.try_recv().is_err(),
+        "never closed as a slow consumer"
+    );
+    // Every event is either delivered or counted, in order.
+    let delivered = got.len() as u64;
+    let dropped: u64 = got.iter().map(|(_, d)| d).sum();
+    assert_eq!(delivered + dropped, 201, "{got:?}");
+    assert!(got.windows(2).all(|w| w[0].0 < w[1].0), "in order: {got:?}");
+    // Each `dropped` counts exactly the ones missing before it.
+    let mut expected = 0;
+    for (payload, dropped) in &got {
+        assert_eq!(*dropped, payload - expected, "{got:?}");
+        expected = payload + 1;
+    }
+    assert!(got.len() <= 16, "the queue stayed bounded: {got:?}");
+    got
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_drop_event_is_dropped_for_a_peer_that_stops_reading_and_the_next_counts_it() {
+    let got = flood_a_peer_that_stops_reading(crate::WhenFull::Drop).await;
+    // The first ones went out; the rest were dropped, told by the last.
+    let (last, dropped) = got[got.len() - 1];
+    assert_eq!(last, 200);
+    assert_eq!(dropped, 200 - (got.len() as u64 - 1), "{got:?}");
+    assert_eq!(
+        got[got.len() - 2].0 as usize,
+        got.len() - 2,
+        "a prefix: {got:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_drop_oldest_event_makes_room_by_dropping_the_oldest_of_its_kind() {
+    let got = flood_a_peer_that_stops_reading(crate::WhenFull::DropOldest).await;
+    // The newest ones stayed queued: the queue holds the last 8 before 200.
+    let tail: Vec<u64> = got[got.len() - 9..].iter().map(|(n, _)| *n).collect();
+    assert_eq!(tail, (192..=200).collect::<Vec<u64>>(), "{got:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_latest_event_replaces_what_is_queued_of_its_kind() {
+    let got = flood_a_peer_that_stops_reading(crate::WhenFull::Latest).await;
+    // Only the latest before the peer caught up was still queued.
+    assert_eq!(got[got.len() - 2].0, 199, "{got:?}");
+    assert_eq!(got[got.len() - 1], (200, 0));
+}

@@ -61,7 +61,7 @@ where
 fn message(out: Outbound) -> Message {
     match out {
         Outbound::Text(text) => Message::Text(text),
-        Outbound::Event(event, seq) => Message::Text(event.with_seq(seq).into()),
+        Outbound::Event(event, n) => Message::Text(event.frame(n).into()),
         Outbound::Ping => Message::Ping(Default::default()),
     }
 }

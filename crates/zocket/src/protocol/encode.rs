@@ -59,35 +59,112 @@ pub(crate) fn error_frame(rpc_id: Option<&str>, route: Option<&str>, err: &RpcEr
     out
 }
 
-/// An event serialized once: everything but its `seq`, which differs per
-/// recipient and is appended by each connection's writer.
+/// What happens to an event that finds a recipient's outbound queue full
+/// (the recipient stopped reading while the server pushes to it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum WhenFull {
+    /// Close the connection with `1008 slow consumer` (the default). The
+    /// event is part of the session's history: numbered (`seq`) and
+    /// replayed on resume, exactly once.
+    #[default]
+    Close,
+    /// Drop this event for that recipient.
+    Drop,
+    /// Drop the oldest queued event of the same kind for that recipient,
+    /// to make room for this one.
+    DropOldest,
+    /// Keep only the latest: queued events of the same kind for that
+    /// recipient are replaced by this one (presence, cursors, progress).
+    Latest,
+}
+
+impl WhenFull {
+    /// Whether events of this policy may be dropped; such events carry no
+    /// `seq` and are not replayed on resume: they are ephemeral.
+    pub const fn is_droppable(self) -> bool {
+        !matches!(self, Self::Close)
+    }
+
+    /// The name used in the schema and the metrics (`drop_oldest`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Close => "close",
+            Self::Drop => "drop",
+            Self::DropOldest => "drop_oldest",
+            Self::Latest => "latest",
+        }
+    }
+}
+
+/// An event serialized once: everything but its ending, which differs per
+/// recipient (its `seq`, or for a droppable event how many of its kind
+/// were dropped before it) and is appended by each connection's writer.
 #[derive(Debug)]
 pub(crate) struct EventFrame {
-    prefix: String,
+    /// `{"type":...,"payload":...`, without the closing brace.
+    body: String,
+    /// The event's name.
+    name: Box<str>,
+    policy: WhenFull,
 }
 
 impl EventFrame {
     /// Frames an event whose payload is already JSON.
-    pub(crate) fn new(name: &str, payload_json: &str) -> Self {
-        let mut prefix = String::with_capacity(36 + name.len() + payload_json.len());
-        prefix.push_str(r#"{"type":"#);
-        push_json_str(&mut prefix, name);
-        prefix.push_str(r#","payload":"#);
-        prefix.push_str(payload_json);
-        prefix.push_str(r#","seq":"#);
-        Self { prefix }
+    pub(crate) fn new(name: &str, payload_json: &str, policy: WhenFull) -> Self {
+        let mut body = String::with_capacity(36 + name.len() + payload_json.len());
+        body.push_str(r#"{"type":"#);
+        push_json_str(&mut body, name);
+        body.push_str(r#","payload":"#);
+        body.push_str(payload_json);
+        Self {
+            body,
+            name: name.into(),
+            policy,
+        }
     }
 
-    /// The frame's length without its `seq`.
+    /// The frame's length without its ending.
     pub(crate) fn len(&self) -> usize {
-        self.prefix.len()
+        self.body.len()
     }
 
-    /// The complete frame for one recipient.
+    /// The event's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What happens when it finds a queue full.
+    pub(crate) fn policy(&self) -> WhenFull {
+        self.policy
+    }
+
+    /// The complete frame for one recipient: `n` is its `seq`, or for a
+    /// droppable event the number of its kind dropped before it.
+    pub(crate) fn frame(&self, n: u64) -> String {
+        match self.policy.is_droppable() {
+            true => self.with_dropped(n),
+            false => self.with_seq(n),
+        }
+    }
+
+    /// The complete frame for one recipient, numbered `seq`.
     pub(crate) fn with_seq(&self, seq: u64) -> String {
-        let mut out = String::with_capacity(self.prefix.len() + 21);
-        out.push_str(&self.prefix);
-        let _ = write!(out, "{seq}}}");
+        let mut out = String::with_capacity(self.body.len() + 29);
+        out.push_str(&self.body);
+        let _ = write!(out, r#","seq":{seq}}}"#);
+        out
+    }
+
+    /// The complete frame of a droppable event for one recipient: with
+    /// `"dropped"`, the number of events of its kind dropped for it since
+    /// the last one delivered, when there were any.
+    pub(crate) fn with_dropped(&self, dropped: u64) -> String {
+        let mut out = String::with_capacity(self.body.len() + 33);
+        out.push_str(&self.body);
+        if dropped > 0 {
+            let _ = write!(out, r#","dropped":{dropped}"#);
+        }
+        out.push('}');
         out
     }
 }
@@ -117,10 +194,19 @@ mod tests {
             parse(&error_frame(None, Some("chat.sned"), &err)),
             json!({"type":"__error","error":{"code":"VALIDATION","message":"bad","path":"items[2].qty","data":null,"route":"chat.sned"}})
         );
-        let ev = EventFrame::new("chat.message", r#"{"t":"x"}"#);
+        let ev = EventFrame::new("chat.message", r#"{"t":"x"}"#, WhenFull::Close);
         assert_eq!(
             parse(&ev.with_seq(17)),
             json!({"type":"chat.message","payload":{"t":"x"},"seq":17})
+        );
+        let cursor = EventFrame::new("board.cursor", "[1,2]", WhenFull::Latest);
+        assert_eq!(
+            parse(&cursor.with_dropped(0)),
+            json!({"type":"board.cursor","payload":[1,2]})
+        );
+        assert_eq!(
+            parse(&cursor.with_dropped(3)),
+            json!({"type":"board.cursor","payload":[1,2],"dropped":3})
         );
     }
 
@@ -152,9 +238,11 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let event = EventFrame::new("room.msg", r#""hi""#).with_seq(u64::MAX);
+        let event = EventFrame::new("room.msg", r#""hi""#, WhenFull::Close).with_seq(u64::MAX);
         match ServerFrame::parse(&event).expect("decodes") {
-            ServerFrame::Event { name, payload, seq } => {
+            ServerFrame::Event {
+                name, payload, seq, ..
+            } => {
                 assert_eq!(
                     (name.as_str(), payload.get(), seq),
                     ("room.msg", r#""hi""#, Some(u64::MAX))

@@ -8,7 +8,7 @@
 
 use super::{ClientId, DisconnectReason};
 use crate::config::Config;
-use crate::protocol::EventFrame;
+use crate::protocol::{EventFrame, WhenFull};
 use axum::extract::ws::Utf8Bytes;
 use futures_util::task::AtomicWaker;
 use std::collections::VecDeque;
@@ -21,7 +21,9 @@ use tokio::sync::Notify;
 pub(crate) enum Outbound {
     /// A complete text frame (`__ready`, replies, errors).
     Text(Utf8Bytes),
-    /// An event and its `seq` in the session.
+    /// An event and its `seq` in the session, or, for a droppable event
+    /// (see [`WhenFull`](crate::protocol::WhenFull)), how many of its kind
+    /// were dropped for this connection before it.
     Event(Arc<EventFrame>, u64),
     /// A heartbeat ping.
     Ping,
@@ -57,6 +59,9 @@ struct Queue {
     close: Option<CloseCommand>,
     /// The writer is gone: frames are dropped.
     closed: bool,
+    /// Droppable events dropped since the last of their kind was queued,
+    /// by event name: the next one queued carries the count.
+    dropped: Vec<(Box<str>, u64)>,
 }
 
 /// The shared half of a connection.
@@ -89,6 +94,7 @@ impl Link {
                 bytes: 0,
                 close: None,
                 closed: false,
+                dropped: Vec::new(),
             }),
             capacity: config.outbound_queue,
             byte_budget: config.outbound_queue_bytes,
@@ -136,7 +142,15 @@ impl Link {
         // One frame, however large, always fits an empty queue.
         let full = !queue.frames.is_empty()
             && (queue.frames.len() >= self.capacity || queue.bytes + bytes > self.byte_budget);
-        if slow_consumers && full && matches!(frame, Outbound::Event(..)) {
+        let mut frame = frame;
+        if let Outbound::Event(event, n) = &mut frame
+            && event.policy().is_droppable()
+        {
+            match Self::make_room(&mut queue, event, full) {
+                Some(dropped) => *n = dropped,
+                None => return,
+            }
+        } else if slow_consumers && full && matches!(frame, Outbound::Event(..)) {
             drop(queue);
             tracing::warn!(
                 client = self.id.short(),
@@ -153,6 +167,73 @@ impl Link {
         }
         drop(queue);
         self.writer.wake();
+    }
+
+    /// For a droppable event: applies its policy when the queue is full,
+    /// and returns the number of its kind dropped before it (for its
+    /// frame), or `None` when it is dropped itself. `Latest` may go one
+    /// frame over the queue's capacity per event kind, never more: it
+    /// replaces what was queued of its kind.
+    fn make_room(queue: &mut Queue, event: &EventFrame, full: bool) -> Option<u64> {
+        let at = queue
+            .dropped
+            .iter()
+            .position(|(name, _)| **name == *event.name());
+        let mut dropped = at.map_or(0, |at| queue.dropped.swap_remove(at).1);
+        let policy = event.policy();
+        if full {
+            let same = |out: &Outbound| matches!(out, Outbound::Event(queued, _) if queued.name() == event.name());
+            let removed = match policy {
+                WhenFull::Latest => {
+                    let mut removed = Vec::new();
+                    let mut i = 0;
+                    while i < queue.frames.len() {
+                        if same(&queue.frames[i]) {
+                            removed.extend(queue.frames.remove(i));
+                        } else {
+                            i += 1;
+                        }
+                    }
+                    removed
+                }
+                WhenFull::DropOldest => {
+                    let oldest = queue.frames.iter().position(same);
+                    if let Some(i) = oldest
+                        && let Some(removed) = queue.frames.remove(i)
+                    {
+                        crate::metrics::event_dropped(policy);
+                        queue.bytes -= removed.bytes();
+                        let before = match removed {
+                            Outbound::Event(_, before) => before,
+                            _ => 0,
+                        };
+                        // The next of its kind now follows what came before
+                        // the dropped one: it carries its count.
+                        match queue.frames.iter_mut().skip(i).find(|out| same(out)) {
+                            Some(Outbound::Event(_, count)) => *count += before + 1,
+                            _ => dropped += before + 1,
+                        }
+                        return Some(dropped);
+                    }
+                    Vec::new()
+                }
+                WhenFull::Drop | WhenFull::Close => Vec::new(),
+            };
+            if removed.is_empty() && policy != WhenFull::Latest {
+                // Nothing of its kind to make room with: this one goes.
+                queue.dropped.push((event.name().into(), dropped + 1));
+                crate::metrics::event_dropped(policy);
+                return None;
+            }
+            for out in removed {
+                queue.bytes -= out.bytes();
+                if let Outbound::Event(_, before) = out {
+                    dropped += before + 1;
+                }
+                crate::metrics::event_dropped(policy);
+            }
+        }
+        Some(dropped)
     }
 
     /// Whether the queue is half full or more (in frames or bytes): the

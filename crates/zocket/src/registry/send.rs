@@ -2,7 +2,7 @@
 //! handle.
 
 use super::{Adapter, ClientId, Target};
-use crate::protocol::EventFrame;
+use crate::protocol::{EventFrame, WhenFull};
 use serde::Serialize;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -19,14 +19,37 @@ use std::sync::Arc;
 /// ```
 pub struct Event<T: ?Sized> {
     name: &'static str,
+    policy: WhenFull,
     _payload: PhantomData<fn(&T)>,
 }
 
 impl<T: ?Sized> Event<T> {
-    /// An event named `name` (the frame's `type`).
+    /// An event named `name` (the frame's `type`), closing a recipient
+    /// whose queue it finds full ([`WhenFull::Close`]).
     pub const fn new(name: &'static str) -> Self {
         Self {
             name,
+            policy: WhenFull::Close,
+            _payload: PhantomData,
+        }
+    }
+
+    /// The same event with another policy for a recipient whose queue is
+    /// full: dropped, dropping the oldest of its kind, or keeping only the
+    /// latest. Such events are ephemeral: no `seq`, no replay on resume;
+    /// the next one a recipient gets says how many it missed
+    /// (`"dropped"`).
+    ///
+    /// ```
+    /// use zocket::{Event, WhenFull};
+    ///
+    /// const CURSOR: Event<(f32, f32)> = Event::new("board.cursor").when_full(WhenFull::Latest);
+    /// assert_eq!(CURSOR.policy(), WhenFull::Latest);
+    /// ```
+    pub const fn when_full(self, policy: WhenFull) -> Self {
+        Self {
+            name: self.name,
+            policy,
             _payload: PhantomData,
         }
     }
@@ -34,6 +57,11 @@ impl<T: ?Sized> Event<T> {
     /// The event's name.
     pub const fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// What happens when it finds a recipient's queue full.
+    pub const fn policy(&self) -> WhenFull {
+        self.policy
     }
 }
 
@@ -60,7 +88,11 @@ impl EncodedEvent {
     /// Serializes `payload` as the event `event`.
     pub fn new<T: Serialize + ?Sized>(event: Event<T>, payload: &T) -> Result<Self, SendError> {
         let json = serde_json::to_string(payload)?;
-        Ok(Self(Arc::new(EventFrame::new(event.name, &json))))
+        Ok(Self(Arc::new(EventFrame::new(
+            event.name,
+            &json,
+            event.policy,
+        ))))
     }
 }
 

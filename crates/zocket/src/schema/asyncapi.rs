@@ -162,15 +162,33 @@ impl<'a> Document<'a> {
         let payload = payload_schema(def.get("payload"));
         let mut frame = frame_of(event, &docs(def));
         frame.field("payload", payload);
-        frame.field(
-            "seq",
-            json!({
-                "type": "integer",
-                "minimum": 1,
-                "description": "Counts the session's events from 1, without gaps; a resuming \
-                                client sends the last one it received."
-            }),
-        );
+        match def.get("whenFull").and_then(Value::as_str) {
+            // Ephemeral: dropped for a client that falls behind, never
+            // numbered nor replayed.
+            Some(policy) => {
+                frame.properties.insert(
+                    "dropped".into(),
+                    json!({
+                        "type": "integer",
+                        "minimum": 1,
+                        "description": format!(
+                            "How many events of this kind the server dropped for this client \
+                             since the last one it delivered (`when_full = \"{policy}\"`); \
+                             absent when none were."
+                        )
+                    }),
+                );
+            }
+            None => frame.field(
+                "seq",
+                json!({
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "Counts the session's events from 1, without gaps; a resuming \
+                                    client sends the last one it received."
+                }),
+            ),
+        }
         self.add_message(&key, format!("`{event}` event"), docs(def), frame, false);
         let operation = operation("receive", event, def, &key);
         self.operations.insert(key, Value::Object(operation));

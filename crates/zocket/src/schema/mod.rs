@@ -123,6 +123,14 @@ impl ApiSchema {
         self.events.insert(name.into(), Value::Object(event));
     }
 
+    /// Records the event `name`'s policy for a recipient whose queue is
+    /// full (`drop`, `drop_oldest`, `latest`): such events are ephemeral.
+    pub fn event_policy(&mut self, name: &str, policy: &str) {
+        if let Some(Value::Object(event)) = self.events.get_mut(name) {
+            event.insert("whenFull".into(), json!(policy));
+        }
+    }
+
     /// The finished document.
     pub fn finish(mut self) -> Value {
         let mut defs = self.generator.take_definitions(true);

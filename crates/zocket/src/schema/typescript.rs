@@ -140,9 +140,21 @@ impl<'a> Generator<'a> {
             let payload = event.get("payload").map_or("unknown".into(), |p| ty(p, 1));
             let _ = writeln!(self.out, "  {}: {payload};", key(name));
             let (path, last) = split(name);
+            let mut docs = description(event);
+            if let Some(policy) = event.get("whenFull").and_then(Value::as_str) {
+                if !docs.is_empty() {
+                    docs.push_str("\n\n");
+                }
+                let _ = write!(
+                    docs,
+                    "Ephemeral (`when_full = \"{policy}\"`): the server drops some for a client \
+                     that falls behind, and replays none on resume; the listener's `info.dropped` \
+                     counts those missed before this one."
+                );
+            }
             root.at(&path).members.push(Member {
                 key: format!("on{}", capitalized(last)),
-                docs: description(event),
+                docs,
                 ty: format!("zocket.Subscribe<{payload}>"),
                 init: format!("client.subscriber({})", quote(name)),
             });

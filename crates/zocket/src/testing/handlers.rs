@@ -175,7 +175,9 @@ impl<C: Send + Sync + 'static> TestConn<C> {
         self.drain()
             .into_iter()
             .filter_map(|frame| match ServerFrame::parse(&frame) {
-                Ok(ServerFrame::Event { name, payload, seq }) => Some(SentEvent {
+                Ok(ServerFrame::Event {
+                    name, payload, seq, ..
+                }) => Some(SentEvent {
                     name,
                     payload: serde_json::from_str(payload.get()).unwrap_or_default(),
                     seq: seq.unwrap_or_default(),
@@ -200,7 +202,7 @@ impl<C: Send + Sync + 'static> TestConn<C> {
             .into_iter()
             .filter_map(|out| match out {
                 Outbound::Text(text) => Some(text.as_str().to_owned()),
-                Outbound::Event(event, seq) => Some(event.with_seq(seq)),
+                Outbound::Event(event, n) => Some(event.frame(n)),
                 Outbound::Ping => None,
             })
             .collect()

@@ -189,6 +189,13 @@ impl<C: Send + Sync + 'static> Session<C> {
         if state.ended {
             return;
         }
+        if event.policy().is_droppable() {
+            // Ephemeral: no `seq`, no history; the queue counts drops.
+            if let Some(link) = &state.link {
+                link.push(Outbound::Event(event.clone(), 0));
+            }
+            return;
+        }
         state.seq += 1;
         let seq = state.seq;
         if config.history > 0 && !config.retention.is_zero() {
