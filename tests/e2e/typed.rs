@@ -92,6 +92,14 @@ async fn the_typed_client_calls_every_route_and_streams_events() {
     .await
     .expect_err("not in the room");
     assert_eq!(err.code(), Some("NOT_IN_ROOM"));
+    // Decoded as the call's own error type.
+    match err {
+        zocket::client::CallError::App(chat::SendError::NotInRoom { room }, object) => {
+            assert_eq!(room, "general");
+            assert_eq!(object.message(), "not in room general");
+        }
+        other => panic!("expected the decoded SendError, got {other:?}"),
+    }
 
     ada.close().await;
     bob.close().await;

@@ -27,13 +27,36 @@ use zocket_protocol::{ErrorObject, HeaderIssue};
 /// }
 /// # }
 /// ```
-#[derive(Debug, thiserror::Error)]
+///
+/// A typed client's method for a call whose error type `E` has a schema
+/// (an enum the server turns into its codes, see `RpcError::app`) returns
+/// `CallError<E>`: an error reply with one of `E`'s codes comes decoded as
+/// [`CallError::App`]:
+///
+/// ```
+/// # use zocket_client::CallError;
+/// #[derive(serde::Deserialize, Debug)]
+/// #[serde(tag = "code", content = "data", rename_all = "SCREAMING_SNAKE_CASE")]
+/// enum SendError { NotInRoom { room: String } }
+///
+/// # fn handle(err: CallError<SendError>) {
+/// match err {
+///     CallError::App(SendError::NotInRoom { room }, _) => println!("join {room} first"),
+///     other => println!("{other}"),
+/// }
+/// # }
+/// ```
+#[derive(thiserror::Error)]
 #[non_exhaustive]
-pub enum CallError {
+pub enum CallError<E = std::convert::Infallible> {
     /// The server answered with an error (`__rpc_err`): the protocol's
     /// error object, boxed to keep the enum small.
     #[error("the server answered {0}")]
     Server(Box<ErrorObject>),
+    /// The server answered with one of the call's own error codes, decoded
+    /// as its error type `E`, beside the error object it came in.
+    #[error("the server answered {1}")]
+    App(E, Box<ErrorObject>),
     /// No reply came within the call's timeout. A reply that comes later
     /// is dropped.
     #[error("no reply within {0:?}")]
@@ -63,7 +86,64 @@ pub enum CallError {
     Decode(#[source] serde_json::Error),
 }
 
+/// `Debug` whatever `E` is: the decoded error shows as the error object it
+/// came in.
+impl<E> std::fmt::Debug for CallError<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Server(error) => f.debug_tuple("Server").field(error).finish(),
+            Self::App(_, error) => f.debug_tuple("App").field(error).finish(),
+            Self::Timeout(after) => f.debug_tuple("Timeout").field(after).finish(),
+            Self::ConnectionClosed => f.write_str("ConnectionClosed"),
+            Self::ConnectionLost => f.write_str("ConnectionLost"),
+            Self::QueueFull(frames) => f.debug_tuple("QueueFull").field(frames).finish(),
+            Self::Serialize(err) => f.debug_tuple("Serialize").field(err).finish(),
+            Self::Decode(err) => f.debug_tuple("Decode").field(err).finish(),
+        }
+    }
+}
+
 impl CallError {
+    /// This error, with an error reply whose code and data decode as `E`
+    /// (`{"code": ..., "data": ...}`, as `E` deserializes) turned into
+    /// [`CallError::App`]. What typed clients do for calls with an error
+    /// type.
+    pub fn decode_app<E: DeserializeOwned>(self) -> CallError<E> {
+        self.map_app(|error| {
+            let mut tagged = serde_json::Map::new();
+            tagged.insert(
+                "code".into(),
+                Value::String(error.code().as_str().to_owned()),
+            );
+            if let Some(Ok(data)) = error.data_as::<Value>() {
+                tagged.insert("data".into(), data);
+            }
+            let tagged = Value::Object(tagged);
+            serde_json::from_value::<E>(tagged.clone())
+                .ok()
+                .or_else(|| serde_json::from_value::<E>(tagged["code"].clone()).ok())
+        })
+    }
+
+    /// This error as a `CallError<E>`, with `decode` trying each error reply.
+    pub fn map_app<E>(self, decode: impl FnOnce(&ErrorObject) -> Option<E>) -> CallError<E> {
+        match self {
+            Self::Server(error) => match decode(&error) {
+                Some(app) => CallError::App(app, error),
+                None => CallError::Server(error),
+            },
+            Self::App(never, _) => match never {},
+            Self::Timeout(after) => CallError::Timeout(after),
+            Self::ConnectionClosed => CallError::ConnectionClosed,
+            Self::ConnectionLost => CallError::ConnectionLost,
+            Self::QueueFull(frames) => CallError::QueueFull(frames),
+            Self::Serialize(err) => CallError::Serialize(err),
+            Self::Decode(err) => CallError::Decode(err),
+        }
+    }
+}
+
+impl<E> CallError<E> {
     /// The server's error code (`VALIDATION`, `NOT_FOUND`, an application's
     /// code); `None` when the error did not come from the server.
     pub fn code(&self) -> Option<&str> {
@@ -95,10 +175,18 @@ impl CallError {
         self.server().and_then(|e| e.data_as())
     }
 
-    /// The server's error reply, when this is one.
+    /// The server's error reply, when this is one (decoded or not).
     pub fn server(&self) -> Option<&ErrorObject> {
         match self {
-            Self::Server(error) => Some(error),
+            Self::Server(error) | Self::App(_, error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The call's own error, decoded, when the server answered with one.
+    pub fn app(&self) -> Option<&E> {
+        match self {
+            Self::App(app, _) => Some(app),
             _ => None,
         }
     }
@@ -240,7 +328,7 @@ mod tests {
         let error = ErrorObject::new(ErrorCode::new("OUT_OF_STOCK"), "gone")
             .with_path("sku")
             .with_data(data);
-        let err = CallError::Server(Box::new(error));
+        let err: CallError = CallError::Server(Box::new(error));
         assert_eq!(err.code(), Some("OUT_OF_STOCK"));
         assert_eq!(err.message(), Some("gone"));
         assert_eq!(err.path(), Some("sku"));
@@ -249,7 +337,7 @@ mod tests {
             err.to_string(),
             "the server answered OUT_OF_STOCK: gone (at `sku`)"
         );
-        let timeout = CallError::Timeout(Duration::from_secs(1));
+        let timeout: CallError = CallError::Timeout(Duration::from_secs(1));
         assert_eq!(
             (timeout.code(), timeout.message(), timeout.path()),
             (None, None, None)
@@ -264,12 +352,46 @@ mod tests {
             left: u32,
         }
         let text = r#"{"code":"OUT_OF_STOCK","message":"gone","path":null,"data":{"left":3}}"#;
-        let err = CallError::Server(Box::new(serde_json::from_str(text).unwrap()));
+        let err: CallError = CallError::Server(Box::new(serde_json::from_str(text).unwrap()));
         assert_eq!(err.data_as::<Stock>().unwrap().unwrap(), Stock { left: 3 });
         assert!(err.data_as::<Vec<u32>>().unwrap().is_err());
         let text = r#"{"code":"INTERNAL","message":"oops","path":null,"data":null}"#;
-        let err = CallError::Server(Box::new(serde_json::from_str(text).unwrap()));
+        let err: CallError = CallError::Server(Box::new(serde_json::from_str(text).unwrap()));
         assert!(err.data().is_none() && err.data_as::<Stock>().is_none());
+    }
+
+    #[test]
+    fn error_replies_of_the_call_s_own_codes_decode_as_its_error_type() {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        #[serde(tag = "code", content = "data", rename_all = "SCREAMING_SNAKE_CASE")]
+        enum ShopError {
+            OutOfStock { left: u32 },
+            Closed,
+        }
+        let reply = |text: &str| -> CallError {
+            CallError::Server(Box::new(serde_json::from_str(text).unwrap()))
+        };
+        let stock =
+            reply(r#"{"code":"OUT_OF_STOCK","message":"gone","path":null,"data":{"left":3}}"#)
+                .decode_app::<ShopError>();
+        assert_eq!(stock.app(), Some(&ShopError::OutOfStock { left: 3 }));
+        assert_eq!(
+            (stock.code(), stock.message()),
+            (Some("OUT_OF_STOCK"), Some("gone"))
+        );
+        let closed = reply(r#"{"code":"CLOSED","message":"shut","path":null,"data":null}"#)
+            .decode_app::<ShopError>();
+        assert_eq!(closed.app(), Some(&ShopError::Closed));
+        // Other codes stay the server's.
+        let other = reply(r#"{"code":"VALIDATION","message":"bad","path":"sku","data":null}"#)
+            .decode_app::<ShopError>();
+        assert!(matches!(other, CallError::Server(_)));
+        assert_eq!(other.path(), Some("sku"));
+        let timeout: CallError = CallError::Timeout(Duration::from_secs(1));
+        assert!(matches!(
+            timeout.decode_app::<ShopError>(),
+            CallError::Timeout(_)
+        ));
     }
 
     #[test]

@@ -252,6 +252,54 @@ pub mod __private {
     /// Fails to compile unless `E` can be a call's error.
     pub const fn assert_error<E: Into<crate::RpcError> + 'static>() {}
 
+    /// How a typed client's method decodes its call's error type `E`:
+    /// into [`CallError::App`](zocket_client::CallError::App) when
+    /// `E: Deserialize` ([`DecodeAppError`]), else leaving error replies
+    /// as they are ([`KeepServerError`]), chosen at compile time.
+    #[cfg(feature = "client")]
+    pub struct AppError<E>(std::marker::PhantomData<fn() -> E>);
+
+    #[cfg(feature = "client")]
+    impl<E> AppError<E> {
+        /// The marker for `E`.
+        pub const fn new() -> Self {
+            Self(std::marker::PhantomData)
+        }
+    }
+
+    #[cfg(feature = "client")]
+    impl<E> Default for AppError<E> {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    /// An error type the client can decode.
+    #[cfg(feature = "client")]
+    pub trait DecodeAppError<E> {
+        /// Decodes the error replies that are `E`'s.
+        fn decode(&self, err: zocket_client::CallError) -> zocket_client::CallError<E>;
+    }
+
+    #[cfg(feature = "client")]
+    impl<E: serde::de::DeserializeOwned> DecodeAppError<E> for AppError<E> {
+        fn decode(&self, err: zocket_client::CallError) -> zocket_client::CallError<E> {
+            err.decode_app()
+        }
+    }
+
+    /// An error type the client cannot decode (no `Deserialize`).
+    #[cfg(feature = "client")]
+    pub trait KeepServerError<E> {
+        /// Leaves every error reply a `CallError::Server`.
+        fn decode(&self, err: zocket_client::CallError) -> zocket_client::CallError<E> {
+            err.map_app(|_| None)
+        }
+    }
+
+    #[cfg(feature = "client")]
+    impl<E> KeepServerError<E> for &AppError<E> {}
+
     pub use crate::registry::{Emit, Emitter};
     pub use crate::schema::{ApiSchema, DescribeAnyError, DescribeError, ErrorType};
     pub use zocket_protocol::{RouteKind, schema_hash};

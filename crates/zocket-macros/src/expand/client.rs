@@ -3,7 +3,7 @@
 //! so that it exists only in builds with zocket's `client` feature.
 
 use super::{headers, input_span, output_ok};
-use crate::ast::{Kind, Router};
+use crate::ast::{Kind, Output, Router};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -29,7 +29,21 @@ pub(crate) fn expand(router: &Router<'_>) -> TokenStream {
         };
         match route.kind {
             Kind::Call => {
-                let send = quote_spanned!(span=> self.client.call(#name, #arg).await);
+                let mut send = quote_spanned!(span=> self.client.call(#name, #arg).await);
+                let mut error = quote!(::zocket::client::CallError);
+                // A call with its own error type returns it decoded.
+                if let Output::Result { err, .. } = &route.output
+                    && !super::schema::is_rpc_error(err)
+                {
+                    error = quote!(::zocket::client::CallError<#err>);
+                    send = quote! {
+                        {
+                            #[allow(unused_imports)]
+                            use ::zocket::__private::{DecodeAppError as _, KeepServerError as _};
+                            #send.map_err(|err| (&::zocket::__private::AppError::<#err>::new()).decode(err))
+                        }
+                    };
+                }
                 let output = output_ok(&route.output);
                 if let Some(ty) = route.output_type() {
                     checks.push(quote_spanned!(ty.span()=> ::zocket::__private::assert_client_output::<#ty>();));
@@ -39,7 +53,7 @@ pub(crate) fn expand(router: &Router<'_>) -> TokenStream {
                     #(#docs)*
                     #[doc = ""]
                     #[doc = #doc]
-                    pub async fn #method(&self #param) -> ::core::result::Result<#output, ::zocket::client::CallError> {
+                    pub async fn #method(&self #param) -> ::core::result::Result<#output, #error> {
                         #send
                     }
                 }

@@ -103,6 +103,6 @@ pub(crate) fn expand(router: &Router<'_>) -> TokenStream {
 }
 
 /// Whether `ty` names zocket's own `RpcError` (its schema is the default).
-fn is_rpc_error(ty: &syn::Type) -> bool {
+pub(crate) fn is_rpc_error(ty: &syn::Type) -> bool {
     matches!(ty, syn::Type::Path(path) if path.path.segments.last().is_some_and(|s| s.ident == "RpcError"))
 }
