@@ -246,3 +246,62 @@ fn a_header_type_with_nested_fields_is_refused_at_build_time() {
     assert!(err.contains("header field `tags`"), "{err}");
     assert!(!err.contains("`user`"), "{err}");
 }
+
+#[derive(Debug, Deserialize, JsonSchema)]
+struct TokenHeaders {
+    token: String,
+}
+
+#[tokio::test]
+async fn a_verified_value_goes_from_before_the_upgrade_to_on_connect_and_is_checked_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let checks = Arc::new(AtomicUsize::new(0));
+    let connects = Arc::new(AtomicUsize::new(0));
+    let (c1, c2) = (checks.clone(), connects.clone());
+    let router = Router::new().call("me", |ctx: Ctx<String>, _: ()| async move {
+        Ok::<_, RpcError>(ctx.context().clone())
+    });
+    let server = Server::builder(router)
+        .on_verified_connect(
+            move |headers: Arc<TokenHeaders>| {
+                let checks = c1.clone();
+                async move {
+                    checks.fetch_add(1, Ordering::SeqCst);
+                    match headers.token.strip_prefix("signed:") {
+                        Some(user) => Ok(user.to_owned()),
+                        None => Err(Reject::unauthorized("bad token")),
+                    }
+                }
+            },
+            move |_headers, user: String, _id| {
+                let connects = c2.clone();
+                async move {
+                    connects.fetch_add(1, Ordering::SeqCst);
+                    Ok(format!("user {user}"))
+                }
+            },
+        )
+        .build()
+        .expect("valid");
+    let (addr, _) = serve(server).await;
+    let mut ada = TestClient::connect(&format!("ws://{addr}/?token=signed:ada")).await;
+    assert_eq!(ada.call_ok("me", json!(null)).await, "user ada");
+    assert_eq!(
+        (
+            checks.load(Ordering::SeqCst),
+            connects.load(Ordering::SeqCst)
+        ),
+        (1, 1),
+        "the token was checked once, and its result reached on_connect"
+    );
+    let refused = TestClient::try_connect(&format!("ws://{addr}/?token=forged"))
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(refused.status, 401);
+    assert_eq!(
+        connects.load(Ordering::SeqCst),
+        1,
+        "no on_connect for a refusal"
+    );
+}

@@ -78,7 +78,69 @@ where
         F: Fn(Arc<H>, ClientId) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<C, Close>> + Send + 'static,
     {
-        self.connect = Some(Arc::new(move |headers, id| Box::pin(hook(headers, id))));
+        self.connect = Some(Arc::new(move |headers, id, _| Box::pin(hook(headers, id))));
+        self
+    }
+
+    /// `on_before_connect` and `on_connect` in one, for a check whose
+    /// result the context needs (a token verified once, not twice):
+    /// `verify` runs before the upgrade, after header validation, and
+    /// either refuses (the HTTP response) or returns a value `V`, which
+    /// `connect` receives after the upgrade to build the context. On a
+    /// resume, `verify` runs again (the session is taken over only if it
+    /// passes) and its value is dropped: `on_connect` does not run. Takes
+    /// the place of both hooks, the [`Connect`] trait's included.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use zocket::{Reject, Router, Server};
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Headers { token: String }
+    /// struct User { name: String }
+    ///
+    /// let server: Server<Headers, User> = Server::builder(Router::new())
+    ///     .on_verified_connect(
+    ///         |headers: Arc<Headers>| async move {
+    ///             // Checked once: a database or a signature, say.
+    ///             match headers.token.strip_prefix("user:") {
+    ///                 Some(name) => Ok(name.to_owned()),
+    ///                 None => Err(Reject::unauthorized("bad token")),
+    ///             }
+    ///         },
+    ///         |_headers, name: String, _id| async move { Ok(User { name }) },
+    ///     )
+    ///     .build()
+    ///     .expect("valid");
+    /// # drop(server);
+    /// ```
+    pub fn on_verified_connect<V, F, Fut, G, GFut>(mut self, verify: F, connect: G) -> Self
+    where
+        V: Send + 'static,
+        F: Fn(Arc<H>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<V, Reject>> + Send + 'static,
+        G: Fn(Arc<H>, V, ClientId) -> GFut + Send + Sync + 'static,
+        GFut: Future<Output = Result<C, Close>> + Send + 'static,
+    {
+        self.before = Some(Arc::new(move |headers| {
+            let verified = verify(headers);
+            Box::pin(async move {
+                let value = verified.await?;
+                Ok(Some(Box::new(value) as Box<dyn std::any::Any + Send>))
+            })
+        }));
+        let connect = Arc::new(connect);
+        self.connect = Some(Arc::new(move |headers, id, verified| {
+            let connect = connect.clone();
+            Box::pin(async move {
+                match verified.and_then(|value| value.downcast::<V>().ok()) {
+                    Some(value) => connect(headers, *value, id).await,
+                    // Not reachable through the handshake, which always
+                    // runs `verify` first; refused rather than guessed.
+                    None => Err(Close::new(4500, "connection not verified")),
+                }
+            })
+        }));
         self
     }
 
@@ -120,7 +182,10 @@ where
         F: Fn(Arc<H>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), Reject>> + Send + 'static,
     {
-        self.before = Some(Arc::new(move |headers| Box::pin(hook(headers))));
+        self.before = Some(Arc::new(move |headers| {
+            let checked = hook(headers);
+            Box::pin(async move { checked.await.map(|()| None) })
+        }));
         self
     }
 

@@ -30,12 +30,15 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use zocket_protocol::{REFUSALS_PROTOCOL, SUBPROTOCOL};
 
+/// What a verifying `on_before_connect` hands to `on_connect`, type-erased
+/// (see `ServerBuilder::on_verified_connect`); `None` for the plain hooks.
+pub(crate) type Verified = Option<Box<dyn std::any::Any + Send>>;
 /// The `on_before_connect` hook, type-erased.
 pub(crate) type BeforeHook<H> =
-    Arc<dyn Fn(Arc<H>) -> BoxFuture<'static, Result<(), Reject>> + Send + Sync>;
+    Arc<dyn Fn(Arc<H>) -> BoxFuture<'static, Result<Verified, Reject>> + Send + Sync>;
 /// The `on_connect` hook, type-erased.
 pub(crate) type ConnectHook<H, C> =
-    Arc<dyn Fn(Arc<H>, ClientId) -> BoxFuture<'static, Result<C, Close>> + Send + Sync>;
+    Arc<dyn Fn(Arc<H>, ClientId, Verified) -> BoxFuture<'static, Result<C, Close>> + Send + Sync>;
 /// The `on_resume` hook, type-erased.
 pub(crate) type ResumeHook<H, C> =
     Arc<dyn Fn(Connection<C>, Arc<H>) -> BoxFuture<'static, Result<(), Close>> + Send + Sync>;
@@ -79,12 +82,13 @@ where
                 .parse(query, headers)
                 .map_err(Refusal::InvalidHeaders)?,
         );
+        let mut verified = None;
         if let Some(before) = &self.before {
             match AssertUnwindSafe(before(parsed.clone()))
                 .catch_unwind()
                 .await
             {
-                Ok(Ok(())) => {}
+                Ok(Ok(value)) => verified = value,
                 Ok(Err(reject)) => return Err(Refusal::Rejected(reject)),
                 Err(_) => {
                     tracing::error!("on_before_connect panicked");
@@ -106,7 +110,7 @@ where
             }
             None => {
                 let id = ClientId::random();
-                let connect = (self.connect)(parsed, id.clone());
+                let connect = (self.connect)(parsed, id.clone(), verified);
                 Start::Fresh { id, connect }
             }
         };
