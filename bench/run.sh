@@ -9,7 +9,8 @@
 #
 # Settings (environment): ROUNDS (default 1), BENCH_SECONDS (measured
 # seconds of a and b, default 5), SCENARIOS (default "a b c d10k d50k e";
-# add "hostile" for the hostile clients, not in the default set),
+# add "hostile" for the hostile clients and "ac" for the cost of declared
+# input constraints, neither in the default set),
 # HEADER_TIMEOUT (the zocket server's header timeout in seconds during
 # hostile, default 2), BENCH_OUT (results folder, default
 # target/bench-results), CARGO_TARGET_DIR.
@@ -74,7 +75,7 @@ run() {
   case $scenario in
     d10k) args=(--scenario d --conns 10000) ;;
     d50k) args=(--scenario d --conns 50000) ;;
-    a | b) args+=(--seconds "$BENCH_SECONDS") ;;
+    a | ac | b) args+=(--seconds "$BENCH_SECONDS") ;;
     hostile-*)
       args=(--scenario hostile --part "${scenario#hostile-}" --header-timeout "$HEADER_TIMEOUT")
       # The raw server has no header timeout to set.
@@ -119,7 +120,13 @@ for scenario in $SCENARIOS; do
     continue
   fi
   rounds=1
-  case $scenario in a | b | c) rounds=$ROUNDS ;; esac
+  case $scenario in a | ac | b | c) rounds=$ROUNDS ;; esac
+  if [ "$scenario" = ac ]; then
+    # zocket only: the raw server declares no constraints.
+    echo "== scenario ac (a, with declared input constraints checked)"
+    for round in $(seq "$rounds"); do run zocket ac || true; done
+    continue
+  fi
   echo "== scenario $scenario"
   for round in $(seq "$rounds"); do
     # Alternate which server goes first, so drift hits both alike.

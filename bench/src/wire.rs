@@ -5,6 +5,9 @@ use serde::{Deserialize, Serialize};
 
 /// The call that adds two numbers.
 pub const ADD: &str = "math.add";
+/// `math.add` with declared constraints on its input (zocket only): what
+/// checking them costs.
+pub const ADD_CHECKED: &str = "math.addChecked";
 /// The call that joins a room.
 pub const JOIN: &str = "room.join";
 /// The call that sends [`MSG`] to every member of a room.
@@ -20,6 +23,18 @@ pub struct Add {
     /// The first term.
     pub a: f64,
     /// The second term.
+    pub b: f64,
+}
+
+/// The input of `math.addChecked`: [`Add`] with declared ranges, which
+/// zocket checks before the handler runs.
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AddChecked {
+    /// The first term.
+    #[schemars(range(min = -1e15, max = 1e15))]
+    pub a: f64,
+    /// The second term.
+    #[schemars(range(min = -1e15, max = 1e15))]
     pub b: f64,
 }
 

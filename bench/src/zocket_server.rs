@@ -1,16 +1,20 @@
 //! The benchmark routes on zocket, with its default configuration.
 
-use crate::wire::{Add, Blob, Join, Msg, Publish};
+use crate::wire::{Add, AddChecked, Blob, Join, Msg, Publish};
 use std::sync::Arc;
 use zocket::{BuildError, ClientId, Config, Ctx, Event, NoHeaders, Router, RpcError, Server};
 
 /// The event `room.msg`.
 const MSG: Event<Msg> = Event::new(crate::wire::MSG);
 
-/// The routes: `math.add`, `math.blob`, `room.join`, `room.publish`.
+/// The routes: `math.add`, `math.addChecked`, `math.blob`, `room.join`,
+/// `room.publish`.
 pub fn router() -> Router<()> {
     let math = Router::<()>::new()
         .call("add", |_ctx: Ctx<()>, add: Add| async move {
+            Ok::<_, RpcError>(add.a + add.b)
+        })
+        .call("addChecked", |_ctx: Ctx<()>, add: AddChecked| async move {
             Ok::<_, RpcError>(add.a + add.b)
         })
         .call("blob", |_ctx: Ctx<()>, blob: Blob| async move {

@@ -1,6 +1,7 @@
 //! Scenarios (a) and (b): `math.add` calls from 64 connections with a
 //! fixed number in flight on each, for a warm-up second and then the
-//! measured time.
+//! measured time; (ac): (a) on `math.addChecked`, whose input declares
+//! ranges that zocket checks.
 
 use super::Options;
 use super::client::{self, Frame, READ_TIMEOUT, Ws};
@@ -25,6 +26,7 @@ pub(crate) async fn run(
     options: &Options,
     conns: usize,
     in_flight: usize,
+    route: &'static str,
 ) -> Result<Map<String, Value>, String> {
     let conns = options.conns.unwrap_or(conns);
     let mut sockets = Vec::with_capacity(conns);
@@ -41,7 +43,7 @@ pub(crate) async fn run(
     let until = measure_from + measure;
     let tasks: Vec<_> = sockets
         .into_iter()
-        .map(|ws| tokio::spawn(caller(ws, in_flight, measure_from, until)))
+        .map(|ws| tokio::spawn(caller(ws, route, in_flight, measure_from, until)))
         .collect();
     tokio::time::sleep_until(measure_from.into()).await;
     let cpu = CpuMeter::start(options.pid);
@@ -69,6 +71,7 @@ pub(crate) async fn run(
 /// arrive from `measure_from` on, and checks each sum.
 async fn caller(
     ws: Ws,
+    route: &'static str,
     in_flight: usize,
     measure_from: Instant,
     until: Instant,
@@ -77,8 +80,7 @@ async fn caller(
     let mut sent: HashMap<u64, Instant> = HashMap::with_capacity(in_flight * 2);
     let mut next = 0u64;
     let mut counted = Counted::default();
-    let send =
-        |id: u64| client::call_frame(crate::wire::ADD, &format!(r#"{{"a":{id},"b":1}}"#), id);
+    let send = |id: u64| client::call_frame(route, &format!(r#"{{"a":{id},"b":1}}"#), id);
     for _ in 0..in_flight {
         next += 1;
         sent.insert(next, Instant::now());

@@ -50,13 +50,14 @@ pub(crate) struct Options {
 }
 
 const USAGE: &str = "usage:
-  bench-load run --addr 127.0.0.1:PORT --server NAME --scenario a|b|c|d|e|hostile
+  bench-load run --addr 127.0.0.1:PORT --server NAME --scenario a|ac|b|c|d|e|hostile
                  [--pid PID] [--conns N] [--seconds S] [--events N]
                  [--part slowloris|rooms|replies] [--header-timeout S]
   bench-load table FILE...
 
 scenarios:
   a  calls, 64 connections, 1 call in flight each
+  ac a on math.addChecked, whose input declares ranges (zocket only)
   b  calls, 64 connections, 8 calls in flight each (pipelined)
   c  fan-out: 1000 members of one room, one publisher (--events, default 1000)
   d  memory per idle connection (--conns, default 10000; needs --pid)
@@ -154,8 +155,9 @@ fn run(options: Options) -> Result<(), String> {
         };
         let work = async {
             match scenario.as_str() {
-                "a" => one(calls::run(&options, 64, 1).await),
-                "b" => one(calls::run(&options, 64, 8).await),
+                "a" => one(calls::run(&options, 64, 1, crate::wire::ADD).await),
+                "ac" => one(calls::run(&options, 64, 1, crate::wire::ADD_CHECKED).await),
+                "b" => one(calls::run(&options, 64, 8, crate::wire::ADD).await),
                 "c" => one(fanout::run(&options).await),
                 "d" => one(conns::idle(&options).await),
                 "e" => one(conns::burst(&options).await),
