@@ -3,7 +3,6 @@
 //! then deserialized. Every issue is reported with its field path.
 
 use axum::http::HeaderMap;
-use axum::http::header::SEC_WEBSOCKET_PROTOCOL;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -202,12 +201,8 @@ impl<H: DeserializeOwned + JsonSchema> HeaderSchema<H> {
 /// (browser clients), if there is one.
 fn protocol_fields(headers: &HeaderMap) -> Result<Map<String, Value>, HeaderIssue> {
     use base64::Engine;
-    let entry = headers
-        .get_all(SEC_WEBSOCKET_PROTOCOL)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .find_map(|entry| entry.trim().strip_prefix(HEADERS_PROTOCOL_PREFIX));
+    let entry = super::subprotocols(headers)
+        .find_map(|entry| entry.strip_prefix(HEADERS_PROTOCOL_PREFIX));
     let Some(encoded) = entry else {
         return Ok(Map::new());
     };

@@ -156,14 +156,19 @@ where
         .on_upgrade(move |socket| connection::run(socket, hub, dispatcher, start, slot))
 }
 
-/// Whether the request offers `protocol` among its WebSocket subprotocols.
-fn offers(headers: &HeaderMap, protocol: &str) -> bool {
+/// The entries of the request's `Sec-WebSocket-Protocol` headers, in order.
+pub(crate) fn subprotocols(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     headers
         .get_all(axum::http::header::SEC_WEBSOCKET_PROTOCOL)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .any(|entry| entry.trim() == protocol)
+        .map(str::trim)
+}
+
+/// Whether the request offers `protocol` among its WebSocket subprotocols.
+fn offers(headers: &HeaderMap, protocol: &str) -> bool {
+    subprotocols(headers).any(|entry| entry == protocol)
 }
 
 /// The retained session the handshake asks to resume, if it exists and

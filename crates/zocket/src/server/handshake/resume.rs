@@ -4,7 +4,6 @@
 //! id and the `seq` of the last event received.
 
 use axum::http::HeaderMap;
-use axum::http::header::SEC_WEBSOCKET_PROTOCOL;
 use std::fmt;
 use zocket_protocol::{
     LAST_SEQ_HEADER, LAST_SEQ_PARAM, LAST_SEQ_PROTOCOL_PREFIX, SESSION_ID_HEADER, SESSION_ID_PARAM,
@@ -103,16 +102,11 @@ fn header_form(headers: &HeaderMap) -> Form {
 /// (browsers); the first of each counts.
 fn protocol_form(headers: &HeaderMap) -> Form {
     let (mut session_id, mut last_seq) = (None, None);
-    for value in headers.get_all(SEC_WEBSOCKET_PROTOCOL) {
-        let Ok(value) = std::str::from_utf8(value.as_bytes()) else {
-            continue;
-        };
-        for entry in value.split(',').map(str::trim) {
-            if let Some(id) = entry.strip_prefix(SESSION_PROTOCOL_PREFIX) {
-                session_id.get_or_insert_with(|| id.to_owned());
-            } else if let Some(seq) = entry.strip_prefix(LAST_SEQ_PROTOCOL_PREFIX) {
-                last_seq.get_or_insert_with(|| seq.to_owned());
-            }
+    for entry in super::subprotocols(headers) {
+        if let Some(id) = entry.strip_prefix(SESSION_PROTOCOL_PREFIX) {
+            session_id.get_or_insert_with(|| id.to_owned());
+        } else if let Some(seq) = entry.strip_prefix(LAST_SEQ_PROTOCOL_PREFIX) {
+            last_seq.get_or_insert_with(|| seq.to_owned());
         }
     }
     (session_id, last_seq)
