@@ -373,7 +373,15 @@ export class ZocketClient {
         this.#live = false;
         ws.onopen = null;
         ws.onerror = () => {
-            // A close event follows.
+            // A close event follows, in the same task where the platform follows
+            // the WHATWG spec. Node 20's WebSocket fires none when the opening
+            // handshake fails (nothing listens, the peer resets): the socket
+            // stays CONNECTING, and the attempt would hang until connectTimeout.
+            // If no close came, the socket counts as dropped.
+            setTimeout(() => {
+                if (this.#ws === ws)
+                    this.#drop("the socket failed without a close event");
+            }, 0);
         };
         ws.onmessage = (event) => {
             if (this.#ws === ws)

@@ -279,6 +279,43 @@ test("a first connection that fails is retried, and attempts reset after a ready
   assert.deepEqual(client.state, { status: "reconnecting", attempt: 1, maxAttempts: 5, delay: 100 });
 });
 
+test("an error without a close event (Node 20's failed handshake) counts as a drop; with its close, it is one end", async (t) => {
+  const { client, server, states } = setup(t, { reconnect: { baseDelay: 100, jitter: 0 } });
+  // Node 20: error, and the socket stays CONNECTING with no close event.
+  const stuck = server.last();
+  stuck.onerror?.({});
+  assert.deepEqual(states, [], "the close event may still come in this task");
+  t.mock.timers.tick(0);
+  assert.deepEqual(states, [
+    { status: "disconnected", code: 1006, reason: "the socket failed without a close event" },
+    { status: "reconnecting", attempt: 1, maxAttempts: 5, delay: 100 },
+  ]);
+  assert.equal(stuck.attached, false, "the stuck socket is let go");
+  assert.deepEqual(stuck.closedBy, { code: 1000 }, "and closed (it never opened: no session to keep)");
+  t.mock.timers.tick(100);
+  assert.equal(server.sockets.length, 2);
+  // The WHATWG order: error, then close in the same task: one end only.
+  const failing = server.last();
+  failing.onerror?.({});
+  failing.end(1006);
+  t.mock.timers.tick(0);
+  assert.deepEqual(states.slice(2), [
+    { status: "connecting" },
+    { status: "disconnected", code: 1006, reason: "" },
+    { status: "reconnecting", attempt: 2, maxAttempts: 5, delay: 200 },
+  ]);
+  t.mock.timers.tick(200);
+  server.last().ready();
+  assert.equal(client.state.status, "connected");
+  // An error on an open socket followed by its close: one end, then a resume.
+  const open = server.last();
+  open.onerror?.({});
+  open.end(1006);
+  t.mock.timers.tick(0);
+  assert.deepEqual(client.state, { status: "reconnecting", attempt: 1, maxAttempts: 5, delay: 100 });
+  assert.equal(server.sockets.length, 3);
+});
+
 test("a refusal (4400 before __ready) fails with RefusedError and is not retried", async (t) => {
   const { client, server, states } = setup(t);
   const call = track(client.call("t.echo", { n: 1 }));

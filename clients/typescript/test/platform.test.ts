@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { test } from "node:test";
-import { CallError, RefusedError, ZocketClient } from "@zocket/client";
+import { CallError, ConnectionLostError, RefusedError, ZocketClient } from "@zocket/client";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
@@ -200,4 +200,46 @@ test("on the platform WebSocket: a dropped connection is resumed with the sessio
   second.send({ type: "__rpc_err", rpcId: sent.rpcId, error: { code: "REPLY_LOST", message: "gone", path: null, data: null } });
   const error = await call.catch((e: unknown) => e);
   assert.ok(error instanceof CallError && error.code === "REPLY_LOST");
+});
+
+test("on the platform WebSocket: a handshake that fails (nothing listens, or the peer resets) is retried with backoff, not after connectTimeout", { skip, timeout: 20_000 }, async (t) => {
+  // A port nothing listens on, and a server that resets each connection.
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const closedPort = (probe.address() as AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
+  const resetting = createServer();
+  resetting.on("connection", (socket: Socket) => socket.resetAndDestroy());
+  await new Promise<void>((resolve) => resetting.listen(0, "127.0.0.1", resolve));
+  t.after(() => resetting.close());
+  const resettingPort = (resetting.address() as AddressInfo).port;
+
+  for (const port of [closedPort, resettingPort]) {
+    const client = new ZocketClient({
+      url: `ws://127.0.0.1:${port}/ws`,
+      headers: { name: "ada" },
+      connectTimeout: 20_000,
+      reconnect: { baseDelay: 10, maxDelay: 10, jitter: 0, maxAttempts: 2 },
+    });
+    t.after(() => client.close());
+    const statuses: string[] = [];
+    client.onState((state) => statuses.push(state.status));
+    const started = Date.now();
+    const error = await client.ready().catch((e: unknown) => e);
+    const elapsed = Date.now() - started;
+    assert.ok(error instanceof ConnectionLostError, `port ${port}: ${String(error)}`);
+    assert.equal(error.attempts, 2);
+    assert.equal(error.closeCode, 1006);
+    assert.ok(elapsed < 5_000, `port ${port}: failed after ${elapsed} ms (connectTimeout is 20 000)`);
+    assert.deepEqual(statuses, [
+      "disconnected",
+      "reconnecting",
+      "connecting",
+      "disconnected",
+      "reconnecting",
+      "connecting",
+      "disconnected",
+      "failed",
+    ]);
+  }
 });

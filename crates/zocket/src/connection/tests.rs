@@ -462,7 +462,7 @@ async fn flood_a_peer_that_stops_reading(policy: crate::WhenFull) -> Vec<(u64, u
         tokio::task::yield_now().await;
     }
     let mut got = Vec::new();
-    let mut read = |message: Message, got: &mut Vec<(u64, u64)>| match message {
+    let read = |message: Message, got: &mut Vec<(u64, u64)>| match message {
         Message::Text(text) => {
             let frame: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
             assert!(
