@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { CallArgs, CallMethod, ClientOptions, ConnectionState, Events, MessageArgs, MessageMethod, Routes, Session, Subscribe, Unsubscribe } from "./types.js";
+import type { CallArgs, CallMethod, ClientOptions, ConnectionState, EventListener, Events, MessageArgs, MessageMethod, Routes, Session, Subscribe, Unsubscribe } from "./types.js";
 /**
  * A connection to a zocket server that keeps itself connected: the typed
  * client a generated module (`createChatClient`) builds, or an untyped one
@@ -121,7 +121,7 @@ export declare class ZocketClient<H = Record<string, unknown>, R extends Routes<
      * on a recovered session). A listener that throws is reported to the
      * logger; the client and the other listeners go on.
      */
-    on<K extends keyof E & string>(event: K, listener: (payload: E[K]) => void): Unsubscribe;
+    on<K extends keyof E & string>(event: K, listener: EventListener<E[K]>): Unsubscribe;
     /**
      * Route `route` as a function: a {@link CallMethod} for a call (with
      * `.result()`, which resolves with `{ ok: false, error }` instead of

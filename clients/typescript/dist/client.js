@@ -535,7 +535,7 @@ export class ZocketClient {
             default:
                 if (typeof frame.type !== "string" || frame.type.startsWith("__"))
                     return;
-                this.#event(frame.type, frame.payload ?? null, frame.seq);
+                this.#event(frame.type, frame.payload ?? null, frame.seq, frame.dropped);
         }
     }
     #ready(payload) {
@@ -595,7 +595,7 @@ export class ZocketClient {
         this.#closeAbandoned();
         this.#setState({ status: "connected", recovered, clientId });
     }
-    #event(name, payload, seq) {
+    #event(name, payload, seq, dropped) {
         if (typeof seq === "number") {
             // Replayed twice (or already seen before a reload): not again.
             if (seq <= this.#lastSeq)
@@ -606,9 +606,10 @@ export class ZocketClient {
         const set = this.#listeners.get(name);
         if (set === undefined)
             return;
+        const info = { dropped: typeof dropped === "number" && dropped > 0 ? dropped : 0 };
         for (const entry of [...set]) {
             try {
-                entry.fn(payload);
+                entry.fn(payload, info);
             }
             catch (error) {
                 this.#warn(`zocket: a listener of "${name}" threw: ${describeError(error)}`);

@@ -12,4 +12,4 @@
 export { ZocketClient } from "./client.js";
 export { CallError, ConnectionLostError, PROTOCOL_VERSION, ProtocolVersionError, RefusedError, SchemaMismatchError, type ClientErrorCode, type ErrorCode, type ServerErrorCode, } from "./errors.js";
 export { sessionStore, type StorageLike } from "./session.js";
-export type { CallArgs, CallMethod, CallOptions, CallResult, ClientOptions, ConnectionState, Events, Logger, MessageArgs, MessageMethod, ReconnectOptions, RouteSpec, Routes, Session, SessionStore, SocketHandler, Subscribe, Unsubscribe, WebSocketConstructor, WebSocketLike, } from "./types.js";
+export type { CallArgs, CallMethod, CallOptions, CallResult, ClientOptions, ConnectionState, EventInfo, EventListener, Events, Logger, MessageArgs, MessageMethod, ReconnectOptions, RouteSpec, Routes, Session, SessionStore, SocketHandler, Subscribe, Unsubscribe, WebSocketConstructor, WebSocketLike, } from "./types.js";

@@ -73,7 +73,19 @@ export interface CallMethod<I, O, C extends string> {
  */
 export type MessageMethod<I> = (input: I) => Promise<void>;
 /** Subscribes `listener` to one event; returns the function that unsubscribes it. */
-export type Subscribe<T> = (listener: (payload: T) => void) => Unsubscribe;
+export type Subscribe<T> = (listener: EventListener<T>) => Unsubscribe;
+/**
+ * What an event listener receives: the payload, and for an ephemeral event
+ * (one the definition declares with `when_full`), in `info.dropped`, how
+ * many of its kind the server dropped for this client before this one
+ * (0 when none were; always 0 for other events).
+ */
+export type EventListener<T> = (payload: T, info: EventInfo) => void;
+/** Details of one delivered event (see {@link EventListener}). */
+export interface EventInfo {
+    /** Events of this kind the server dropped for this client since the last one delivered. */
+    readonly dropped: number;
+}
 /**
  * Where a client is in its lifecycle, discriminated by `status`:
  *

@@ -32,6 +32,8 @@ import type {
   CallResult,
   ClientOptions,
   ConnectionState,
+  EventInfo,
+  EventListener,
   Events,
   MessageArgs,
   MessageMethod,
@@ -70,6 +72,7 @@ interface Frame {
   payload?: unknown;
   rpcId?: unknown;
   seq?: unknown;
+  dropped?: unknown;
   error?: { code?: unknown; message?: unknown; path?: unknown; data?: unknown; route?: unknown };
 }
 
@@ -133,7 +136,7 @@ export class ZocketClient<
   #counter = 0;
   #state: ConnectionState = { status: "connecting" };
   readonly #stateListeners = new Set<{ fn: (state: ConnectionState) => void }>();
-  readonly #listeners = new Map<string, Set<{ fn: (payload: unknown) => void }>>();
+  readonly #listeners = new Map<string, Set<{ fn: (payload: unknown, info: EventInfo) => void }>>();
   readonly #pending = new Map<string, PendingCall>();
   #queue: Queued[] = [];
   #ws: WebSocketLike | null = null;
@@ -282,13 +285,13 @@ export class ZocketClient<
    * on a recovered session). A listener that throws is reported to the
    * logger; the client and the other listeners go on.
    */
-  on<K extends keyof E & string>(event: K, listener: (payload: E[K]) => void): Unsubscribe {
+  on<K extends keyof E & string>(event: K, listener: EventListener<E[K]>): Unsubscribe {
     let set = this.#listeners.get(event);
     if (set === undefined) {
       set = new Set();
       this.#listeners.set(event, set);
     }
-    const entry = { fn: listener as (payload: unknown) => void };
+    const entry = { fn: listener as (payload: unknown, info: EventInfo) => void };
     set.add(entry);
     return () => {
       const current = this.#listeners.get(event);
@@ -594,7 +597,7 @@ export class ZocketClient<
       }
       default:
         if (typeof frame.type !== "string" || frame.type.startsWith("__")) return;
-        this.#event(frame.type, frame.payload ?? null, frame.seq);
+        this.#event(frame.type, frame.payload ?? null, frame.seq, frame.dropped);
     }
   }
 
@@ -656,7 +659,7 @@ export class ZocketClient<
     this.#setState({ status: "connected", recovered, clientId });
   }
 
-  #event(name: string, payload: unknown, seq: unknown): void {
+  #event(name: string, payload: unknown, seq: unknown, dropped: unknown): void {
     if (typeof seq === "number") {
       // Replayed twice (or already seen before a reload): not again.
       if (seq <= this.#lastSeq) return;
@@ -665,9 +668,10 @@ export class ZocketClient<
     }
     const set = this.#listeners.get(name);
     if (set === undefined) return;
+    const info: EventInfo = { dropped: typeof dropped === "number" && dropped > 0 ? dropped : 0 };
     for (const entry of [...set]) {
       try {
-        entry.fn(payload);
+        entry.fn(payload, info);
       } catch (error) {
         this.#warn(`zocket: a listener of "${name}" threw: ${describeError(error)}`);
       }

@@ -30,6 +30,8 @@ export type {
   CallResult,
   ClientOptions,
   ConnectionState,
+  EventInfo,
+  EventListener,
   Events,
   Logger,
   MessageArgs,

@@ -731,6 +731,22 @@ test("unsubscribing stops a listener; events without seq are always delivered", 
   assert.deepEqual(seen, [1, 1]);
 });
 
+test("an ephemeral event's dropped count reaches the listener; others say 0", (t) => {
+  const { client, server } = setup(t);
+  const socket = server.last();
+  socket.ready();
+  const seen: [number, number][] = [];
+  client.subscriber("tick")((n, info) => seen.push([n, info.dropped]));
+  socket.receive({ type: "tick", payload: 1 });
+  socket.receive({ type: "tick", payload: 9, dropped: 7 });
+  socket.receive({ type: "tick", payload: 10, seq: 1 });
+  assert.deepEqual(seen, [
+    [1, 0],
+    [9, 7],
+    [10, 0],
+  ]);
+});
+
 test("__error frames go to the logger", (t) => {
   const { server, logger } = setup(t);
   server.last().ready();

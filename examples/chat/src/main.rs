@@ -87,7 +87,7 @@ async fn run() -> Result<(), String> {
     let handle = server.handle();
     println!("chat on http://{addr} (WebSocket at /ws, metrics at /metrics); Ctrl-C to stop");
     tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
+        stop_signal().await;
         handle.shutdown().await;
     });
     // With zocket's protections: a deadline for request heads, peer addresses.
@@ -95,4 +95,21 @@ async fn run() -> Result<(), String> {
         .serve_app(listener, app)
         .await
         .map_err(|err| format!("serving failed: {err}"))
+}
+
+/// Ctrl-C, or (on Unix) SIGTERM: what ends the server gracefully (clients
+/// get `1001` and reconnect).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
