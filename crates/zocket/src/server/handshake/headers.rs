@@ -201,8 +201,8 @@ impl<H: DeserializeOwned + JsonSchema> HeaderSchema<H> {
 /// (browser clients), if there is one.
 fn protocol_fields(headers: &HeaderMap) -> Result<Map<String, Value>, HeaderIssue> {
     use base64::Engine;
-    let entry = super::subprotocols(headers)
-        .find_map(|entry| entry.strip_prefix(HEADERS_PROTOCOL_PREFIX));
+    let entry =
+        super::subprotocols(headers).find_map(|entry| entry.strip_prefix(HEADERS_PROTOCOL_PREFIX));
     let Some(encoded) = entry else {
         return Ok(Map::new());
     };
