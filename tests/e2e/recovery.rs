@@ -381,3 +381,43 @@ async fn on_disconnect_runs_when_the_session_ends_not_at_each_drop() {
     assert!(ended.contains(&cy));
     drop(c);
 }
+
+#[tokio::test]
+async fn ephemeral_events_are_not_numbered_nor_replayed_and_the_others_stay_exact() {
+    const CURSOR: Event<Value> = Event::new("cursor").when_full(zocket::WhenFull::Latest);
+    let mut lab = lab(Config::default()).await;
+    let mut c = TestClient::connect(&format!("{}?name=ada", lab.url)).await;
+    let (id, session) = (
+        c.client_id(),
+        c.ready["sessionId"].as_str().unwrap().to_owned(),
+    );
+    c.call_ok("join", json!("r")).await;
+    lab.handle.emit(NOTE, &json!(1)).to_room("r").unwrap();
+    lab.handle.emit(CURSOR, &json!("a")).to_room("r").unwrap();
+    lab.handle.emit(NOTE, &json!(2)).to_room("r").unwrap();
+    let frames = [
+        c.next_frame().await,
+        c.next_frame().await,
+        c.next_frame().await,
+    ];
+    assert_eq!(frames[0]["seq"], 1);
+    assert_eq!(
+        frames[1],
+        json!({"type": "cursor", "payload": "a"}),
+        "no seq"
+    );
+    assert_eq!(frames[2]["seq"], 2, "the numbering skips ephemeral events");
+    drop(c.into_inner());
+    lab.lost(&id).await;
+    lab.handle.emit(CURSOR, &json!("b")).to_room("r").unwrap();
+    lab.handle.emit(NOTE, &json!(3)).to_room("r").unwrap();
+    let mut c = TestClient::connect(&resume_url(&lab.url, "ada", &session, 2)).await;
+    assert_eq!(c.ready["recovered"], true);
+    // Only the numbered event sent while away comes back, then new ones.
+    lab.handle.emit(CURSOR, &json!("c")).to_room("r").unwrap();
+    assert_eq!(c.next_frame().await["seq"], 3);
+    assert_eq!(
+        c.next_frame().await,
+        json!({"type": "cursor", "payload": "c"})
+    );
+}
