@@ -7,6 +7,7 @@
 
 mod asyncapi;
 mod browser;
+mod cancel;
 mod chat;
 mod client;
 mod client_resilience;

@@ -96,7 +96,9 @@ export declare class ZocketClient<H = Record<string, unknown>, R extends Routes<
      * resolves with the reply's payload, or rejects with a {@link CallError}:
      * the server's error reply, `TIMEOUT` (no reply within `options.timeout`
      * or the client's `timeout`: the reply, if it comes, is ignored),
-     * `CANCELLED` (`options.signal` aborted), `QUEUE_FULL`,
+     * `CANCELLED` (`options.signal` aborted; a call already sent is then
+     * cancelled on the server too, with a `__cancel` frame, as on a timeout),
+     * `QUEUE_FULL`,
      * `CONNECTION_LOST` or `CLOSED`. An input that cannot be serialized to
      * JSON rejects with the `TypeError` of `JSON.stringify`.
      *

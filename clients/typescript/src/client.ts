@@ -237,7 +237,9 @@ export class ZocketClient<
    * resolves with the reply's payload, or rejects with a {@link CallError}:
    * the server's error reply, `TIMEOUT` (no reply within `options.timeout`
    * or the client's `timeout`: the reply, if it comes, is ignored),
-   * `CANCELLED` (`options.signal` aborted), `QUEUE_FULL`,
+   * `CANCELLED` (`options.signal` aborted; a call already sent is then
+   * cancelled on the server too, with a `__cancel` frame, as on a timeout),
+   * `QUEUE_FULL`,
    * `CONNECTION_LOST` or `CLOSED`. An input that cannot be serialized to
    * JSON rejects with the `TypeError` of `JSON.stringify`.
    *
@@ -379,11 +381,14 @@ export class ZocketClient<
     }
     return new Promise((resolve, reject) => {
       let done = false;
-      const onAbort = (): void => call.settle({ ok: false, error: cancelledError() });
-      const timer = setTimeout(
-        () => call.settle({ ok: false, error: new CallError("TIMEOUT", `no reply within ${timeout} ms`) }),
-        timeout,
-      );
+      // Given up on after it was sent: the server is told to stop it.
+      const abandon = (error: CallError): void => {
+        const inFlight = call.sent && this.#live && this.#pending.has(id);
+        call.settle({ ok: false, error });
+        if (inFlight) this.#write(JSON.stringify({ type: "__cancel", rpcId: id }));
+      };
+      const onAbort = (): void => abandon(cancelledError());
+      const timer = setTimeout(() => abandon(new CallError("TIMEOUT", `no reply within ${timeout} ms`)), timeout);
       const call: PendingCall = {
         frame,
         sent: false,

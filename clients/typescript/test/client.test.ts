@@ -516,7 +516,23 @@ test("an aborted signal cancels the call with CANCELLED", async (t) => {
   assert.equal((call.error as CallError).code, "CANCELLED");
   const already = await client.call("t.echo", { n: 1 }, { signal: controller.signal }).catch((e: unknown) => e);
   assert.equal((already as CallError).code, "CANCELLED");
-  assert.equal(server.last().sent.length, 1, "an already aborted call is not sent");
+  // The aborted call had been sent: a __cancel follows it; the other was never sent.
+  const sent = server.last().take();
+  assert.equal(sent.length, 2, JSON.stringify(sent));
+  assert.equal(sent[0]?.["type"], "t.echo");
+  assert.deepEqual(sent[1], { type: "__cancel", rpcId: sent[0]?.["rpcId"] });
+});
+
+test("a call that times out after it was sent is cancelled on the server", async (t) => {
+  const { client, server } = setup(t, { timeout: 100 });
+  const socket = server.last();
+  socket.ready();
+  const call = track(client.call("t.echo", { n: 1 }));
+  t.mock.timers.tick(100);
+  await flush();
+  assert.equal((call.error as CallError).code, "TIMEOUT");
+  const [sent, cancel] = socket.take();
+  assert.deepEqual(cancel, { type: "__cancel", rpcId: sent?.["rpcId"] });
 });
 
 test("recovery: in-flight calls resent with the same rpcId before the queue; each event once", async (t) => {

@@ -84,6 +84,7 @@ impl Pending {
             pending: self.clone(),
             id,
             rx,
+            abandon: None,
         })
     }
 
@@ -176,17 +177,25 @@ impl Pending {
     }
 }
 
-/// One call's place in [`Pending`]; dropping it forgets the call.
+/// One call's place in [`Pending`]; dropping it forgets the call, and
+/// runs its [`on_abandon`](Ticket::on_abandon) hook when the call had been
+/// sent and no reply had come (the server may still be running it).
 pub(crate) struct Ticket {
     pending: Arc<Pending>,
     id: u64,
     rx: oneshot::Receiver<Answer>,
+    abandon: Option<Box<dyn FnOnce(u64) + Send + Sync>>,
 }
 
 impl Ticket {
     /// The call's `rpcId`.
     pub(crate) fn id(&self) -> u64 {
         self.id
+    }
+
+    /// What to do if the ticket is dropped while its call is in flight.
+    pub(crate) fn on_abandon(&mut self, hook: impl FnOnce(u64) + Send + Sync + 'static) {
+        self.abandon = Some(Box::new(hook));
     }
 
     /// The reply, or why none will come.
@@ -199,7 +208,12 @@ impl Ticket {
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        self.pending.lock().waiting.remove(&self.id);
+        let removed = self.pending.lock().waiting.remove(&self.id);
+        if removed.is_some_and(|call| call.sent)
+            && let Some(abandon) = self.abandon.take()
+        {
+            abandon(self.id);
+        }
     }
 }
 

@@ -33,6 +33,9 @@ impl ErrorCode {
     /// A resent call that already ran, whose reply was not kept for a
     /// resend (over the reply cache's byte budget): it was not run again.
     pub const REPLY_LOST: Self = Self::from_static("REPLY_LOST");
+    /// The client cancelled the call (`__cancel`) before it finished: the
+    /// handler was stopped.
+    pub const CANCELLED: Self = Self::from_static("CANCELLED");
     /// The handler did not finish within the call timeout.
     pub const TIMEOUT: Self = Self::from_static("TIMEOUT");
     /// The handler failed or panicked; nothing internal is disclosed.

@@ -25,6 +25,11 @@ pub const ERROR: &str = "__error";
 pub const PING: &str = "__ping";
 /// The server's answer to [`PING`]: `{"type":"__pong"}`.
 pub const PONG: &str = "__pong";
+/// A client's request to stop a call in flight:
+/// `{"type":"__cancel","rpcId":...}`. The server stops the handler and the
+/// call's one reply is a `CANCELLED` error; a call already finished (or
+/// unknown) is left as it is.
+pub const CANCEL: &str = "__cancel";
 /// Frame types starting with this are reserved for the protocol.
 pub const RESERVED_PREFIX: &str = "__";
 

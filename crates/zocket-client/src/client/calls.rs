@@ -25,6 +25,10 @@ impl Client {
     /// [`CallError::code`]), [`CallError::Timeout`],
     /// [`CallError::ConnectionLost`], [`CallError::ConnectionClosed`],
     /// [`CallError::QueueFull`], or a serialize or decode error.
+    ///
+    /// Dropping the future (or the timeout passing) after the call was
+    /// sent cancels it: the client sends `__cancel` and the server stops
+    /// the handler.
     pub async fn call<I, O>(&self, route: &str, input: &I) -> Result<O, CallError>
     where
         I: Serialize + ?Sized,
@@ -57,6 +61,13 @@ impl Client {
             }
             .encode()
         })?;
+        // Given up on after it was sent (dropped, timed out): the server
+        // is told to stop it. Best effort: with the command queue full, it
+        // runs to its end.
+        let commands = self.inner.commands.clone();
+        ticket.on_abandon(move |id| {
+            let _ = commands.try_send(Command::Cancel(id));
+        });
         let reply = tokio::time::timeout(timeout, async {
             self.inner
                 .commands

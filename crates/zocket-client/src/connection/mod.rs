@@ -40,6 +40,9 @@ pub(crate) enum Command {
     },
     /// Send call `id` (its frame is in [`Pending`](crate::pending::Pending)).
     Call(u64),
+    /// Tell the server to stop call `id` (`__cancel`): its caller gave up
+    /// on it (dropped, or timed out) after it was sent.
+    Cancel(u64),
     /// Close with 1000, after the frames queued before.
     Close,
 }

@@ -27,6 +27,10 @@ pub(super) async fn write(
                 Some(frame) => Message::Text(frame),
                 None => continue,
             },
+            Some(Command::Cancel(id)) => Message::text(format!(
+                r#"{{"type":"{}","rpcId":"{id}"}}"#,
+                zocket_protocol::frame::CANCEL
+            )),
             Some(Command::Close) | None => {
                 let close = Message::Close(Some(CloseFrame {
                     code: CloseCode::NORMAL.get().into(),

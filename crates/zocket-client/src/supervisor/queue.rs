@@ -51,7 +51,8 @@ impl Queue {
             }
             Command::Call(id) if full => pending.fail(id, CallError::QueueFull(self.capacity)),
             Command::Call(id) => self.items.push_back(Queued::Call(id)),
-            Command::Close => {}
+            // Not connected: the call is forgotten and will not be resent.
+            Command::Cancel(_) | Command::Close => {}
         }
     }
 

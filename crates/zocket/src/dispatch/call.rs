@@ -59,6 +59,13 @@ impl<C: Send + Sync + 'static> Inbound<C> for Dispatcher<C> {
             send_error(rpc_id, Some(&envelope.route), &err);
             return None;
         }
+        if envelope.route == zocket_protocol::frame::CANCEL {
+            // No reply of its own: the cancelled call's reply says it.
+            if let Some(id) = rpc_id {
+                conn.session.cancel_call(id);
+            }
+            return None;
+        }
         if envelope.route == zocket_protocol::frame::PING {
             // Browsers cannot send WebSocket pings: their liveness check.
             conn.link
@@ -138,22 +145,35 @@ fn drive<C: Send + Sync + 'static>(
             let name = route.name.clone();
             let metrics = route.metrics.clone();
             let limit = session.hub.config.call_timeout;
-            let task =
-                async move {
-                    let result =
-                        match tokio::time::timeout(limit, AssertUnwindSafe(call).catch_unwind())
-                            .await
-                        {
-                            Ok(Ok(result)) => result,
-                            Ok(Err(_)) => Err(panicked(&name)),
-                            Err(_) => Err(RpcError::new(
-                                ErrorCode::TIMEOUT,
-                                format!("call timed out after {} ms", limit.as_millis()),
-                            )),
-                        };
-                    record(&session, &name, &metrics, rpc_id, result, started);
-                    drop(running);
+            // A call the client can cancel (`__cancel` with its rpcId).
+            let cancel = rpc_id.as_ref().map(|(id, _)| session.track_call(id));
+            let task = async move {
+                let run = tokio::time::timeout(limit, AssertUnwindSafe(call).catch_unwind());
+                let cancelled = async {
+                    match &cancel {
+                        Some(token) => token.cancelled().await,
+                        None => std::future::pending().await,
+                    }
                 };
+                let result = tokio::select! {
+                    biased;
+                    // Dropping the handler's future stops it at its next await.
+                    () = cancelled => Err(RpcError::new(ErrorCode::CANCELLED, "cancelled by the client")),
+                    outcome = run => match outcome {
+                        Ok(Ok(result)) => result,
+                        Ok(Err(_)) => Err(panicked(&name)),
+                        Err(_) => Err(RpcError::new(
+                            ErrorCode::TIMEOUT,
+                            format!("call timed out after {} ms", limit.as_millis()),
+                        )),
+                    },
+                };
+                if let Some((id, _)) = &rpc_id {
+                    session.untrack_call(id);
+                }
+                record(&session, &name, &metrics, rpc_id, result, started);
+                drop(running);
+            };
             tokio::spawn(task.instrument(span));
         }
     }

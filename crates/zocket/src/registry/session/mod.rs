@@ -52,6 +52,9 @@ struct State {
     ended: bool,
     /// Set once `on_disconnect` has run.
     finished: bool,
+    /// The calls running in their own task, by `rpcId`: what `__cancel`
+    /// stops.
+    running: std::collections::HashMap<Arc<str>, tokio_util::sync::CancellationToken>,
 }
 
 impl State {
@@ -121,6 +124,7 @@ impl<C: Send + Sync + 'static> Session<C> {
                 expiry: None,
                 ended: false,
                 finished: false,
+                running: std::collections::HashMap::new(),
             }),
             ended: Notify::new(),
         }
@@ -240,6 +244,30 @@ impl<C: Send + Sync + 'static> Session<C> {
             return Begin::Run(Ticket::NONE);
         }
         state.replies.begin(rpc_id, &self.hub.retained)
+    }
+
+    /// Registers a call running in its own task, for [`cancel_call`](Self::cancel_call).
+    pub(crate) fn track_call(&self, rpc_id: &Arc<str>) -> tokio_util::sync::CancellationToken {
+        let token = tokio_util::sync::CancellationToken::new();
+        self.lock().running.insert(rpc_id.clone(), token.clone());
+        token
+    }
+
+    /// Forgets a call that finished.
+    pub(crate) fn untrack_call(&self, rpc_id: &str) {
+        self.lock().running.remove(rpc_id);
+    }
+
+    /// Stops the call `rpc_id` if it is running; `false` when it is not
+    /// (finished, never started, or unknown).
+    pub(crate) fn cancel_call(&self, rpc_id: &str) -> bool {
+        match self.lock().running.remove(rpc_id) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
     }
 
     /// Stores a call's reply and sends it to the live connection.
