@@ -62,7 +62,7 @@ async fn metrics_count_what_a_session_did() {
     let err = bob
         .call_err("chat.send", json!({"room": "random", "text": "hi"}))
         .await;
-    assert_eq!(err["code"], "FORBIDDEN");
+    assert_eq!(err["code"], "NOT_IN_ROOM");
     ada.send_json(json!({"type": "chat.nope", "payload": null}))
         .await;
     ada.next_of("__error").await;
@@ -90,7 +90,7 @@ async fn metrics_count_what_a_session_did() {
         3.0
     );
     assert_eq!(
-        get(r#"zocket_calls_total{outcome="FORBIDDEN",route="chat.send"}"#),
+        get(r#"zocket_calls_total{outcome="NOT_IN_ROOM",route="chat.send"}"#),
         1.0
     );
     assert_eq!(
