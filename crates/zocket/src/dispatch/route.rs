@@ -91,15 +91,14 @@ where
     // the handler; `None` (nothing to check) for most inputs.
     let constraints = Constraints::of::<I>();
     Arc::new(move |ctx, payload| {
-        let input = match decode::<I>(payload.json()) {
+        let decoded = match &constraints {
+            None => decode::<I>(payload.json()),
+            Some(constraints) => constraints.decode::<I>(payload.json()),
+        };
+        let input = match decoded {
             Ok(input) => input,
             Err(err) => return Box::pin(std::future::ready(Err(err))),
         };
-        if let Some(constraints) = &constraints
-            && let Err(err) = constraints.check(payload.json())
-        {
-            return Box::pin(std::future::ready(Err(err)));
-        }
         let output = handler(ctx, input);
         Box::pin(async move {
             let output = output.await.map_err(Into::into)?;

@@ -4,11 +4,13 @@
 //!
 //! Serde already enforces types, required fields and enum variants; an
 //! input whose schema declares nothing more gets no validator and pays
-//! nothing. One that does is parsed once more into a JSON tree and
-//! checked against its JSON Schema (2020-12) with the `jsonschema` crate.
+//! nothing. One that does is parsed into a JSON tree, which gives the
+//! input and is checked against its JSON Schema (2020-12) with the
+//! `jsonschema` crate.
 
 use super::RpcError;
 use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// The keywords serde does not check by itself.
@@ -50,11 +52,32 @@ impl Constraints {
         }
     }
 
+    /// Decodes a payload as `I` and checks it: the payload is parsed once
+    /// into a JSON tree, which gives the input and is checked; a payload
+    /// that does not decode gets the same error (with its path) as without
+    /// constraints.
+    pub(crate) fn decode<I: DeserializeOwned>(&self, json: &str) -> Result<I, RpcError> {
+        let Ok(value) = serde_json::from_str::<Value>(json) else {
+            return super::decode(json);
+        };
+        let Ok(input) = I::deserialize(&value) else {
+            return super::decode(json);
+        };
+        self.check_value(&value)?;
+        Ok(input)
+    }
+
     /// Checks a payload that already decoded into the input type: the
     /// first violation is a `VALIDATION` error at its field's path.
+    #[cfg(test)]
     pub(crate) fn check(&self, json: &str) -> Result<(), RpcError> {
         let value: Value = serde_json::from_str(json).unwrap_or(Value::Null);
-        match self.0.iter_errors(&value).next() {
+        self.check_value(&value)
+    }
+
+    /// Checks a decoded payload's tree.
+    fn check_value(&self, value: &Value) -> Result<(), RpcError> {
+        match self.0.iter_errors(value).next() {
             None => Ok(()),
             Some(err) => {
                 let path = field_path(err.instance_path().as_str());
