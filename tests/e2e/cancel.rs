@@ -76,6 +76,10 @@ async fn a_cancel_frame_stops_the_handler_and_the_call_gets_cancelled() {
     c.send_json(json!({"type": "__cancel", "rpcId": "unknown"}))
         .await;
     assert_eq!(c.call_ok("quick", json!(3)).await, 3);
+    // Without the rpcId of a call, it is bad input, answered as such.
+    c.send_json(json!({"type": "__cancel"})).await;
+    let err = c.next_of("__error").await;
+    assert_eq!(err["error"]["code"], "BAD_REQUEST");
 }
 
 #[tokio::test]

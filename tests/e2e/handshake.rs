@@ -305,3 +305,16 @@ async fn a_verified_value_goes_from_before_the_upgrade_to_on_connect_and_is_chec
         "no on_connect for a refusal"
     );
 }
+
+#[test]
+fn on_before_connect_after_on_verified_connect_is_a_build_error() {
+    let built: Result<Server<TokenHeaders, String>, _> = Server::builder(Router::new())
+        .on_verified_connect(
+            |_: Arc<TokenHeaders>| async { Ok(()) },
+            |_, (), _| async { Ok(String::new()) },
+        )
+        .on_before_connect(|_: Arc<TokenHeaders>| async { Ok(()) })
+        .build();
+    let err = built.err().expect("not built").to_string();
+    assert!(err.contains("after `on_verified_connect`"), "{err}");
+}

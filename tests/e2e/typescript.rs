@@ -93,6 +93,44 @@ struct Drawing {
     color: Option<String>,
 }
 
+/// A layer.
+#[derive(Serialize, Deserialize, JsonSchema)]
+struct Layer {
+    name: String,
+}
+
+/// Something on the board, tagged by `kind` (a newtype variant included).
+#[derive(Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind")]
+enum Item {
+    Layer(Layer),
+    Note { text: String },
+}
+
+/// A name the generated module must not let shadow TypeScript's own.
+#[derive(Serialize, Deserialize, JsonSchema)]
+struct Record {
+    id: u64,
+    /// By name.
+    index: BTreeMap<String, u64>,
+}
+
+/// Where a sticker sits.
+#[derive(Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "at", rename_all = "lowercase")]
+enum Place {
+    Top { x: u32 },
+    Bottom { y: u32 },
+}
+
+/// A sticker: its own fields and, flattened, its place.
+#[derive(Serialize, Deserialize, JsonSchema)]
+struct Sticker {
+    label: String,
+    #[serde(flatten)]
+    place: Place,
+}
+
 /// A cursor position.
 #[derive(Serialize, Deserialize, JsonSchema)]
 struct Cursor {
@@ -129,6 +167,10 @@ trait Draw {
     async fn load(id: u64) -> Option<Drawing>;
     /// The drawings' names by id.
     async fn list() -> BTreeMap<String, String>;
+    /// Adds items; returns the new record.
+    async fn add(items: Vec<Item>) -> Record;
+    /// Puts a sticker on the board.
+    async fn stick(sticker: Sticker);
     /// Where the caller's cursor is (no reply).
     #[zocket(message)]
     async fn cursor(at: Cursor);
@@ -162,7 +204,7 @@ fn every_type_form_has_its_typescript_form() {
         "  /**\n   * Its name.\n   *\n   * 1 to 64 characters.\n   */\n  name: string;",
         "  level?: Level | null;",
         "  hidden?: boolean;",
-        "  /** Counts by tag. */\n  tags: Record<string, number>;",
+        "  /** Counts by tag. */\n  tags: { [key: string]: number };",
         "  origin: [number, number];",
         "  shapes: Shape[];",
         "  /** An integer (uint8), 1 to 10. */\n  layers: number;",
@@ -177,7 +219,12 @@ fn every_type_form_has_its_typescript_form() {
         "export interface DrawHeaders {",
         "\"draw.cursor\": { kind: \"message\"; input: Cursor; output: void;",
         "\"draw.load\": { kind: \"call\"; input: number; output: Drawing | null;",
-        "\"draw.list\": { kind: \"call\"; input: void; output: Record<string, string>;",
+        "\"draw.list\": { kind: \"call\"; input: void; output: { [key: string]: string };",
+        // A newtype variant keeps its tag; flattened fields keep both sides.
+        "Layer & {",
+        "export type Sticker = {",
+        "export interface Record {",
+        "\"draw.add\": { kind: \"call\"; input: Item[];",
         "\"admin.wiped\": number;",
         // The client: namespaces as objects, one member per route and event.
         "    cursor: zocket.MessageMethod<Cursor>;",

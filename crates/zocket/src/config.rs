@@ -186,8 +186,11 @@ impl Config {
     ///   pong timeout meanwhile is closed as a slow consumer;
     /// - slow consumers: an event that finds the queue full closes the
     ///   connection with `1008 slow consumer` (a client that stopped
-    ///   reading while events are pushed to it); other clients are not held
-    ///   up. One frame, however large, always fits an empty queue.
+    ///   reading while events are pushed to it), unless the event is
+    ///   ephemeral (see [`WhenFull`](crate::WhenFull)): then it is dropped
+    ///   or replaces older ones of its kind, within the byte budget. Other
+    ///   clients are not held up. One frame, however large, always fits an
+    ///   empty queue.
     pub fn outbound_queue_bytes(mut self, bytes: usize) -> Self {
         self.outbound_queue_bytes = bytes.max(1);
         self

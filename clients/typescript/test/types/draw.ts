@@ -48,3 +48,17 @@ export async function draw(drawing: Drawing): Promise<void> {
   // @ts-expect-error the shape kind "hexagon" does not exist
   await api.draw.save({ ...drawing, shapes: [{ kind: "hexagon" }] });
 }
+
+// Tagged newtype variants keep their tag; flattened enums keep both sides;
+// a definition named `Record` does not shadow TypeScript's own.
+export async function items(): Promise<void> {
+  const api = createDrawClient({ url: "wss://draw.example/ws", headers: { authToken: "t" } });
+  const record = await api.draw.add([{ kind: "Layer", name: "base" }, { kind: "Note", text: "hi" }]);
+  const byName: number | undefined = record.index["base"];
+  void byName;
+  await api.draw.stick({ label: "star", at: "top", x: 3 });
+  // @ts-expect-error a Layer item needs its name
+  await api.draw.add([{ kind: "Layer" }]);
+  // @ts-expect-error a sticker at the top has an x, not a y
+  await api.draw.stick({ label: "star", at: "top", y: 3 });
+}

@@ -54,16 +54,25 @@ impl<C: Send + Sync + 'static> Inbound<C> for Dispatcher<C> {
             send_error(None, Some(&envelope.route), &err);
             return None;
         }
+        if envelope.route == zocket_protocol::frame::CANCEL {
+            // Before the rate limit: it only frees work, and a refusal
+            // would be a second reply to the call it names. It gets no
+            // reply of its own: the cancelled call's reply says it.
+            match rpc_id {
+                Some(id) => {
+                    conn.session.cancel_call(id);
+                }
+                None => send_error(
+                    None,
+                    Some(&envelope.route),
+                    &RpcError::bad_request("`__cancel` needs the `rpcId` of the call to cancel"),
+                ),
+            }
+            return None;
+        }
         if !admitted {
             let err = RpcError::new(ErrorCode::RATE_LIMITED, "too many messages: slow down");
             send_error(rpc_id, Some(&envelope.route), &err);
-            return None;
-        }
-        if envelope.route == zocket_protocol::frame::CANCEL {
-            // No reply of its own: the cancelled call's reply says it.
-            if let Some(id) = rpc_id {
-                conn.session.cancel_call(id);
-            }
             return None;
         }
         if envelope.route == zocket_protocol::frame::PING {
@@ -147,11 +156,12 @@ fn drive<C: Send + Sync + 'static>(
             let limit = session.hub.config.call_timeout;
             // A call the client can cancel (`__cancel` with its rpcId).
             let cancel = rpc_id.as_ref().map(|(id, _)| session.track_call(id));
+            let tracked = cancel.as_ref().map(|(number, _)| *number);
             let task = async move {
                 let run = tokio::time::timeout(limit, AssertUnwindSafe(call).catch_unwind());
                 let cancelled = async {
                     match &cancel {
-                        Some(token) => token.cancelled().await,
+                        Some((_, token)) => token.cancelled().await,
                         None => std::future::pending().await,
                     }
                 };
@@ -168,8 +178,8 @@ fn drive<C: Send + Sync + 'static>(
                         )),
                     },
                 };
-                if let Some((id, _)) = &rpc_id {
-                    session.untrack_call(id);
+                if let (Some((id, _)), Some(number)) = (&rpc_id, tracked) {
+                    session.untrack_call(id, number);
                 }
                 record(&session, &name, &metrics, rpc_id, result, started);
                 drop(running);

@@ -60,8 +60,11 @@ impl Constraints {
         let Ok(value) = serde_json::from_str::<Value>(json) else {
             return super::decode(json);
         };
-        let Ok(input) = I::deserialize(&value) else {
-            return super::decode(json);
+        let input = match I::deserialize(&value) {
+            Ok(input) => input,
+            // What a JSON tree cannot hold exactly (integers past 64 bits)
+            // decodes from the text; the tree is still what is checked.
+            Err(_) => super::decode(json)?,
         };
         self.check_value(&value)?;
         Ok(input)
@@ -231,6 +234,24 @@ mod tests {
             .unwrap_err();
         assert!(!err.message().contains("s3cret"), "{}", err.message());
         assert!(err.message().contains('3'), "{}", err.message());
+    }
+
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[allow(dead_code)]
+    struct Big {
+        #[schemars(range(max = 1000))]
+        n: u128,
+    }
+
+    #[test]
+    fn what_a_json_tree_cannot_hold_exactly_is_still_checked() {
+        let big = Constraints::of::<Big>().expect("constrained");
+        // Past 64 bits: the tree holds a float, the text decodes as u128.
+        let err = big
+            .decode::<Big>(r#"{"n":100000000000000000000}"#)
+            .unwrap_err();
+        assert_eq!(err.path(), Some("n"));
+        assert_eq!(big.decode::<Big>(r#"{"n":1000}"#).unwrap().n, 1000);
     }
 
     #[test]

@@ -97,6 +97,9 @@ impl RpcError {
                     let error = Self::new(ErrorCode::new(code), message);
                     match object.remove("data") {
                         Some(data) => error.with_data(&data),
+                        // Tagged by `code` without `content`: the other
+                        // fields are the data.
+                        None if !object.is_empty() => error.with_data(&object),
                         None => error,
                     }
                 }
@@ -243,6 +246,24 @@ fn cut_reason(mut reason: Cow<'static, str>) -> Cow<'static, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_tagged_by_code_without_content_keeps_its_fields_as_data() {
+        #[derive(serde::Serialize)]
+        #[serde(tag = "code", rename_all = "SCREAMING_SNAKE_CASE")]
+        enum Shop {
+            OutOfStock { sku: String },
+            Closed,
+        }
+        let err = RpcError::app(&Shop::OutOfStock { sku: "a1".into() }, "gone");
+        assert_eq!(err.code().as_str(), "OUT_OF_STOCK");
+        assert_eq!(err.data().map(|d| d.get()), Some(r#"{"sku":"a1"}"#));
+        let closed = RpcError::app(&Shop::Closed, "shut");
+        assert_eq!(
+            (closed.code().as_str(), closed.data().is_none()),
+            ("CLOSED", true)
+        );
+    }
 
     #[test]
     fn close_codes_stay_in_the_application_range() {

@@ -116,7 +116,8 @@ impl Link {
     /// Queues a frame. An event (pushed by the server, not asked for)
     /// that finds the queue full, in frames or bytes, means a slow
     /// consumer: the connection is stopped rather than allowed to grow
-    /// without bound. Replies and errors (answers to the client's own
+    /// without bound; an ephemeral one follows its `WhenFull` policy
+    /// instead ([`make_room`](Self::make_room)). Replies and errors (answers to the client's own
     /// frames) are always queued: the client's frames are not read while
     /// the queue is [backed up](Self::is_backed_up), which bounds them.
     pub(crate) fn push(&self, frame: Outbound) {
@@ -146,7 +147,7 @@ impl Link {
         if let Outbound::Event(event, n) = &mut frame
             && event.policy().is_droppable()
         {
-            match Self::make_room(&mut queue, event, full) {
+            match self.make_room(&mut queue, event, bytes) {
                 Some(dropped) => *n = dropped,
                 None => return,
             }
@@ -169,39 +170,53 @@ impl Link {
         self.writer.wake();
     }
 
-    /// For a droppable event: applies its policy when the queue is full,
-    /// and returns the number of its kind dropped before it (for its
-    /// frame), or `None` when it is dropped itself. `Latest` may go one
-    /// frame over the queue's capacity per event kind, never more: it
-    /// replaces what was queued of its kind.
-    fn make_room(queue: &mut Queue, event: &EventFrame, full: bool) -> Option<u64> {
+    /// For a droppable event of `bytes`: applies its policy when the
+    /// queue has no room for it, and returns the number of its kind
+    /// dropped before it (for its frame), or `None` when it is dropped
+    /// itself. The byte budget always holds; `Latest` may go one frame
+    /// over the frame limit per event kind, never more: it replaces what
+    /// was queued of its kind.
+    fn make_room(&self, queue: &mut Queue, event: &EventFrame, bytes: usize) -> Option<u64> {
         let at = queue
             .dropped
             .iter()
             .position(|(name, _)| **name == *event.name());
         let mut dropped = at.map_or(0, |at| queue.dropped.swap_remove(at).1);
         let policy = event.policy();
+        let latest = policy == WhenFull::Latest;
+        let fits = |queue: &Queue| {
+            queue.frames.is_empty()
+                || (queue.bytes + bytes <= self.byte_budget
+                    && (latest || queue.frames.len() < self.capacity))
+        };
+        let same = |out: &Outbound| matches!(out, Outbound::Event(queued, _) if queued.name() == event.name());
+        let full = !queue.frames.is_empty()
+            && (queue.frames.len() >= self.capacity || queue.bytes + bytes > self.byte_budget);
         if full {
-            let same = |out: &Outbound| matches!(out, Outbound::Event(queued, _) if queued.name() == event.name());
-            let removed = match policy {
+            match policy {
                 WhenFull::Latest => {
-                    let mut removed = Vec::new();
                     let mut i = 0;
                     while i < queue.frames.len() {
-                        if same(&queue.frames[i]) {
-                            removed.extend(queue.frames.remove(i));
+                        if same(&queue.frames[i])
+                            && let Some(removed) = queue.frames.remove(i)
+                        {
+                            queue.bytes -= removed.bytes();
+                            if let Outbound::Event(_, before) = removed {
+                                dropped += before + 1;
+                            }
+                            crate::metrics::event_dropped(policy.as_str());
                         } else {
                             i += 1;
                         }
                     }
-                    removed
                 }
                 WhenFull::DropOldest => {
-                    let oldest = queue.frames.iter().position(same);
-                    if let Some(i) = oldest
+                    // The oldest of its kind go until this one fits.
+                    while !fits(queue)
+                        && let Some(i) = queue.frames.iter().position(same)
                         && let Some(removed) = queue.frames.remove(i)
                     {
-                        crate::metrics::event_dropped(policy);
+                        crate::metrics::event_dropped(policy.as_str());
                         queue.bytes -= removed.bytes();
                         let before = match removed {
                             Outbound::Event(_, before) => before,
@@ -213,24 +228,15 @@ impl Link {
                             Some(Outbound::Event(_, count)) => *count += before + 1,
                             _ => dropped += before + 1,
                         }
-                        return Some(dropped);
                     }
-                    Vec::new()
                 }
-                WhenFull::Drop | WhenFull::Close => Vec::new(),
-            };
-            if removed.is_empty() && policy != WhenFull::Latest {
-                // Nothing of its kind to make room with: this one goes.
-                queue.dropped.push((event.name().into(), dropped + 1));
-                crate::metrics::event_dropped(policy);
-                return None;
+                WhenFull::Drop | WhenFull::Close => {}
             }
-            for out in removed {
-                queue.bytes -= out.bytes();
-                if let Outbound::Event(_, before) = out {
-                    dropped += before + 1;
-                }
-                crate::metrics::event_dropped(policy);
+            if !fits(queue) {
+                // No room even so: this one goes, and the next says so.
+                queue.dropped.push((event.name().into(), dropped + 1));
+                crate::metrics::event_dropped(policy.as_str());
+                return None;
             }
         }
         Some(dropped)
@@ -352,5 +358,52 @@ impl Link {
             .get()
             .cloned()
             .unwrap_or(DisconnectReason::Shutdown)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(name: &str, payload_bytes: usize, policy: WhenFull) -> Outbound {
+        let payload = format!("\"{}\"", "x".repeat(payload_bytes));
+        Outbound::Event(Arc::new(EventFrame::new(name, &payload, policy)), 0)
+    }
+
+    fn link(frames: usize, bytes: usize) -> Link {
+        let config = Config::default()
+            .outbound_queue(frames)
+            .outbound_queue_bytes(bytes);
+        Link::new(ClientId::random(), &config)
+    }
+
+    #[test]
+    fn droppable_events_never_take_the_queue_past_its_byte_budget() {
+        for policy in [WhenFull::Drop, WhenFull::DropOldest, WhenFull::Latest] {
+            let link = link(1024, 4096);
+            // Small events of one kind, then large ones of the same kind.
+            for _ in 0..100 {
+                link.push(event("tick", 10, policy));
+            }
+            for _ in 0..100 {
+                link.push(event("tick", 1000, policy));
+                assert!(
+                    link.queued_bytes() <= 4096,
+                    "{policy:?}: {} bytes",
+                    link.queued_bytes()
+                );
+            }
+            // A kind that cannot make room for itself is dropped, counted.
+            link.push(event("other", 5000, policy));
+            assert!(link.queued_bytes() <= 4096, "{policy:?}");
+            let queue = link.lock();
+            assert!(
+                queue
+                    .dropped
+                    .iter()
+                    .any(|(name, n)| &**name == "other" && *n == 1),
+                "{policy:?}"
+            );
+        }
     }
 }

@@ -82,7 +82,7 @@ impl<'a> Generator<'a> {
                 self.definition(&name, h);
                 name
             }
-            None => "Record<string, never>".to_owned(),
+            None => "{ [key: string]: never }".to_owned(),
         };
 
         let routes = sorted(self.schema.get("routes"));
@@ -361,7 +361,13 @@ fn ty(schema: &Value, depth: usize) -> String {
         _ => return "unknown".into(),
     };
     if let Some(target) = obj.get("$ref").and_then(Value::as_str) {
-        return identifier(target.rsplit('/').next().unwrap_or(target));
+        let named = identifier(target.rsplit('/').next().unwrap_or(target));
+        // Fields beside the reference (the tag of an internally tagged
+        // newtype variant): both.
+        return match obj.contains_key("properties") {
+            true => format!("{named} & {}", of_type("object", obj, depth)),
+            false => named,
+        };
     }
     if let Some(value) = obj.get("const") {
         return value.to_string();
@@ -375,11 +381,16 @@ fn ty(schema: &Value, depth: usize) -> String {
                 .iter()
                 .map(|option| (description(option), ty(option, depth + 2)))
                 .collect();
-            return union(members, depth);
+            let alternatives = union(members, depth);
+            // A struct's own fields beside its flattened enum: both.
+            return match obj.contains_key("properties") {
+                true => format!("{} & ({alternatives})", of_type("object", obj, depth)),
+                false => alternatives,
+            };
         }
     }
     if let Some(parts) = obj.get("allOf").and_then(Value::as_array) {
-        let parts: Vec<String> = parts.iter().map(|p| ty(p, depth)).collect();
+        let parts: Vec<String> = parts.iter().map(|p| grouped(ty(p, depth))).collect();
         return parts.join(" & ");
     }
     match obj.get("type") {
@@ -410,13 +421,7 @@ fn of_type(kind: &str, obj: &Map<String, Value>, depth: usize) -> String {
                 return format!("[{}]", items.join(", "));
             }
             match obj.get("items") {
-                Some(items) => {
-                    let item = ty(items, depth);
-                    match item.contains(' ') && !item.starts_with('{') {
-                        true => format!("({item})[]"),
-                        false => format!("{item}[]"),
-                    }
-                }
+                Some(items) => format!("{}[]", grouped(ty(items, depth))),
                 None => "unknown[]".into(),
             }
         }
@@ -424,7 +429,7 @@ fn of_type(kind: &str, obj: &Map<String, Value>, depth: usize) -> String {
             let values = obj
                 .get("additionalProperties")
                 .filter(|v| v.is_object())
-                .map(|v| format!("Record<string, {}>", ty(v, depth)));
+                .map(|v| format!("{{ [key: string]: {} }}", ty(v, depth)));
             let has_fields = obj
                 .get("properties")
                 .and_then(Value::as_object)
@@ -440,10 +445,19 @@ fn of_type(kind: &str, obj: &Map<String, Value>, depth: usize) -> String {
                 (Some(inline), Some(values)) => format!("{inline} & {values}"),
                 (Some(inline), None) => inline,
                 (None, Some(values)) => values,
-                (None, None) => "Record<string, unknown>".into(),
+                (None, None) => "{ [key: string]: unknown }".into(),
             }
         }
         _ => "unknown".into(),
+    }
+}
+
+/// A type in parentheses when it is a union or an intersection, so that
+/// `[]` or `&` applies to all of it.
+fn grouped(ty: String) -> String {
+    match ty.contains(" | ") || ty.contains(" & ") || ty.starts_with('\n') {
+        true => format!("({ty})"),
+        false => ty,
     }
 }
 

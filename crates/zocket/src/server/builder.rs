@@ -37,6 +37,9 @@ pub struct ServerBuilder<H, C> {
     schema_hash: Option<String>,
     disconnect: Option<DisconnectHook<C>>,
     lost: Option<LostHook<C>>,
+    /// `Some(true)` after `on_verified_connect`; `Some(false)` once
+    /// `on_before_connect` or `on_connect` replaced half of it.
+    verified: Option<bool>,
 }
 
 impl<H, C> ServerBuilder<H, C> {
@@ -66,6 +69,7 @@ where
             schema_hash: None,
             disconnect: None,
             lost: None,
+            verified: None,
         }
     }
 
@@ -79,6 +83,7 @@ where
         Fut: Future<Output = Result<C, Close>> + Send + 'static,
     {
         self.connect = Some(Arc::new(move |headers, id, _| Box::pin(hook(headers, id))));
+        self.verified = self.verified.map(|_| false);
         self
     }
 
@@ -135,12 +140,13 @@ where
             Box::pin(async move {
                 match verified.and_then(|value| value.downcast::<V>().ok()) {
                     Some(value) => connect(headers, *value, id).await,
-                    // Not reachable through the handshake, which always
-                    // runs `verify` first; refused rather than guessed.
+                    // Not reachable: `build` refuses a builder whose
+                    // `verify` was replaced; refused rather than guessed.
                     None => Err(Close::new(4500, "connection not verified")),
                 }
             })
         }));
+        self.verified = Some(true);
         self
     }
 
@@ -186,6 +192,7 @@ where
             let checked = hook(headers);
             Box::pin(async move { checked.await.map(|()| None) })
         }));
+        self.verified = self.verified.map(|_| false);
         self
     }
 
@@ -290,6 +297,13 @@ where
                     .into(),
             );
         }
+        if self.verified == Some(false) {
+            problems.push(
+                "`on_before_connect` or `on_connect` after `on_verified_connect` replaces half \
+                 of it: call `on_verified_connect` last (it takes the place of both)"
+                    .into(),
+            );
+        }
         let headers = HeaderSchema::<H>::new();
         for field in headers.nested_fields() {
             problems.push(format!(
@@ -319,6 +333,9 @@ where
                 resume: self.resume,
                 hub,
                 dispatcher: Arc::new(dispatcher),
+                readable_refusals: Arc::new(tokio::sync::Semaphore::new(
+                    super::handshake::READABLE_REFUSALS,
+                )),
             }),
         })
     }

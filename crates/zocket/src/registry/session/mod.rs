@@ -54,7 +54,10 @@ struct State {
     finished: bool,
     /// The calls running in their own task, by `rpcId`: what `__cancel`
     /// stops.
-    running: std::collections::HashMap<Arc<str>, tokio_util::sync::CancellationToken>,
+    running: std::collections::HashMap<Arc<str>, (u64, tokio_util::sync::CancellationToken)>,
+    /// Numbers the calls in `running`, so a call only forgets its own
+    /// entry (a client may reuse an `rpcId` while the first still runs).
+    calls_tracked: u64,
 }
 
 impl State {
@@ -125,6 +128,7 @@ impl<C: Send + Sync + 'static> Session<C> {
                 ended: false,
                 finished: false,
                 running: std::collections::HashMap::new(),
+                calls_tracked: 0,
             }),
             ended: Notify::new(),
         }
@@ -247,22 +251,34 @@ impl<C: Send + Sync + 'static> Session<C> {
     }
 
     /// Registers a call running in its own task, for [`cancel_call`](Self::cancel_call).
-    pub(crate) fn track_call(&self, rpc_id: &Arc<str>) -> tokio_util::sync::CancellationToken {
+    /// Returns the call's number and its token.
+    pub(crate) fn track_call(
+        &self,
+        rpc_id: &Arc<str>,
+    ) -> (u64, tokio_util::sync::CancellationToken) {
         let token = tokio_util::sync::CancellationToken::new();
-        self.lock().running.insert(rpc_id.clone(), token.clone());
-        token
+        let mut state = self.lock();
+        state.calls_tracked += 1;
+        let number = state.calls_tracked;
+        state
+            .running
+            .insert(rpc_id.clone(), (number, token.clone()));
+        (number, token)
     }
 
-    /// Forgets a call that finished.
-    pub(crate) fn untrack_call(&self, rpc_id: &str) {
-        self.lock().running.remove(rpc_id);
+    /// Forgets a call that finished, if the entry is still its own.
+    pub(crate) fn untrack_call(&self, rpc_id: &str, number: u64) {
+        let mut state = self.lock();
+        if state.running.get(rpc_id).is_some_and(|(n, _)| *n == number) {
+            state.running.remove(rpc_id);
+        }
     }
 
     /// Stops the call `rpc_id` if it is running; `false` when it is not
     /// (finished, never started, or unknown).
     pub(crate) fn cancel_call(&self, rpc_id: &str) -> bool {
         match self.lock().running.remove(rpc_id) {
-            Some(token) => {
+            Some((_, token)) => {
                 token.cancel();
                 true
             }

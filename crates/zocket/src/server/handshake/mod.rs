@@ -11,8 +11,8 @@ mod resume;
 
 pub(crate) use headers::HeaderSchema;
 pub use headers::NoHeaders;
-pub(crate) use refusal::Refusal;
 pub use refusal::Reject;
+pub(crate) use refusal::{READABLE_REFUSALS, Refusal};
 
 use crate::connection::{self, Start};
 use crate::dispatch::Dispatcher;
@@ -51,6 +51,8 @@ pub(crate) struct Handshaker<H, C> {
     pub(crate) resume: Option<ResumeHook<H, C>>,
     pub(crate) hub: Arc<Hub<C>>,
     pub(crate) dispatcher: Arc<Dispatcher<C>>,
+    /// Room for refusals sent as close frames (see [`Refusal::answer`]).
+    pub(crate) readable_refusals: Arc<tokio::sync::Semaphore>,
 }
 
 impl<H, C> Handshaker<H, C>
@@ -140,8 +142,16 @@ where
     {
         Ok(admitted) => admitted,
         Err(refusal) => {
-            let readable = offers(&parts.headers, REFUSALS_PROTOCOL);
-            return refusal.answer(readable.then_some(ws));
+            let slot = offers(&parts.headers, REFUSALS_PROTOCOL)
+                .then(|| {
+                    handshaker
+                        .readable_refusals
+                        .clone()
+                        .try_acquire_owned()
+                        .ok()
+                })
+                .flatten();
+            return refusal.answer(slot.map(|slot| (ws, slot)));
         }
     };
     let config = &handshaker.hub.config;

@@ -131,15 +131,30 @@ impl Refusal {
     /// `4000 + status` and `"<CODE>: <message>"`. Nothing else happens on
     /// that socket: no session, no `__ready`, nothing read but the close
     /// reply. `5xx` refusals stay plain HTTP: a client retries those.
-    pub(crate) fn answer(self, ws: Option<WebSocketUpgrade>) -> Response {
+    ///
+    /// Such sockets are outside `max_connections` (the refused request
+    /// holds no place), so they are few (`slot`, one of
+    /// [`READABLE_REFUSALS`] at a time; without one the refusal stays
+    /// HTTP) and tiny: frames over 125 bytes end them, and they last at
+    /// most the close reply's wait.
+    pub(crate) fn answer(
+        self,
+        ws: Option<(WebSocketUpgrade, tokio::sync::OwnedSemaphorePermit)>,
+    ) -> Response {
         self.record();
         let (status, body) = self.parts();
         match ws {
-            Some(ws) if status.is_client_error() => {
+            Some((ws, slot)) if status.is_client_error() => {
                 let code = CloseCode::from(RefusalBody::close_code(status.as_u16()));
                 let reason = body.close_reason();
                 ws.protocols([SUBPROTOCOL])
-                    .on_upgrade(move |socket| crate::connection::refuse(socket, code, reason))
+                    .read_buffer_size(1024)
+                    .max_message_size(125)
+                    .max_frame_size(125)
+                    .on_upgrade(move |socket| async move {
+                        crate::connection::refuse(socket, code, reason).await;
+                        drop(slot);
+                    })
             }
             _ => (status, Json(body)).into_response(),
         }
@@ -162,6 +177,10 @@ impl Refusal {
         }
     }
 }
+
+/// How many refusals a server sends as close frames at once; past it, they
+/// are plain HTTP responses.
+pub(crate) const READABLE_REFUSALS: usize = 256;
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
