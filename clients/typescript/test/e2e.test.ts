@@ -358,8 +358,8 @@ test("a refused name (33 characters): failed with RefusedError 4400 INVALID_HEAD
   assert.equal(eve.api.client.state.status === "failed" && eve.api.client.state.error, error);
   const call = await eve.api.chat.whoami().catch((e: unknown) => e);
   assert.equal((call as { code?: unknown }).code, "CLOSED");
-  // Ten times the first backoff delay: a retry would have connected by now.
-  await delay(200);
+  // Failed is final: no retry is scheduled (the unit tests check it on a
+  // mocked clock); so far, one connection.
   assert.equal(proxy.accepted, 1, "one connection only");
   assert.equal(eve.api.client.session, null);
 });
@@ -399,17 +399,16 @@ test("a silent link: __ping keeps an idle one alive; a stalled one is dropped by
   await connected(ada, "ada");
   await ada.api.chat.join({ room: "quiet" });
 
-  // Idle for twice the window: the server's __pong answers each __ping.
+  // Idle: the server's __pong answers each __ping (three of them: a whole
+  // window and more), and the link stays up.
   const mark = ada.states.items.length;
-  await delay(2 * LIVENESS);
+  await within(proxy.pongsForwarded(proxy.pongs + 3), 10_000, "three pongs");
   assert.deepEqual(ada.states.items.slice(mark), [], "still connected, nothing happened");
 
   proxy.stall();
-  const stalled = Date.now();
   const { item, index } = await ada.states.waitFor((s) => s.status === "disconnected", "the liveness drop", 5_000, mark);
-  const after = Date.now() - stalled;
+  // Dropped by the liveness check itself (its reason says so).
   assert.deepEqual(item, { status: "disconnected", code: 1006, reason: `no frame within ${LIVENESS} ms` });
-  assert.ok(after >= LIVENESS / 2 && after < 3 * LIVENESS, `dropped ${after} ms after the stall`);
   // An attempt through the stalled proxy gets no __ready and times out; the next one is under way when it heals.
   const timedOut = await ada.states.waitFor((s) => s.status === "disconnected", "a timed-out attempt", 5_000, index + 1);
   assert.deepEqual(timedOut.item, { status: "disconnected", code: 1006, reason: "no __ready within 1000 ms" });

@@ -25,6 +25,26 @@ export class Proxy {
   #stalled = { up: false, down: false };
   /** Connections accepted so far. */
   accepted = 0;
+  /** `__pong` frames forwarded from the server so far (its frames are unmasked). */
+  pongs = 0;
+  readonly #pongWaiters: { count: number; resolve: () => void }[] = [];
+
+  /** Resolves once `count` `__pong` frames have been forwarded in all. */
+  pongsForwarded(count: number): Promise<void> {
+    if (this.pongs >= count) return Promise.resolve();
+    return new Promise((resolve) => this.#pongWaiters.push({ count, resolve }));
+  }
+
+  #sawPongs(chunk: Buffer): void {
+    const marker = '{"type":"__pong"}';
+    for (let at = chunk.indexOf(marker); at !== -1; at = chunk.indexOf(marker, at + 1)) this.pongs += 1;
+    for (const waiter of [...this.#pongWaiters]) {
+      if (this.pongs >= waiter.count) {
+        this.#pongWaiters.splice(this.#pongWaiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    }
+  }
   /** Connections cut by {@link cut}. */
   cutCount = 0;
 
@@ -123,6 +143,7 @@ export class Proxy {
     const forward = (from: Socket, to: Socket, stalled: () => boolean): void => {
       from.on("data", (chunk: Buffer) => {
         if (to.destroyed) return;
+        if (from === upstream) this.#sawPongs(chunk);
         // Back-pressure: stop reading until the other side drains.
         if (!to.write(chunk)) from.pause();
       });
