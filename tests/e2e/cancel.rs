@@ -116,3 +116,18 @@ async fn the_rust_client_cancels_a_call_whose_future_is_dropped_or_times_out() {
         5
     );
 }
+
+#[tokio::test]
+async fn the_calls_of_a_session_that_ends_stop() {
+    let mut lab = lab().await;
+    let mut c = TestClient::connect(&lab.url).await;
+    c.start_call("work", json!(9)).await;
+    within("the handler to start", lab.started.notified()).await;
+    // A close frame from the client ends the session: nobody will read
+    // the reply, so the handler is stopped rather than left to its timeout.
+    c.close().await;
+    assert_eq!(
+        within("the handler to stop", lab.stopped.recv()).await,
+        Some(9)
+    );
+}

@@ -366,12 +366,15 @@ impl<C: Send + Sync + 'static> Session<C> {
     /// Ends the session: out of its rooms and the registry, then
     /// `on_disconnect`. Runs once.
     pub(crate) async fn end(self: &Arc<Self>, reason: DisconnectReason) {
-        let ending = {
+        let (ending, running) = {
             let mut state = self.lock();
             // Not twice, and not when a connection came back in time.
             let ending = !state.ended && state.link.is_none();
+            let mut running = std::collections::HashMap::new();
             if ending {
                 state.ended = true;
+                // Nobody will read their replies: the calls still running stop.
+                running = std::mem::take(&mut state.running);
                 if let Some(expiry) = state.expiry.take() {
                     expiry.abort();
                     self.hub.release_retained();
@@ -380,10 +383,13 @@ impl<C: Send + Sync + 'static> Session<C> {
                 let freed = std::mem::take(&mut state.history_bytes) + state.replies.clear();
                 self.hub.retained.give(freed);
             }
-            ending
+            (ending, running)
         };
         if !ending {
             return;
+        }
+        for (_, token) in running.into_values() {
+            token.cancel();
         }
         self.hub.adapter.remove(&self.id);
         self.hub.remove(self);
