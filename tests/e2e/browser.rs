@@ -10,7 +10,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use zocket_tests::{TestClient, serve_app, within};
+use zocket_tests::{TestClient, first_close, serve_app, within};
 
 async fn start() -> String {
     let (app, _) = chat::app();
@@ -46,18 +46,7 @@ async fn header_fields_come_from_a_subprotocol_entry_and_only_zocket_v1_is_echoe
 
 /// Offers `protocols` and returns the first frame, which must be a close.
 async fn refused_with(url: &str, protocols: &str) -> (u16, String) {
-    let mut request = url.into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("sec-websocket-protocol", protocols.parse().unwrap());
-    let (mut ws, response) = within("the handshake", tokio_tungstenite::connect_async(request))
-        .await
-        .expect("upgraded to be told why");
-    assert_eq!(response.status(), 101);
-    match within("the close", ws.next()).await {
-        Some(Ok(Message::Close(Some(close)))) => (u16::from(close.code), close.reason.to_string()),
-        other => panic!("expected a close frame first, got {other:?}"),
-    }
+    first_close(url, &[("sec-websocket-protocol", protocols)]).await
 }
 
 #[tokio::test]

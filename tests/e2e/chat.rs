@@ -218,27 +218,18 @@ async fn every_member_sees_messages_in_the_order_sends_were_accepted() {
 
 #[tokio::test]
 async fn a_session_resumes_only_under_the_name_it_was_opened_with() {
-    use futures_util::StreamExt;
-    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
     let addr = start().await;
     let ada = TestClient::connect(&format!("ws://{addr}/ws?name=ada")).await;
     let session = ada.ready["sessionId"].as_str().expect("session").to_owned();
     let client_id = ada.client_id();
     drop(ada.into_inner());
     // Another name with ada's session id: closed with 4403, no `__ready`.
-    let mut request = format!("ws://{addr}/ws?name=eve")
-        .into_client_request()
-        .unwrap();
-    request
-        .headers_mut()
-        .insert("x-zocket-session", session.parse().unwrap());
-    let (mut eve, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("upgraded");
-    match zocket_tests::within("eve's first frame", eve.next()).await {
-        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 4403),
-        other => panic!("expected a 4403 close, got {other:?}"),
-    }
+    let (code, _) = zocket_tests::first_close(
+        &format!("ws://{addr}/ws?name=eve"),
+        &[("x-zocket-session", session.as_str())],
+    )
+    .await;
+    assert_eq!(code, 4403);
     // ada herself gets her session back.
     let back = TestClient::try_connect_request(
         &format!("ws://{addr}/ws?name=ada"),

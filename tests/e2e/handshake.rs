@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 use zocket::{ClientId, Close, Ctx, Reject, Router, RpcError, Server};
-use zocket_tests::{TestClient, serve};
+use zocket_tests::{TestClient, first_close, serve};
 
 #[derive(Debug, Deserialize, JsonSchema, PartialEq, Clone, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -170,31 +170,13 @@ async fn on_before_connect_refuses_with_its_status_before_the_upgrade() {
     assert_eq!(handle.connection_count(), 0);
 }
 
-/// Upgrades, then returns the first frame, which must be a close frame.
-async fn first_close(url: &str) -> (u16, String) {
-    use futures_util::StreamExt;
-    let (mut ws, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .expect("upgraded");
-    let frame = zocket_tests::within("the close", ws.next())
-        .await
-        .expect("a frame")
-        .expect("ok");
-    match frame {
-        tokio_tungstenite::tungstenite::Message::Close(Some(close)) => {
-            (u16::from(close.code), close.reason.to_string())
-        }
-        other => panic!("expected a close frame, got {other:?}"),
-    }
-}
-
 #[tokio::test]
 async fn a_failing_on_connect_closes_with_its_code() {
     let (addr, handle) = serve(server()).await;
-    let (code, reason) = first_close(&format!("ws://{addr}/?user=late&tier=free")).await;
+    let (code, reason) = first_close(&format!("ws://{addr}/?user=late&tier=free"), &[]).await;
     assert_eq!((code, reason.as_str()), (4403, "no late joiners"));
     // A panicking on_connect closes with 1011 and leaks nothing.
-    let (code, reason) = first_close(&format!("ws://{addr}/?user=boom&tier=free")).await;
+    let (code, reason) = first_close(&format!("ws://{addr}/?user=boom&tier=free"), &[]).await;
     assert_eq!(code, 1011);
     assert!(!reason.contains("on_connect failure"));
     assert_eq!(handle.connection_count(), 0);

@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use zocket::{ClientId, Close, Config, Ctx, DisconnectReason, NoHeaders, Router, RpcError, Server};
-use zocket_tests::{TestClient, serve, within};
+use zocket_tests::{TestClient, first_close, serve, within};
 
 fn router() -> Router<()> {
     Router::new()
@@ -549,23 +549,12 @@ async fn on_resume_decides_whether_a_handshake_may_take_over_a_session() {
     assert_eq!(refused.status, 401);
     // Another name presenting ada's session id is refused after the
     // upgrade with on_resume's close, and no `__ready`.
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut request = format!("ws://{addr}/?name=eve")
-        .into_client_request()
-        .unwrap();
-    request
-        .headers_mut()
-        .insert("x-zocket-session", session.parse().unwrap());
-    let (mut eve, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("upgraded");
-    match within("eve's first frame", eve.next()).await {
-        Some(Ok(Message::Close(Some(frame)))) => {
-            assert_eq!(u16::from(frame.code), 4403);
-            assert_eq!(frame.reason.as_str(), "not your session");
-        }
-        other => panic!("expected a 4403 close, got {other:?}"),
-    }
+    let refused = first_close(
+        &format!("ws://{addr}/?name=eve"),
+        &[("x-zocket-session", session.as_str())],
+    )
+    .await;
+    assert_eq!(refused, (4403, "not your session".to_owned()));
     // The session stays ada's: she resumes it, same client id.
     let url = format!("ws://{addr}/?name=ada");
     let mut back = TestClient::try_connect_request(&url, &[("x-zocket-session", session.as_str())])

@@ -351,6 +351,29 @@ fn is_reply_to(frame: &Value, rpc_id: &str) -> bool {
     (frame["type"] == "__rpc_res" || frame["type"] == "__rpc_err") && frame["rpcId"] == rpc_id
 }
 
+/// Upgrades to `url` with these extra headers, then returns the first
+/// frame's close code and reason: for handshakes refused after the upgrade
+/// (a failed `on_connect` or `on_resume`, a refusal a browser asked to
+/// read). Fails the test when anything else comes first.
+pub async fn first_close(url: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = url.into_client_request().expect("valid url");
+    for (name, value) in headers {
+        request.headers_mut().insert(
+            axum::http::HeaderName::from_bytes(name.as_bytes()).expect("header name"),
+            value.parse().expect("header value"),
+        );
+    }
+    let (mut ws, response) = within("the handshake", tokio_tungstenite::connect_async(request))
+        .await
+        .expect("upgraded");
+    assert_eq!(response.status(), 101);
+    match within("the first frame", ws.next()).await {
+        Some(Ok(Message::Close(Some(close)))) => (u16::from(close.code), close.reason.to_string()),
+        other => panic!("expected a close frame first, got {other:?}"),
+    }
+}
+
 /// A plain HTTP/1.1 GET: the status and the body.
 pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
