@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use zocket::{ClientId, Close, Connect, Ctx, RpcError};
 use zocket_tests::{TestClient, serve_in_memory};
 
-#[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, zocket::Headers)]
 struct Headers {
     token: Option<String>,
 }

@@ -40,7 +40,7 @@ fn the_chat_client_module_matches_the_committed_one() {
 }
 
 /// A level, as a string.
-#[derive(Serialize, Deserialize, JsonSchema)]
+#[derive(Serialize, Deserialize, JsonSchema, zocket::HeaderValue)]
 #[serde(rename_all = "lowercase")]
 enum Level {
     Low,
@@ -139,7 +139,7 @@ struct Cursor {
 }
 
 /// The handshake headers.
-#[derive(Serialize, Deserialize, JsonSchema)]
+#[derive(Serialize, Deserialize, JsonSchema, zocket::Headers)]
 #[serde(rename_all = "camelCase")]
 struct DrawHeaders {
     /// The access token.

@@ -11,6 +11,7 @@ mod ast;
 mod attr;
 mod ctxt;
 mod expand;
+mod headers;
 mod names;
 mod valid;
 
@@ -31,6 +32,31 @@ pub fn router(args: TokenStream, item: TokenStream) -> TokenStream {
             quote::quote!(#errors #item).into()
         }
     }
+}
+
+/// Marks a struct as a handshake header type after checking, at compile
+/// time, that every field is a flat value (`zocket::HeaderValue`): a nested
+/// struct, a list or a map is an error on that field. See `zocket::Headers`.
+#[proc_macro_derive(Headers, attributes(serde))]
+pub fn derive_headers(item: TokenStream) -> TokenStream {
+    derive(item, headers::derive_headers)
+}
+
+/// Marks an enum of unit variants, or a newtype over a header value, as a
+/// value a header field may have. See `zocket::HeaderValue`.
+#[proc_macro_derive(HeaderValue)]
+pub fn derive_header_value(item: TokenStream) -> TokenStream {
+    derive(item, headers::derive_header_value)
+}
+
+fn derive(
+    item: TokenStream,
+    expand: fn(syn::DeriveInput) -> syn::Result<proc_macro2::TokenStream>,
+) -> TokenStream {
+    syn::parse::<syn::DeriveInput>(item)
+        .and_then(expand)
+        .unwrap_or_else(|err| err.to_compile_error())
+        .into()
 }
 
 /// The three passes; every error any of them reports, combined.

@@ -10,7 +10,7 @@
 //! use std::sync::Arc;
 //! use zocket::{ClientId, Close, Ctx, RpcError};
 //!
-//! #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+//! #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, zocket::Headers)]
 //! pub struct Headers {
 //!     #[schemars(length(min = 1, max = 32))]
 //!     pub name: String,
@@ -166,9 +166,9 @@ pub use config::Config;
 pub use dispatch::{Ctx, Router, middleware};
 pub use protocol::{Close, ErrorCode, RpcError, WhenFull};
 pub use registry::{ClientId, Connection, DisconnectReason, Event, MemoryUse, ServerHandle};
-pub use server::handshake::{NoHeaders, Reject};
+pub use server::handshake::{HeaderValue, Headers, NoHeaders, Reject};
 pub use server::{BuildError, Connect, Server, ServerBuilder};
-pub use zocket_macros::router;
+pub use zocket_macros::{HeaderValue, Headers, router};
 
 /// Rooms and delivery: the [`Adapter`](adapter::Adapter) trait a server's
 /// rooms and events go through, and [`MemoryAdapter`](adapter::MemoryAdapter),
@@ -216,9 +216,13 @@ pub mod __private {
     pub const fn assert_event<T: serde::Serialize + schemars::JsonSchema + ?Sized>() {}
     /// Fails to compile unless `T` can be the header type.
     pub const fn assert_headers<
-        T: serde::de::DeserializeOwned + schemars::JsonSchema + Send + Sync + 'static,
+        T: crate::Headers + serde::de::DeserializeOwned + schemars::JsonSchema + Send + Sync + 'static,
     >() {
     }
+    /// Fails to compile unless `T` is a flat header value.
+    pub const fn assert_header_value<T: crate::HeaderValue>() {}
+    /// Fails to compile unless `T` (a flattened header field) is a header type.
+    pub const fn assert_flat_headers<T: crate::Headers>() {}
     /// What the typed client (zocket's `client` feature) decodes: replies
     /// and events. Its error names the feature.
     #[diagnostic::on_unimplemented(

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use zocket::{ClientId, Close, Connect, Connection, Ctx, RpcError, Server, ServerHandle};
 
 /// The handshake headers.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema, zocket::Headers)]
 pub struct ChatHeaders {
     /// The display name.
     #[schemars(length(min = 1, max = 32))]

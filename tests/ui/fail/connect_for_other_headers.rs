@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use zocket::{ClientId, Close, Connect, Ctx, NoHeaders};
 
-#[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, zocket::Headers)]
 struct Headers {
     token: String,
 }

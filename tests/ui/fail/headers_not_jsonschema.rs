@@ -1,4 +1,4 @@
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, zocket::Headers)]
 struct Headers {
     name: String,
 }

@@ -5,10 +5,41 @@ use std::sync::Arc;
 use zocket::{ClientId, Close, Connection, Ctx, DisconnectReason, Reject, RpcError};
 
 /// Headers.
-#[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, zocket::Headers)]
 pub struct Headers {
     /// A token.
     pub token: Option<String>,
+    /// Fields of another header type, flattened.
+    #[serde(flatten)]
+    pub client: ClientInfo,
+}
+
+/// Header fields shared by several header types.
+#[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, zocket::Headers)]
+pub struct ClientInfo {
+    /// A newtype over a header value.
+    pub version: Option<Version>,
+    /// An enum of unit variants.
+    #[serde(default)]
+    pub role: Role,
+    /// Not a header: skipped.
+    #[serde(skip)]
+    pub seen: Vec<String>,
+}
+
+/// A version number.
+#[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, zocket::HeaderValue)]
+pub struct Version(pub u32);
+
+/// A role, by its name.
+#[derive(Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema, zocket::HeaderValue)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// May do anything.
+    Admin,
+    /// May look.
+    #[default]
+    Guest,
 }
 
 /// An input.
@@ -115,7 +146,7 @@ impl UsersServer<String> for App {
 #[allow(dead_code)]
 async fn client() -> Result<(), Box<dyn std::error::Error>> {
     use futures_util::StreamExt;
-    let client = UsersClient::connect("ws://127.0.0.1:1/", &Headers { token: None }).await?;
+    let client = UsersClient::connect("ws://127.0.0.1:1/", &Headers { token: None, client: ClientInfo { version: Some(Version(1)), role: Role::Guest, seen: Vec::new() } }).await?;
     let user: User = client.get_profile(&Profile { id: 1 }).await?;
     let _ = user.name;
     let _: u64 = client.count().await?;

@@ -308,7 +308,8 @@ where
         for field in headers.nested_fields() {
             problems.push(format!(
                 "header field `{field}` is an object or an array: header fields are flat \
-                 values (strings, numbers, booleans, enums), one per HTTP header or query parameter"
+                 values (strings, numbers, booleans, enums), one per HTTP header or query parameter; \
+                 `#[derive(zocket::Headers)]` checks this at compile time"
             ));
         }
         let (Some(connect), true) = (self.connect, problems.is_empty()) else {

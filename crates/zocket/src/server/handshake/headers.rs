@@ -14,6 +14,76 @@ use zocket_protocol::{HEADERS_PROTOCOL_PREFIX, HeaderIssue};
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 pub struct NoHeaders {}
 
+impl Headers for NoHeaders {}
+
+/// A handshake header type: a struct whose every field is a flat value
+/// ([`HeaderValue`]), since fields arrive as HTTP headers, query parameters
+/// or one flat JSON object.
+///
+/// Derive it (`#[derive(zocket::Headers)]`) beside `Deserialize` and
+/// `JsonSchema`: the derive checks each field at compile time, so a nested
+/// struct or a list is an error on that field, not a server refusing every
+/// connection. `#[serde(flatten)]` fields must be `Headers` themselves;
+/// `#[serde(skip)]` fields are not checked.
+///
+/// ```compile_fail
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Profile { age: u8 }
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema, zocket::Headers)]
+/// struct MyHeaders {
+///     name: String,
+///     profile: Profile, // error: `Profile` is not a flat header value
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a zocket header type",
+    label = "add `#[derive(zocket::Headers)]` to `{Self}`",
+    note = "the derive checks at compile time that every header field is a flat value"
+)]
+pub trait Headers {}
+
+/// A value one header field may have: a string, a number, a boolean, an
+/// enum of unit variants (by its serialized names), or an `Option` of one.
+///
+/// Derive it for your own enums of unit variants, or newtypes over such a
+/// value: `#[derive(zocket::HeaderValue)]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a flat header value",
+    label = "a header field is a string, a number, a boolean, an enum of unit variants, or an `Option` of one",
+    note = "header fields arrive as HTTP headers, query parameters or one flat JSON object: a nested struct, a list or a map cannot; for an enum of unit variants, add `#[derive(zocket::HeaderValue)]`"
+)]
+pub trait HeaderValue {}
+
+macro_rules! header_values {
+    ($($ty:ty),* $(,)?) => { $(impl HeaderValue for $ty {})* };
+}
+
+header_values!(
+    String,
+    Box<str>,
+    std::sync::Arc<str>,
+    std::borrow::Cow<'static, str>,
+    char,
+    bool,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64,
+);
+
+impl<T: HeaderValue> HeaderValue for Option<T> {}
+
 /// JSON types a field accepts.
 #[derive(Default, Clone, Copy, Debug)]
 struct Kinds {

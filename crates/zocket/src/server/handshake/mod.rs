@@ -10,7 +10,7 @@ mod refusal;
 mod resume;
 
 pub(crate) use headers::HeaderSchema;
-pub use headers::NoHeaders;
+pub use headers::{HeaderValue, Headers, NoHeaders};
 pub use refusal::Reject;
 pub(crate) use refusal::{READABLE_REFUSALS, Refusal};
 
