@@ -28,5 +28,6 @@ mod resilience;
 mod rooms;
 mod schema;
 mod secrets;
+mod streams;
 mod typed;
 mod typescript;

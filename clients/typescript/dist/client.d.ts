@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { CallArgs, CallMethod, ClientOptions, ConnectionState, EventListener, Events, MessageArgs, MessageMethod, Routes, Session, Subscribe, Unsubscribe } from "./types.js";
+import type { CallArgs, ClientOptions, ConnectionState, EventListener, Events, MessageArgs, RouteMethod, Routes, Session, StreamArgs, StreamRoute, Subscribe, Unsubscribe, ZocketStream } from "./types.js";
 /**
  * A connection to a zocket server that keeps itself connected: the typed
  * client a generated module (`createChatClient`) builds, or an untyped one
@@ -42,6 +42,12 @@ import type { CallArgs, CallMethod, ClientOptions, ConnectionState, EventListene
  *   may or may not have run them; they are not sent again, since the new
  *   session cannot tell a resend from a new call); calls still in the
  *   offline queue were never sent and are sent on the new session.
+ * - **Streams** ({@link stream}) are calls answered with items, then one
+ *   reply: their open frame is queued, resent and failed like a call's
+ *   (without a timeout), followed each time by the stream's latest credit
+ *   grant. On a recovered session the items the server replays are
+ *   delivered once (by their number `n`), and a stream cancelled while
+ *   disconnected is cancelled on the server then.
  * - **Offline queue.** Calls and messages made while not connected wait, up
  *   to `offlineQueue` frames (past it they fail at once with `QUEUE_FULL`),
  *   and are sent in order once connected, after the resent calls. Calls
@@ -125,17 +131,41 @@ export declare class ZocketClient<H = Record<string, unknown>, R extends Routes<
      */
     on<K extends keyof E & string>(event: K, listener: EventListener<E[K]>): Unsubscribe;
     /**
+     * Opens the stream `route` with `input` (left out for a route without
+     * input): a call answered with any number of items, then one reply. The
+     * returned {@link ZocketStream} yields the items in order with
+     * `for await`, ends with the reply, and throws its {@link CallError}
+     * when the stream fails (the server's error, `CANCELLED` when
+     * `options.signal` aborts, `QUEUE_FULL`, `CONNECTION_LOST`, `CLOSED`).
+     * Breaking out of the loop or {@link ZocketStream.cancel} cancels it on
+     * the server (`__cancel`).
+     *
+     * The client grants the server `options.window` items of credit (16)
+     * right after the open frame, and again each time the application has
+     * taken half of it. Streams have no timeout. Opened while not connected,
+     * the stream waits in the offline queue like a call; in flight when the
+     * connection drops, it goes on once the session is recovered (the items
+     * replayed by the server are delivered once), and fails with
+     * `CONNECTION_LOST` when a fresh session begins instead.
+     *
+     * @throws TypeError for a route that is not a string, a `window` that is
+     *   not an integer >= 1, or an input that cannot be serialized to JSON.
+     */
+    stream<K extends keyof R & StreamRoute<R>>(route: K, ...args: StreamArgs<R[K]["input"]>): ZocketStream<R[K]["output"], R[K]["error"]>;
+    /**
      * Route `route` as a function: a {@link CallMethod} for a call (with
      * `.result()`, which resolves with `{ ok: false, error }` instead of
-     * rejecting), a {@link MessageMethod} for a message.
+     * rejecting), a {@link MessageMethod} for a message, a
+     * {@link StreamMethod} for a stream.
      *
      * The kind is only known to the types: pass `kind` `"message"` (as a
      * generated client does for message routes) to send frames without
-     * `rpcId`. Without it, a message route is called with an `rpcId`, which
-     * a zocket server answers with `null`, so it still works but waits for
-     * that acknowledgement.
+     * `rpcId`, and `"stream"` (required for a stream route) to open streams.
+     * Without it, a message route is called with an `rpcId`, which a zocket
+     * server answers with `null`, so it still works but waits for that
+     * acknowledgement.
      */
-    method<K extends keyof R & string>(route: K, kind?: R[K]["kind"]): R[K]["kind"] extends "message" ? MessageMethod<R[K]["input"]> : CallMethod<R[K]["input"], R[K]["output"], R[K]["error"]>;
+    method<K extends keyof R & string, M extends R[K]["kind"] = R[K]["kind"]>(route: K, ...kind: [R[K]["kind"]] extends ["stream"] ? [kind: M] : [kind?: M]): RouteMethod<R[K], M>;
     /** Event `event` as a subscription function: `subscriber("chat.message")(listener)` is `on("chat.message", listener)`. */
     subscriber<K extends keyof E & string>(event: K): Subscribe<E[K]>;
     /**

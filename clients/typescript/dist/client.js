@@ -8,7 +8,10 @@
  */
 import { CallError, ConnectionLostError, PROTOCOL_VERSION, ProtocolVersionError, RefusedError, SchemaMismatchError, } from "./errors.js";
 import { backoffDelay, isRetriedRefusal, isSession, isWorthReconnecting, rpcIdPrefix, settings, subprotocols, } from "./internal.js";
+import { Stream } from "./stream.js";
 const PING = '{"type":"__ping"}';
+/** The credit a stream grants by default, in items. */
+const DEFAULT_WINDOW = 16;
 /**
  * A connection to a zocket server that keeps itself connected: the typed
  * client a generated module (`createChatClient`) builds, or an untyped one
@@ -44,6 +47,12 @@ const PING = '{"type":"__ping"}';
  *   may or may not have run them; they are not sent again, since the new
  *   session cannot tell a resend from a new call); calls still in the
  *   offline queue were never sent and are sent on the new session.
+ * - **Streams** ({@link stream}) are calls answered with items, then one
+ *   reply: their open frame is queued, resent and failed like a call's
+ *   (without a timeout), followed each time by the stream's latest credit
+ *   grant. On a recovered session the items the server replays are
+ *   delivered once (by their number `n`), and a stream cancelled while
+ *   disconnected is cancelled on the server then.
  * - **Offline queue.** Calls and messages made while not connected wait, up
  *   to `offlineQueue` frames (past it they fail at once with `QUEUE_FULL`),
  *   and are sent in order once connected, after the resent calls. Calls
@@ -65,6 +74,8 @@ export class ZocketClient {
     #stateListeners = new Set();
     #listeners = new Map();
     #pending = new Map();
+    /** Streams in flight given up on while not connected: `__cancel`led once the session is resumed. */
+    #cancelOnResume = new Set();
     #queue = [];
     #ws = null;
     /** Open sockets given up on, closed once the next one is ready (see `#drop`). */
@@ -236,20 +247,52 @@ export class ZocketClient {
         };
     }
     /**
+     * Opens the stream `route` with `input` (left out for a route without
+     * input): a call answered with any number of items, then one reply. The
+     * returned {@link ZocketStream} yields the items in order with
+     * `for await`, ends with the reply, and throws its {@link CallError}
+     * when the stream fails (the server's error, `CANCELLED` when
+     * `options.signal` aborts, `QUEUE_FULL`, `CONNECTION_LOST`, `CLOSED`).
+     * Breaking out of the loop or {@link ZocketStream.cancel} cancels it on
+     * the server (`__cancel`).
+     *
+     * The client grants the server `options.window` items of credit (16)
+     * right after the open frame, and again each time the application has
+     * taken half of it. Streams have no timeout. Opened while not connected,
+     * the stream waits in the offline queue like a call; in flight when the
+     * connection drops, it goes on once the session is recovered (the items
+     * replayed by the server are delivered once), and fails with
+     * `CONNECTION_LOST` when a fresh session begins instead.
+     *
+     * @throws TypeError for a route that is not a string, a `window` that is
+     *   not an integer >= 1, or an input that cannot be serialized to JSON.
+     */
+    stream(route, ...args) {
+        const [input, options] = args;
+        return this.#stream(route, input, options);
+    }
+    /**
      * Route `route` as a function: a {@link CallMethod} for a call (with
      * `.result()`, which resolves with `{ ok: false, error }` instead of
-     * rejecting), a {@link MessageMethod} for a message.
+     * rejecting), a {@link MessageMethod} for a message, a
+     * {@link StreamMethod} for a stream.
      *
      * The kind is only known to the types: pass `kind` `"message"` (as a
      * generated client does for message routes) to send frames without
-     * `rpcId`. Without it, a message route is called with an `rpcId`, which
-     * a zocket server answers with `null`, so it still works but waits for
-     * that acknowledgement.
+     * `rpcId`, and `"stream"` (required for a stream route) to open streams.
+     * Without it, a message route is called with an `rpcId`, which a zocket
+     * server answers with `null`, so it still works but waits for that
+     * acknowledgement.
      */
-    method(route, kind) {
-        if (kind === "message") {
+    method(route, ...kind) {
+        const [as] = kind;
+        if (as === "message") {
             const message = (input) => this.send(route, input);
             return message;
+        }
+        if (as === "stream") {
+            const open = (input, options) => this.#stream(route, input, options);
+            return open;
         }
         const call = (input, options) => this.#call(route, input, options);
         const result = async (input, options) => {
@@ -346,6 +389,85 @@ export class ZocketClient {
                 this.#queue.push({ kind: "call", id });
             }
         });
+    }
+    // --- Streams -------------------------------------------------------------
+    #stream(route, input, options) {
+        if (typeof route !== "string")
+            throw new TypeError("zocket: a route is a string");
+        if (options !== undefined && (typeof options !== "object" || options === null)) {
+            throw new TypeError("zocket: stream options must be an object");
+        }
+        const window = options?.window ?? DEFAULT_WINDOW;
+        if (typeof window !== "number" || !Number.isSafeInteger(window) || window < 1) {
+            throw new TypeError(`zocket: a stream window must be an integer >= 1, got ${String(window)}`);
+        }
+        const id = `${this.#prefix}-${++this.#counter}`;
+        const frame = encode(route, input, id);
+        const signal = options?.signal;
+        const stream = new Stream(window, signal, cancelledError);
+        if (this.#isFinal()) {
+            stream.finish(closedError());
+            return stream;
+        }
+        if (signal?.aborted === true) {
+            stream.abort(cancelledError());
+            return stream;
+        }
+        /** `received` of the latest grant. */
+        let received = 0;
+        /** Answered, failed or given up on: forgotten. */
+        let done = false;
+        const grant = () => {
+            this.#write(JSON.stringify({ type: "__credit", rpcId: id, payload: { received, window } }));
+        };
+        const call = {
+            frame,
+            sent: false,
+            settle: (outcome) => {
+                if (done)
+                    return;
+                done = true;
+                this.#pending.delete(id);
+                stream.finish(outcome.ok ? null : outcome.error);
+            },
+            written: grant,
+            item: (n, payload) => stream.push(n, payload),
+        };
+        stream.link({
+            grant: (taken) => {
+                received = taken;
+                // Not sent yet, or not connected: the grant follows the open frame
+                // when it is (re)sent.
+                if (call.sent && this.#live && !done)
+                    grant();
+            },
+            stop: () => {
+                if (done)
+                    return;
+                done = true;
+                this.#pending.delete(id);
+                if (!call.sent)
+                    return;
+                if (this.#live)
+                    this.#write(JSON.stringify({ type: "__cancel", rpcId: id }));
+                else
+                    this.#cancelOnResume.add(id);
+            },
+        });
+        if (this.#live) {
+            this.#pending.set(id, call);
+            call.sent = true;
+            this.#write(frame);
+            grant();
+        }
+        else if (this.#queueIsFull()) {
+            stream.finish(queueFullError(this.#s.offlineQueue));
+        }
+        else {
+            this.#pending.set(id, call);
+            this.#queue.push({ kind: "call", id });
+        }
+        return stream;
     }
     /** Whether the offline queue has no room, once the calls that ended meanwhile have left it. */
     #queueIsFull() {
@@ -535,6 +657,16 @@ export class ZocketClient {
                     this.#pending.get(frame.rpcId)?.settle({ ok: false, error: serverError(frame.error) });
                 }
                 return;
+            case "__item": {
+                const { rpcId, n } = frame;
+                if (typeof rpcId !== "string" || typeof n !== "number" || !Number.isSafeInteger(n) || n < 1) {
+                    this.#warn(`zocket: ignored a malformed __item frame: ${excerpt(data)}`);
+                    return;
+                }
+                // A stream cancelled meanwhile (or unknown) has no use for it.
+                this.#pending.get(rpcId)?.item?.(n, frame.payload ?? null);
+                return;
+            }
             case "__error": {
                 const error = serverError(frame.error);
                 const route = typeof frame.error?.route === "string" ? ` (route ${frame.error.route})` : "";
@@ -575,13 +707,23 @@ export class ZocketClient {
         if (!recovered)
             this.#lastSeq = 0;
         this.#saveSession();
+        // Streams given up on while disconnected: stopped on the resumed
+        // session (a fresh one never heard of them).
+        const cancels = [...this.#cancelOnResume];
+        this.#cancelOnResume.clear();
+        if (recovered)
+            for (const id of cancels)
+                this.#write(JSON.stringify({ type: "__cancel", rpcId: id }));
         // The calls in flight: sent again with their `rpcId` on a recovered
-        // session (the server answers each once); failed on a fresh one.
+        // session (the server answers each once), a stream's followed by its
+        // latest grant; failed on a fresh one.
         for (const call of [...this.#pending.values()]) {
             if (!call.sent)
                 continue;
-            if (recovered)
+            if (recovered) {
                 this.#write(call.frame);
+                call.written?.();
+            }
             else
                 call.settle({ ok: false, error: lostError() });
         }
@@ -598,6 +740,7 @@ export class ZocketClient {
                     continue;
                 call.sent = true;
                 this.#write(call.frame);
+                call.written?.();
             }
         }
         this.#armLiveness();
@@ -666,6 +809,7 @@ export class ZocketClient {
         const calls = [...this.#pending.values()];
         const queue = this.#queue;
         this.#pending.clear();
+        this.#cancelOnResume.clear();
         this.#queue = [];
         this.#setState(state);
         for (const call of calls)

@@ -25,6 +25,7 @@ import {
   subprotocols,
   type Settings,
 } from "./internal.js";
+import { Stream } from "./stream.js";
 import type {
   CallArgs,
   CallMethod,
@@ -37,16 +38,23 @@ import type {
   Events,
   MessageArgs,
   MessageMethod,
+  RouteMethod,
+  RouteSpec,
   Routes,
   Session,
+  StreamArgs,
+  StreamMethod,
+  StreamOptions,
+  StreamRoute,
   Subscribe,
   Unsubscribe,
   WebSocketLike,
+  ZocketStream,
 } from "./types.js";
 
 type Timer = ReturnType<typeof setTimeout>;
 
-/** A call waiting for its reply. */
+/** A call (or a stream) waiting for its reply. */
 interface PendingCall {
   /** Its frame, with its `rpcId`, to send (again, on a recovered session). */
   readonly frame: string;
@@ -54,6 +62,10 @@ interface PendingCall {
   sent: boolean;
   /** Ends the call (once) and forgets it. */
   settle(outcome: { ok: true; value: unknown } | { ok: false; error: Error }): void;
+  /** A stream's: called after each write of `frame`, to send its latest grant. */
+  readonly written?: () => void;
+  /** A stream's: item `n` of the call came. */
+  readonly item?: (n: number, payload: unknown) => void;
 }
 
 /** A frame waiting in the offline queue. */
@@ -72,11 +84,15 @@ interface Frame {
   payload?: unknown;
   rpcId?: unknown;
   seq?: unknown;
+  n?: unknown;
   dropped?: unknown;
   error?: { code?: unknown; message?: unknown; path?: unknown; data?: unknown; route?: unknown };
 }
 
 const PING = '{"type":"__ping"}';
+
+/** The credit a stream grants by default, in items. */
+const DEFAULT_WINDOW = 16;
 
 /**
  * A connection to a zocket server that keeps itself connected: the typed
@@ -113,6 +129,12 @@ const PING = '{"type":"__ping"}';
  *   may or may not have run them; they are not sent again, since the new
  *   session cannot tell a resend from a new call); calls still in the
  *   offline queue were never sent and are sent on the new session.
+ * - **Streams** ({@link stream}) are calls answered with items, then one
+ *   reply: their open frame is queued, resent and failed like a call's
+ *   (without a timeout), followed each time by the stream's latest credit
+ *   grant. On a recovered session the items the server replays are
+ *   delivered once (by their number `n`), and a stream cancelled while
+ *   disconnected is cancelled on the server then.
  * - **Offline queue.** Calls and messages made while not connected wait, up
  *   to `offlineQueue` frames (past it they fail at once with `QUEUE_FULL`),
  *   and are sent in order once connected, after the resent calls. Calls
@@ -138,6 +160,8 @@ export class ZocketClient<
   readonly #stateListeners = new Set<{ fn: (state: ConnectionState) => void }>();
   readonly #listeners = new Map<string, Set<{ fn: (payload: unknown, info: EventInfo) => void }>>();
   readonly #pending = new Map<string, PendingCall>();
+  /** Streams in flight given up on while not connected: `__cancel`led once the session is resumed. */
+  readonly #cancelOnResume = new Set<string>();
   #queue: Queued[] = [];
   #ws: WebSocketLike | null = null;
   /** Open sockets given up on, closed once the next one is ready (see `#drop`). */
@@ -304,29 +328,62 @@ export class ZocketClient<
   }
 
   /**
+   * Opens the stream `route` with `input` (left out for a route without
+   * input): a call answered with any number of items, then one reply. The
+   * returned {@link ZocketStream} yields the items in order with
+   * `for await`, ends with the reply, and throws its {@link CallError}
+   * when the stream fails (the server's error, `CANCELLED` when
+   * `options.signal` aborts, `QUEUE_FULL`, `CONNECTION_LOST`, `CLOSED`).
+   * Breaking out of the loop or {@link ZocketStream.cancel} cancels it on
+   * the server (`__cancel`).
+   *
+   * The client grants the server `options.window` items of credit (16)
+   * right after the open frame, and again each time the application has
+   * taken half of it. Streams have no timeout. Opened while not connected,
+   * the stream waits in the offline queue like a call; in flight when the
+   * connection drops, it goes on once the session is recovered (the items
+   * replayed by the server are delivered once), and fails with
+   * `CONNECTION_LOST` when a fresh session begins instead.
+   *
+   * @throws TypeError for a route that is not a string, a `window` that is
+   *   not an integer >= 1, or an input that cannot be serialized to JSON.
+   */
+  stream<K extends keyof R & StreamRoute<R>>(
+    route: K,
+    ...args: StreamArgs<R[K]["input"]>
+  ): ZocketStream<R[K]["output"], R[K]["error"]> {
+    const [input, options] = args as [unknown, StreamOptions | undefined];
+    return this.#stream(route, input, options) as ZocketStream<R[K]["output"], R[K]["error"]>;
+  }
+
+  /**
    * Route `route` as a function: a {@link CallMethod} for a call (with
    * `.result()`, which resolves with `{ ok: false, error }` instead of
-   * rejecting), a {@link MessageMethod} for a message.
+   * rejecting), a {@link MessageMethod} for a message, a
+   * {@link StreamMethod} for a stream.
    *
    * The kind is only known to the types: pass `kind` `"message"` (as a
    * generated client does for message routes) to send frames without
-   * `rpcId`. Without it, a message route is called with an `rpcId`, which
-   * a zocket server answers with `null`, so it still works but waits for
-   * that acknowledgement.
+   * `rpcId`, and `"stream"` (required for a stream route) to open streams.
+   * Without it, a message route is called with an `rpcId`, which a zocket
+   * server answers with `null`, so it still works but waits for that
+   * acknowledgement.
    */
-  method<K extends keyof R & string>(
+  method<K extends keyof R & string, M extends R[K]["kind"] = R[K]["kind"]>(
     route: K,
-    kind?: R[K]["kind"],
-  ): R[K]["kind"] extends "message"
-    ? MessageMethod<R[K]["input"]>
-    : CallMethod<R[K]["input"], R[K]["output"], R[K]["error"]> {
-    type Method = R[K]["kind"] extends "message"
-      ? MessageMethod<R[K]["input"]>
-      : CallMethod<R[K]["input"], R[K]["output"], R[K]["error"]>;
-    if (kind === "message") {
+    ...kind: [R[K]["kind"]] extends ["stream"] ? [kind: M] : [kind?: M]
+  ): RouteMethod<R[K], M> {
+    type Method = RouteMethod<R[K], M>;
+    const [as] = kind as [RouteSpec["kind"] | undefined];
+    if (as === "message") {
       const message = (input?: unknown): Promise<void> =>
         (this.send as (route: string, input: unknown) => Promise<void>)(route, input);
       return message as unknown as Method;
+    }
+    if (as === "stream") {
+      const open = (input?: unknown, options?: StreamOptions): ZocketStream<unknown, string> =>
+        this.#stream(route, input, options);
+      return open as unknown as Method;
     }
     const call = (input?: unknown, options?: CallOptions): Promise<unknown> => this.#call(route, input, options);
     const result = async (input?: unknown, options?: CallOptions): Promise<CallResult<unknown, string>> => {
@@ -414,6 +471,78 @@ export class ZocketClient<
         this.#queue.push({ kind: "call", id });
       }
     });
+  }
+
+  // --- Streams -------------------------------------------------------------
+
+  #stream(route: string, input: unknown, options: StreamOptions | undefined): ZocketStream<unknown, string> {
+    if (typeof route !== "string") throw new TypeError("zocket: a route is a string");
+    if (options !== undefined && (typeof options !== "object" || options === null)) {
+      throw new TypeError("zocket: stream options must be an object");
+    }
+    const window = options?.window ?? DEFAULT_WINDOW;
+    if (typeof window !== "number" || !Number.isSafeInteger(window) || window < 1) {
+      throw new TypeError(`zocket: a stream window must be an integer >= 1, got ${String(window)}`);
+    }
+    const id = `${this.#prefix}-${++this.#counter}`;
+    const frame = encode(route, input, id);
+    const signal = options?.signal;
+    const stream = new Stream<unknown, string>(window, signal, cancelledError);
+    if (this.#isFinal()) {
+      stream.finish(closedError());
+      return stream;
+    }
+    if (signal?.aborted === true) {
+      stream.abort(cancelledError());
+      return stream;
+    }
+    /** `received` of the latest grant. */
+    let received = 0;
+    /** Answered, failed or given up on: forgotten. */
+    let done = false;
+    const grant = (): void => {
+      this.#write(JSON.stringify({ type: "__credit", rpcId: id, payload: { received, window } }));
+    };
+    const call: PendingCall = {
+      frame,
+      sent: false,
+      settle: (outcome) => {
+        if (done) return;
+        done = true;
+        this.#pending.delete(id);
+        stream.finish(outcome.ok ? null : (outcome.error as CallError));
+      },
+      written: grant,
+      item: (n, payload) => stream.push(n, payload),
+    };
+    stream.link({
+      grant: (taken) => {
+        received = taken;
+        // Not sent yet, or not connected: the grant follows the open frame
+        // when it is (re)sent.
+        if (call.sent && this.#live && !done) grant();
+      },
+      stop: () => {
+        if (done) return;
+        done = true;
+        this.#pending.delete(id);
+        if (!call.sent) return;
+        if (this.#live) this.#write(JSON.stringify({ type: "__cancel", rpcId: id }));
+        else this.#cancelOnResume.add(id);
+      },
+    });
+    if (this.#live) {
+      this.#pending.set(id, call);
+      call.sent = true;
+      this.#write(frame);
+      grant();
+    } else if (this.#queueIsFull()) {
+      stream.finish(queueFullError(this.#s.offlineQueue));
+    } else {
+      this.#pending.set(id, call);
+      this.#queue.push({ kind: "call", id });
+    }
+    return stream;
   }
 
   /** Whether the offline queue has no room, once the calls that ended meanwhile have left it. */
@@ -594,6 +723,16 @@ export class ZocketClient<
           this.#pending.get(frame.rpcId)?.settle({ ok: false, error: serverError(frame.error) });
         }
         return;
+      case "__item": {
+        const { rpcId, n } = frame;
+        if (typeof rpcId !== "string" || typeof n !== "number" || !Number.isSafeInteger(n) || n < 1) {
+          this.#warn(`zocket: ignored a malformed __item frame: ${excerpt(data)}`);
+          return;
+        }
+        // A stream cancelled meanwhile (or unknown) has no use for it.
+        this.#pending.get(rpcId)?.item?.(n, frame.payload ?? null);
+        return;
+      }
       case "__error": {
         const error = serverError(frame.error);
         const route = typeof frame.error?.route === "string" ? ` (route ${frame.error.route})` : "";
@@ -639,12 +778,20 @@ export class ZocketClient<
     this.#sessionId = sessionId;
     if (!recovered) this.#lastSeq = 0;
     this.#saveSession();
+    // Streams given up on while disconnected: stopped on the resumed
+    // session (a fresh one never heard of them).
+    const cancels = [...this.#cancelOnResume];
+    this.#cancelOnResume.clear();
+    if (recovered) for (const id of cancels) this.#write(JSON.stringify({ type: "__cancel", rpcId: id }));
     // The calls in flight: sent again with their `rpcId` on a recovered
-    // session (the server answers each once); failed on a fresh one.
+    // session (the server answers each once), a stream's followed by its
+    // latest grant; failed on a fresh one.
     for (const call of [...this.#pending.values()]) {
       if (!call.sent) continue;
-      if (recovered) this.#write(call.frame);
-      else call.settle({ ok: false, error: lostError() });
+      if (recovered) {
+        this.#write(call.frame);
+        call.written?.();
+      } else call.settle({ ok: false, error: lostError() });
     }
     const queue = this.#queue;
     this.#queue = [];
@@ -657,6 +804,7 @@ export class ZocketClient<
         if (call === undefined) continue;
         call.sent = true;
         this.#write(call.frame);
+        call.written?.();
       }
     }
     this.#armLiveness();
@@ -726,6 +874,7 @@ export class ZocketClient<
     const calls = [...this.#pending.values()];
     const queue = this.#queue;
     this.#pending.clear();
+    this.#cancelOnResume.clear();
     this.#queue = [];
     this.#setState(state);
     for (const call of calls) call.settle({ ok: false, error: error() });

@@ -5,17 +5,20 @@
  * @module
  */
 
-import type { CallError } from "./errors.js";
+import type { CallError, ErrorCode } from "./errors.js";
 
-/** One route of an API: whether it is a call or a message, its input, output and error codes. */
+/** One route of an API: whether it is a call, a message or a stream, its input, output and error codes. */
 export interface RouteSpec {
-  /** `"call"` (an `rpcId`, exactly one reply) or `"message"` (no `rpcId`, no reply). */
-  kind: "call" | "message";
+  /**
+   * `"call"` (an `rpcId`, exactly one reply), `"message"` (no `rpcId`, no
+   * reply) or `"stream"` (an `rpcId`, any number of items, then one reply).
+   */
+  kind: "call" | "message" | "stream";
   /** The input type; `void` for a route without input. */
   input: unknown;
-  /** The output type of a call. */
+  /** The output type of a call; for a stream, the type of each item. */
   output: unknown;
-  /** The error codes a call may fail with. */
+  /** The error codes a call (or a stream) may fail with. */
   error: string;
 }
 
@@ -51,6 +54,111 @@ export interface CallOptions {
 export type CallArgs<I> = [I] extends [void]
   ? [input?: I, options?: CallOptions]
   : [input: I, options?: CallOptions];
+
+/** The options of one stream. */
+export interface StreamOptions {
+  /**
+   * How many items the server may send ahead of the application (16): the
+   * client grants this credit when it opens the stream, and again each
+   * time the application has taken half of it. An integer >= 1 (the
+   * server caps it at its `max_stream_window`, 256 by default).
+   */
+  window?: number;
+  /**
+   * Aborting it cancels the stream: a `__cancel` goes to the server, and
+   * the iteration throws a `CANCELLED` {@link CallError}. Streams have no
+   * timeout: pass a signal (`AbortSignal.timeout(ms)`) to bound one.
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * The arguments after the route of a stream with input `I`: the input
+ * (which may be left out when `I` is `void`) and the options.
+ */
+export type StreamArgs<I> = [I] extends [void]
+  ? [input?: I, options?: StreamOptions]
+  : [input: I, options?: StreamOptions];
+
+/**
+ * The items of one stream call, in order, each once (across reconnections
+ * on a recovered session), read with `for await`:
+ *
+ * ```ts
+ * const run = api.jobs.run({ steps: 10 });
+ * try {
+ *   for await (const progress of run) show(progress.percent);
+ * } catch (error) {
+ *   if (run.error?.code === "BUSY") retryLater();
+ *   else throw error;
+ * }
+ * ```
+ *
+ * The loop ends when the server's reply comes after the last item
+ * (`__rpc_res`), or throws the stream's {@link CallError} (code `C`): the
+ * server's error reply, `CANCELLED` (the `signal` aborted),
+ * `CONNECTION_LOST` (the connection dropped and a fresh session began, or
+ * the reconnection attempts ran out), `QUEUE_FULL` or `CLOSED`. Items
+ * received before the end are delivered first, except after an abort.
+ *
+ * Breaking out of the loop (or `return()` on its iterator) and
+ * {@link ZocketStream.cancel} cancel the stream on the server
+ * (`__cancel`); the loop then ends without an error. Items that arrive
+ * before the application iterates wait in the stream, at most `window` of
+ * them (the server sends no more than the credit granted). A stream can be
+ * iterated once.
+ *
+ * @typeParam T - The item type.
+ * @typeParam C - The codes the stream may fail with.
+ */
+export interface ZocketStream<T, C extends string = ErrorCode> extends AsyncIterable<T> {
+  /**
+   * The iterator over the items; a `TypeError` the second time (a stream
+   * can be iterated once).
+   */
+  [Symbol.asyncIterator](): AsyncIterator<T, void, undefined>;
+  /**
+   * Cancels the stream: a `__cancel` goes to the server (at once when
+   * connected, else when the session is resumed), the items not yet taken
+   * are dropped, and the iteration ends without an error. Once the stream
+   * has ended, it drops the items not yet taken, and the iteration ends
+   * without an error ({@link error} keeps the end's).
+   */
+  cancel(): void;
+  /**
+   * The error the stream ended with (the one its iteration throws), known
+   * as soon as the end comes, before the buffered items are taken; `null`
+   * while it runs, after a normal end and after {@link cancel}.
+   */
+  readonly error: CallError<C> | null;
+}
+
+/**
+ * A stream route as a function: opens the stream (leave `input` out when
+ * `I` is `void`), and returns its {@link ZocketStream} at once. Throws a
+ * `TypeError` for a `window` that is not an integer >= 1 or an input that
+ * cannot be serialized to JSON.
+ */
+export type StreamMethod<I, T, C extends string> = (...args: StreamArgs<I>) => ZocketStream<T, C>;
+
+/**
+ * The names of the routes of `R` that may be streams: those declared with
+ * kind `"stream"` (every route of an untyped client).
+ */
+export type StreamRoute<R extends Routes<R>> = {
+  [K in keyof R & string]: "stream" extends R[K]["kind"] ? K : never;
+}[keyof R & string];
+
+/**
+ * What `method()` returns for route spec `S` called as kind `M`: a
+ * {@link MessageMethod}, a {@link StreamMethod} or (for a call, or a kind
+ * the types cannot tell) a {@link CallMethod}.
+ */
+export type RouteMethod<S extends RouteSpec, M extends RouteSpec["kind"] = S["kind"]> = [M] extends ["message"]
+  ? MessageMethod<S["input"]>
+  : [M] extends ["stream"]
+    ? StreamMethod<S["input"], S["output"], S["error"]>
+    : CallMethod<S["input"], S["output"], S["error"]>;
 
 /** The arguments after the route of a message with input `I` (left out when `I` is `void`). */
 export type MessageArgs<I> = [I] extends [void] ? [input?: I] : [input: I];
@@ -244,13 +352,13 @@ export interface ClientOptions<H> {
   headers: H;
   /** The `WebSocket` constructor (`globalThis.WebSocket` by default). */
   WebSocket?: WebSocketConstructor;
-  /** The default call timeout, in ms (30 000). */
+  /** The default call timeout, in ms (30 000); streams have none. */
   timeout?: number;
   /** How long opening a socket may take, up to its `__ready`, in ms (30 000); it then counts as a failed attempt. */
   connectTimeout?: number;
   /** The reconnection policy, or `false` to never reconnect (a drop is then `failed`). */
   reconnect?: false | ReconnectOptions;
-  /** How many frames (calls and messages) wait while not connected (1024); past it they fail with `QUEUE_FULL`. */
+  /** How many frames (calls, messages, stream openings) wait while not connected (1024); past it they fail with `QUEUE_FULL`. */
   offlineQueue?: number;
   /**
    * The liveness window, in ms (45 000), or `false`: after `liveness / 3`

@@ -147,6 +147,7 @@ mod events;
 mod pending;
 mod shared;
 mod state;
+mod streams;
 mod supervisor;
 mod transport;
 
@@ -154,7 +155,7 @@ mod transport;
 mod test_support;
 
 pub use backoff::{Backoff, BackoffError};
-pub use client::{Client, ClientBuilder, SchemaCheck};
+pub use client::{Client, ClientBuilder, DEFAULT_WINDOW, ItemStream, SchemaCheck};
 pub use error::{CallError, ConnectError, EventError, Refusal};
 pub use events::{ErrorStream, EventStream};
 pub use state::{State, StateStream};

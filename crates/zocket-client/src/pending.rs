@@ -4,6 +4,7 @@
 use crate::error::CallError;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::oneshot;
@@ -196,6 +197,16 @@ impl Ticket {
     /// What to do if the ticket is dropped while its call is in flight.
     pub(crate) fn on_abandon(&mut self, hook: impl FnOnce(u64) + Send + Sync + 'static) {
         self.abandon = Some(Box::new(hook));
+    }
+
+    /// Polls for the reply, or why none will come.
+    pub(crate) fn poll_reply(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Answer> {
+        std::pin::Pin::new(&mut self.rx)
+            .poll(cx)
+            .map(|answer| answer.unwrap_or(Err(CallError::ConnectionClosed)))
     }
 
     /// The reply, or why none will come.

@@ -6,6 +6,7 @@ use crate::error::CallError;
 use crate::events::Subscriptions;
 use crate::pending::Pending;
 use crate::state::{State, States};
+use crate::streams::Streams;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -16,6 +17,8 @@ use zocket_protocol::Ready;
 pub(crate) struct Shared {
     /// The calls waiting for their reply.
     pub(crate) pending: Arc<Pending>,
+    /// The open streams.
+    pub(crate) streams: Streams,
     /// The event and error streams.
     pub(crate) subscriptions: Subscriptions,
     /// The lifecycle state.
@@ -46,6 +49,7 @@ impl Shared {
     ) -> Self {
         Self {
             pending: Arc::default(),
+            streams: Streams::default(),
             subscriptions,
             states: States::new(state),
             ready: Mutex::new(ready),

@@ -111,6 +111,8 @@ pub(crate) enum Kind {
     Call,
     /// A request without a reply.
     Message,
+    /// A request answered with items, then a reply that ends them.
+    Stream,
 }
 
 /// A call or a message.
@@ -295,6 +297,7 @@ impl<'a> Router<'a> {
         match attrs.kind {
             ItemKind::Call => self.routes.push(self.route(cx, f, attrs, Kind::Call)),
             ItemKind::Message => self.routes.push(self.route(cx, f, attrs, Kind::Message)),
+            ItemKind::Stream => self.routes.push(self.route(cx, f, attrs, Kind::Stream)),
             ItemKind::Event => self.events.push(self.event(cx, f, attrs)?),
             ItemKind::Middleware => self.middleware.push(MiddlewareDef {
                 original: f,

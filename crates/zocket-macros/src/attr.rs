@@ -25,6 +25,7 @@ const ROUTER_KEYS: &[&str] = &["headers", "namespace", "middleware"];
 /// The keys of `#[zocket(...)]` on an item.
 const ITEM_KEYS: &[&str] = &[
     "message",
+    "stream",
     "event",
     "middleware",
     "nest",
@@ -186,6 +187,8 @@ pub(crate) enum ItemKind {
     Call,
     /// `message`: a route without a reply.
     Message,
+    /// `stream`: a route answered with items, then a reply.
+    Stream,
     /// `event`: a message the server sends.
     Event,
     /// `middleware`: runs before the routes that use it.
@@ -212,6 +215,7 @@ pub(crate) struct ItemAttrs {
 /// The kind keys, in the order the conflict message names them.
 const KINDS: &[(&str, ItemKind)] = &[
     ("message", ItemKind::Message),
+    ("stream", ItemKind::Stream),
     ("event", ItemKind::Event),
     ("middleware", ItemKind::Middleware),
     ("nest", ItemKind::Nest),
@@ -274,7 +278,7 @@ impl ItemAttrs {
                     } else {
                         cx.error_at(
                             span,
-                            "an item is one of `message`, `event`, `middleware` or `nest`",
+                            "an item is one of `message`, `stream`, `event`, `middleware` or `nest`",
                         );
                     }
                 } else if meta.path.is_ident("uses") {
@@ -327,11 +331,14 @@ impl ItemAttrs {
             }
         }
         if let Some(span) = uses_span
-            && !matches!(out.kind, ItemKind::Call | ItemKind::Message)
+            && !matches!(
+                out.kind,
+                ItemKind::Call | ItemKind::Message | ItemKind::Stream
+            )
         {
             cx.error_at(
                 span,
-                "`uses` is for calls and messages: the middleware a route runs",
+                "`uses` is for calls, messages and streams: the middleware a route runs",
             );
         }
         if let Some(span) = when_full_span

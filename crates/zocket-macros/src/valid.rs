@@ -133,6 +133,24 @@ fn check_route(cx: &Ctxt, router: &Router<'_>, route: &Route<'_>) {
             );
         }
     }
+    if route.kind == Kind::Stream {
+        let item = match &route.output {
+            Output::Unit => None,
+            Output::Plain(ty) => Some(&**ty),
+            Output::Result { ok, .. } => Some(&**ok),
+        };
+        match item {
+            None => cx.error_at(
+                f.sig.ident.span(),
+                "a stream returns the type of its items: `-> Line`, or `-> Result<Line, E>` for a stream that may end with an error",
+            ),
+            Some(ty @ Type::Tuple(t)) if t.elems.is_empty() => cx.error_at(
+                ty.span(),
+                "a stream's items are values: name their type (`-> Line` or `-> Result<Line, E>`)",
+            ),
+            Some(_) => {}
+        }
+    }
     if route.kind == Kind::Message
         && let Some(ty) = match &route.output {
             Output::Unit => None,

@@ -30,6 +30,12 @@ pub const PONG: &str = "__pong";
 /// call's one reply is a `CANCELLED` error; a call already finished (or
 /// unknown) is left as it is.
 pub const CANCEL: &str = "__cancel";
+/// An item of a stream: `{"type":"__item","rpcId":...,"n":1,"payload":...}`,
+/// numbered per stream from 1.
+pub const ITEM: &str = "__item";
+/// A client's grant of credit to a stream: `{"type":"__credit","rpcId":...,
+/// "payload":{"received":n,"window":w}}` ([`Credit`]).
+pub const CREDIT: &str = "__credit";
 /// Frame types starting with this are reserved for the protocol.
 pub const RESERVED_PREFIX: &str = "__";
 
@@ -50,6 +56,29 @@ impl<I: Serialize + ?Sized> ClientFrame<'_, I> {
     /// The frame's JSON text; fails when the payload does not serialize.
     pub fn encode(&self) -> Result<String, serde_json::Error> {
         serde_json::to_string(self)
+    }
+}
+
+/// The payload of a `__credit` frame: the client has received a stream's
+/// items up to number `received`, and the server may send up to
+/// `received + window`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credit {
+    /// The number (`n`) of the last item received; 0 before the first.
+    pub received: u64,
+    /// How many items past `received` the server may send.
+    pub window: u64,
+}
+
+impl Credit {
+    /// The `__credit` frame granting this to stream `rpc_id`.
+    pub fn to_frame(&self, rpc_id: &str) -> String {
+        let rpc_id = serde_json::Value::from(rpc_id);
+        format!(
+            r#"{{"type":"{CREDIT}","rpcId":{rpc_id},"payload":{{"received":{},"window":{}}}}}"#,
+            self.received, self.window
+        )
     }
 }
 
@@ -163,6 +192,15 @@ pub enum ServerFrame {
     },
     /// An error for a frame sent without `rpcId`.
     Error(ErrorObject),
+    /// An item of a stream.
+    Item {
+        /// The stream's call id.
+        rpc_id: String,
+        /// The item's number in its stream, from 1.
+        n: u64,
+        /// The item's JSON.
+        payload: Box<RawValue>,
+    },
     /// An event.
     Event {
         /// The event's name.
@@ -193,6 +231,8 @@ pub enum FrameError {
     MissingRpcId(&'static str),
     /// An error frame without its `error`.
     MissingError(&'static str),
+    /// An `__item` frame without its number `n`.
+    MissingNumber,
 }
 
 impl fmt::Display for FrameError {
@@ -201,6 +241,7 @@ impl fmt::Display for FrameError {
             Self::Malformed(err) => write!(f, "malformed server frame: {err}"),
             Self::MissingRpcId(kind) => write!(f, "`{kind}` frame without `rpcId`"),
             Self::MissingError(kind) => write!(f, "`{kind}` frame without `error`"),
+            Self::MissingNumber => f.write_str("`__item` frame without `n`"),
         }
     }
 }
@@ -234,6 +275,8 @@ struct Raw {
     seq: Option<u64>,
     #[serde(default)]
     dropped: u64,
+    #[serde(default)]
+    n: Option<u64>,
 }
 
 fn null() -> Box<RawValue> {
@@ -258,6 +301,11 @@ impl ServerFrame {
                 error: raw.error.ok_or(FrameError::MissingError(RPC_ERR))?,
             },
             ERROR => Self::Error(raw.error.ok_or(FrameError::MissingError(ERROR))?),
+            ITEM => Self::Item {
+                rpc_id: raw.rpc_id.ok_or(FrameError::MissingRpcId(ITEM))?,
+                n: raw.n.ok_or(FrameError::MissingNumber)?,
+                payload: raw.payload.unwrap_or_else(null),
+            },
             reserved if reserved.starts_with(RESERVED_PREFIX) => Self::Unknown { kind: raw.kind },
             _ => Self::Event {
                 name: raw.kind,
@@ -310,8 +358,31 @@ mod tests {
             Err(FrameError::MissingRpcId(_))
         ));
         assert!(ServerFrame::parse("[]").is_err());
+        let item =
+            ServerFrame::parse(r#"{"type":"__item","rpcId":"s","n":2,"payload":[1]}"#).unwrap();
+        assert!(
+            matches!(item, ServerFrame::Item { rpc_id, n: 2, payload } if rpc_id == "s" && payload.get() == "[1]")
+        );
+        assert!(matches!(
+            ServerFrame::parse(r#"{"type":"__item","rpcId":"s","payload":1}"#),
+            Err(FrameError::MissingNumber)
+        ));
         let frame = ServerFrame::parse(r#"{"type":"__future","payload":1}"#).unwrap();
         assert!(matches!(frame, ServerFrame::Unknown { kind } if kind == "__future"));
+    }
+
+    #[test]
+    fn writes_credit_grants() {
+        let credit = Credit {
+            received: 3,
+            window: 16,
+        };
+        assert_eq!(
+            credit.to_frame("s1"),
+            r#"{"type":"__credit","rpcId":"s1","payload":{"received":3,"window":16}}"#
+        );
+        assert!(serde_json::from_str::<Credit>(r#"{"received":1}"#).is_err());
+        assert!(serde_json::from_str::<Credit>(r#"{"received":-1,"window":2}"#).is_err());
     }
 
     #[test]

@@ -38,7 +38,7 @@ mod handshake;
 
 pub use codes::{CloseCode, ErrorCode};
 pub use error::ErrorObject;
-pub use frame::{ClientFrame, Envelope, EnvelopeError, FrameError, ServerFrame};
+pub use frame::{ClientFrame, Credit, Envelope, EnvelopeError, FrameError, ServerFrame};
 pub use handshake::{
     HEADERS_PROTOCOL_PREFIX, HeaderIssue, LAST_SEQ_HEADER, LAST_SEQ_PARAM,
     LAST_SEQ_PROTOCOL_PREFIX, MAX_CLOSE_REASON, REFUSALS_PROTOCOL, Ready, RefusalBody,
@@ -62,4 +62,7 @@ pub enum RouteKind {
     Call,
     /// Input, no reply.
     Message,
+    /// Input → any number of items (`__item`), then one reply: `null`
+    /// when the stream ended, or an error.
+    Stream,
 }

@@ -91,6 +91,9 @@ pub struct Config {
     pub(crate) outbound_queue_bytes: usize,
     pub(crate) max_concurrent_calls: usize,
     pub(crate) call_timeout: Duration,
+    pub(crate) max_streams: usize,
+    pub(crate) max_stream_window: u64,
+    pub(crate) stream_buffer_bytes: usize,
     pub(crate) rate_limit: Option<RateLimit>,
     pub(crate) close_timeout: Duration,
     pub(crate) shutdown_timeout: Duration,
@@ -122,6 +125,9 @@ impl Default for Config {
             outbound_queue_bytes: 1 << 20,
             max_concurrent_calls: 32,
             call_timeout: Duration::from_secs(30),
+            max_streams: 16,
+            max_stream_window: 256,
+            stream_buffer_bytes: 64 << 10,
             rate_limit: Some(RateLimit::new(500.0, 2000)),
             close_timeout: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(10),
@@ -207,6 +213,31 @@ impl Config {
     /// (default 30 s).
     pub fn call_timeout(mut self, timeout: Duration) -> Self {
         self.call_timeout = timeout;
+        self
+    }
+
+    /// Streams of one connection running at once at most (default 16); one
+    /// more ends at once with `LIMIT_EXCEEDED`. Streams do not count
+    /// against [`max_concurrent_calls`](Self::max_concurrent_calls), and
+    /// have no call timeout.
+    pub fn max_streams(mut self, n: usize) -> Self {
+        self.max_streams = n;
+        self
+    }
+
+    /// The most items a client may allow one stream to send ahead of what
+    /// it has received (default 256): a larger `window` in a `__credit`
+    /// frame is granted as this much.
+    pub fn max_stream_window(mut self, items: u64) -> Self {
+        self.max_stream_window = items.max(1);
+        self
+    }
+
+    /// The bytes of items one stream keeps until the client says it has
+    /// them, for recovery (default 64 KiB): a handler's `send` waits while
+    /// they are over this (an item larger than it is sent alone).
+    pub fn stream_buffer_bytes(mut self, bytes: usize) -> Self {
+        self.stream_buffer_bytes = bytes.max(1);
         self
     }
 

@@ -163,7 +163,7 @@ pub mod schema;
 pub mod testing;
 
 pub use config::Config;
-pub use dispatch::{Ctx, Router, middleware};
+pub use dispatch::{Ctx, Router, StreamError, StreamSink, middleware};
 pub use protocol::{Close, ErrorCode, RpcError, WhenFull};
 pub use registry::{ClientId, Connection, DisconnectReason, Event, MemoryUse, ServerHandle};
 pub use server::handshake::{HeaderValue, Headers, NoHeaders, Reject};

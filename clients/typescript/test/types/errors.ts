@@ -111,3 +111,70 @@ export async function misuses(state: ConnectionState, r: CallResult<SendAck, Err
   // @ts-expect-error "ignore" is not a schemaCheck
   createChatClient({ url: "ws://localhost:3000/ws", headers: { name: "ada" }, schemaCheck: "ignore" });
 }
+
+// Streams (the generated shape of `./jobs.ts`).
+import { createJobsClient } from "./jobs.js";
+
+export async function streamMisuses(): Promise<void> {
+  const api = createJobsClient({ url: "ws://localhost:3000/ws", headers: {} });
+  const { client } = api;
+
+  // S1. The wrong input type.
+  // @ts-expect-error steps is a number
+  api.jobs.run({ steps: "10" });
+
+  // S2. The same through client.stream.
+  // @ts-expect-error steps is a number
+  client.stream("jobs.run", { steps: "10" });
+
+  // S3. An input left out of a stream that needs one.
+  // @ts-expect-error jobs.run needs its input
+  api.jobs.run();
+
+  // S4. An input given to a stream without one.
+  // @ts-expect-error jobs.ticks takes no input
+  api.jobs.ticks(3);
+
+  // S5. An item used as the wrong type.
+  const run = api.jobs.run({ steps: 10 });
+  for await (const progress of run) {
+    // @ts-expect-error percent is a number
+    const percent: string = progress.percent;
+    // @ts-expect-error an item is a Progress, not a number
+    const n: number = progress;
+    void percent, n;
+  }
+
+  // S6. An error code the stream cannot fail with.
+  // @ts-expect-error "NOPE" is not among jobs.run's codes
+  if (run.error?.code === "NOPE") return;
+
+  // S7. A code of another stream: jobs.run declares BUSY, jobs.ticks does not.
+  const ticks = api.jobs.ticks();
+  // @ts-expect-error BUSY is not among jobs.ticks's codes
+  if (ticks.error?.code === "BUSY") return;
+
+  // S8. A window of the wrong type, an option that does not exist.
+  // @ts-expect-error window is a number of items
+  api.jobs.run({ steps: 1 }, { window: "16" });
+  // @ts-expect-error streams have no timeout
+  api.jobs.run({ steps: 1 }, { timeout: 1_000 });
+
+  // S9. A stream route as a method without its kind (it would be called, not streamed).
+  // @ts-expect-error a stream route needs kind "stream"
+  client.method("jobs.run");
+
+  // S10. A call route as a stream.
+  // @ts-expect-error jobs.status is a call
+  client.method("jobs.status", "stream");
+  // @ts-expect-error jobs.status is not a stream
+  client.stream("jobs.status");
+
+  // S11. A stream is not a promise.
+  // @ts-expect-error a stream has no then()
+  await api.jobs.run({ steps: 1 }).then(() => 1);
+
+  // S12. The generated member's type: a stream method is not a call method.
+  // @ts-expect-error a StreamMethod has no result()
+  api.jobs.run.result({ steps: 1 });
+}

@@ -9,9 +9,12 @@ import {
   type CallResult,
   type ConnectionState,
   type ErrorCode,
+  type StreamMethod,
   type Unsubscribe,
+  type ZocketStream,
 } from "@zocket/client";
 import { createChatClient, schemaHash, type ChatMessage, type SendAck, type WhoAmI } from "../../fixtures/chat.js";
+import { createJobsClient, type JobsRoutes, type Progress } from "./jobs.js";
 
 export async function usage(): Promise<void> {
   const api = createChatClient({
@@ -131,4 +134,55 @@ export async function usage(): Promise<void> {
   await raw.send("some.message", [1, 2, 3]);
   raw.on("some.event", (payload: unknown) => console.log(payload));
   void anything;
+}
+
+// Streams: a generated stream route, the typed client, an untyped one.
+export async function streams(): Promise<void> {
+  const api = createJobsClient({ url: "ws://localhost:3000/ws", headers: {} });
+  const controller = new AbortController();
+  const run: ZocketStream<Progress, ErrorCode | "BUSY"> = api.jobs.run({ steps: 10 }, { window: 32, signal: controller.signal });
+  try {
+    for await (const progress of run) {
+      const percent: number = progress.percent;
+      if (percent > 50) break;
+    }
+  } catch (error) {
+    // The stream's own error, typed by the route's codes.
+    if (run.error?.code === "BUSY" || run.error?.code === "CANCELLED") console.log(run.error.message, run.error.data);
+    else if (error instanceof CallError) console.log(error.code);
+  }
+  run.cancel();
+
+  // A route without input: the input may be left out.
+  for await (const tick of api.jobs.ticks()) console.log(tick.toFixed(0));
+  const ticks = api.jobs.ticks(undefined, { window: 1 });
+  const iterator: AsyncIterator<number, void, undefined> = ticks[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done !== true) {
+    const n: number = first.value;
+    void n;
+  }
+  await iterator.return?.();
+
+  // Through the client: method() and stream().
+  const { client } = api;
+  const method: StreamMethod<{ steps: number }, Progress, ErrorCode | "BUSY"> = client.method("jobs.run", "stream");
+  const again: ZocketStream<Progress, ErrorCode | "BUSY"> = client.stream("jobs.run", { steps: 1 });
+  const noInput: ZocketStream<number, ErrorCode> = client.stream("jobs.ticks");
+  void method, again, noInput;
+  const status: string = await api.jobs.status();
+  await api.jobs.log("line");
+  void status;
+  const routes: JobsRoutes["jobs.run"]["kind"] = "stream";
+  void routes;
+
+  // Untyped: any route by name; the items are unknown.
+  const raw = new ZocketClient({ url: "ws://localhost:3000/ws", headers: {} });
+  for await (const item of raw.stream("jobs.run", { steps: 3 }, { window: 4 })) {
+    const unknownItem: unknown = item;
+    void unknownItem;
+  }
+  const open = raw.method("jobs.run", "stream");
+  const s: ZocketStream<unknown, string> = open({ steps: 3 });
+  s.cancel();
 }

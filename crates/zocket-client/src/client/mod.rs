@@ -4,8 +4,10 @@
 
 mod builder;
 mod calls;
+mod stream;
 
 pub use builder::{ClientBuilder, SchemaCheck};
+pub use stream::{DEFAULT_WINDOW, ItemStream};
 
 use crate::connection::{CLOSE_TIMEOUT, Command};
 use crate::error::ConnectError;

@@ -43,6 +43,9 @@ pub(crate) enum Command {
     /// Tell the server to stop call `id` (`__cancel`): its caller gave up
     /// on it (dropped, or timed out) after it was sent.
     Cancel(u64),
+    /// Send a stream's grant of credit (`__credit`). Not queued while
+    /// offline: every open stream's latest grant is sent on connecting.
+    Credit(Utf8Bytes),
     /// Close with 1000, after the frames queued before.
     Close,
 }

@@ -51,6 +51,7 @@ fn dispatch(shared: &Shared, text: &str) {
             shared.pending.resolve(&rpc_id, Err(Box::new(error)));
         }
         Ok(ServerFrame::Error(error)) => shared.subscriptions.publish_error(error),
+        Ok(ServerFrame::Item { rpc_id, n, payload }) => shared.streams.item(&rpc_id, n, payload),
         Ok(ServerFrame::Event {
             name,
             payload,

@@ -31,6 +31,7 @@ pub(super) async fn write(
                 r#"{{"type":"{}","rpcId":"{id}"}}"#,
                 zocket_protocol::frame::CANCEL
             )),
+            Some(Command::Credit(frame)) => Message::Text(frame),
             Some(Command::Close) | None => {
                 let close = Message::Close(Some(CloseFrame {
                     code: CloseCode::NORMAL.get().into(),

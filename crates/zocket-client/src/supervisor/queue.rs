@@ -52,7 +52,8 @@ impl Queue {
             Command::Call(id) if full => pending.fail(id, CallError::QueueFull(self.capacity)),
             Command::Call(id) => self.items.push_back(Queued::Call(id)),
             // Not connected: the call is forgotten and will not be resent.
-            Command::Cancel(_) | Command::Close => {}
+            // Grants are sent again, the latest of each stream, on connecting.
+            Command::Cancel(_) | Command::Credit(_) | Command::Close => {}
         }
     }
 

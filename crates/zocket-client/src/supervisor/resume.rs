@@ -52,6 +52,15 @@ pub(super) async fn resume(
         }
         queue.pop();
     }
+    // Each open stream's latest grant, after its open frame: one sent on
+    // the lost connection may not have arrived.
+    for frame in shared.streams.grants() {
+        connection
+            .sink
+            .feed(Message::Text(frame))
+            .await
+            .map_err(dropped)?;
+    }
     connection.sink.flush().await.map_err(dropped)?;
     shared.states.set(State::Connected { recovered });
     Ok(())

@@ -58,6 +58,40 @@ pub(crate) fn expand(router: &Router<'_>) -> TokenStream {
                     }
                 }
             }
+            Kind::Stream => {
+                let item = output_ok(&route.output);
+                if let Some(ty) = route.output_type() {
+                    checks.push(quote_spanned!(ty.span()=> ::zocket::__private::assert_client_output::<#ty>();));
+                }
+                let open = quote_spanned!(span=> self.client.stream::<_, #item>(#name, #arg).await?);
+                let (stream, body) = match &route.output {
+                    // A stream with its own error type yields it decoded.
+                    Output::Result { err, .. } if !super::schema::is_rpc_error(err) => (
+                        quote!(::zocket::client::ItemStream<#item, #err>),
+                        quote! {
+                            #[allow(unused_imports)]
+                            use ::zocket::__private::{DecodeAppError as _, KeepServerError as _};
+                            let stream = #open;
+                            ::core::result::Result::Ok(stream.decode_errors(|err| (&::zocket::__private::AppError::<#err>::new()).decode(err)))
+                        },
+                    ),
+                    _ => (
+                        quote!(::zocket::client::ItemStream<#item>),
+                        quote!(::core::result::Result::Ok(#open)),
+                    ),
+                };
+                let doc = format!(
+                    "Opens the stream `{name}`: its items, in order, then its end (dropping it cancels the stream on the server)."
+                );
+                quote! {
+                    #(#docs)*
+                    #[doc = ""]
+                    #[doc = #doc]
+                    pub async fn #method(&self #param) -> ::core::result::Result<#stream, ::zocket::client::CallError> {
+                        #body
+                    }
+                }
+            }
             Kind::Message => {
                 let send = quote_spanned!(span=> self.client.message(#name, #arg).await);
                 let doc = format!("Sends the message `{name}` (no reply).");

@@ -19,6 +19,7 @@ pub(crate) fn expand(router: &Router<'_>) -> TokenStream {
         let kind = match route.kind {
             Kind::Call => quote!(::zocket::__private::RouteKind::Call),
             Kind::Message => quote!(::zocket::__private::RouteKind::Message),
+            Kind::Stream => quote!(::zocket::__private::RouteKind::Stream),
         };
         // Missing bounds are reported on the user's input type.
         let span = input_span(route);

@@ -16,17 +16,40 @@ fn method(route: &Route<'_>) -> TokenStream {
         let (name, ty) = (&param.ident, &param.ty);
         quote!(, #name: #ty)
     });
-    let output = match &route.output {
-        Output::Unit => quote!(()),
-        Output::Plain(ty) => quote!(#ty),
-        Output::Result { ok, err } => quote!(::core::result::Result<#ok, #err>),
+    let (output, items, wire) = match (route.kind, &route.output) {
+        // A stream's handler sends its items through a sink, and returns
+        // how the stream ends.
+        (Kind::Stream, output) => {
+            let (item, end) = match output {
+                Output::Result { ok, err } => {
+                    (quote!(#ok), quote!(::core::result::Result<(), #err>))
+                }
+                Output::Plain(ty) => (quote!(#ty), quote!(())),
+                Output::Unit => (quote!(()), quote!(())),
+            };
+            let wire = format!(
+                "Handles the stream `{}`: sends its items through `items` (each waits for the client's credit); returning ends the stream.",
+                route.name
+            );
+            (
+                end,
+                Some(quote!(, items: ::zocket::StreamSink<#item>)),
+                wire,
+            )
+        }
+        (_, Output::Unit) => (quote!(()), None, format!("Handles `{}`.", route.name)),
+        (_, Output::Plain(ty)) => (quote!(#ty), None, format!("Handles `{}`.", route.name)),
+        (_, Output::Result { ok, err }) => (
+            quote!(::core::result::Result<#ok, #err>),
+            None,
+            format!("Handles `{}`.", route.name),
+        ),
     };
-    let wire = format!("Handles `{}`.", route.name);
     quote! {
         #(#docs)*
         #[doc = ""]
         #[doc = #wire]
-        fn #ident(&self, ctx: ::zocket::Ctx<C> #(#input)*)
+        fn #ident(&self, ctx: ::zocket::Ctx<C> #(#input)* #items)
             -> impl ::zocket::__private::Future<Output = #output> + ::core::marker::Send;
     }
 }
@@ -117,7 +140,9 @@ fn register(
             quote!(#var)
         })
         .collect();
-    let call = quote!(<S as #server_trait<C>>::#ident(&server, ctx #(, #args)*));
+    let stream = route.kind == Kind::Stream;
+    let items = stream.then(|| quote!(, items));
+    let call = quote!(<S as #server_trait<C>>::#ident(&server, ctx #(, #args)* #items));
     let takes = route.values().enumerate().map(|(i, (value, from))| {
         let var = quote::format_ident!("__value{}", i);
         let index = middleware_index(cx, router, from);
@@ -148,6 +173,10 @@ fn register(
         quote!(let router = router.route_middleware(#name, #closure);)
     });
     let body = match &route.output {
+        Output::Plain(_) if stream => quote! {
+            #call.await;
+            ::core::result::Result::Ok::<(), ::zocket::RpcError>(())
+        },
         Output::Unit => quote! {
             #call.await;
             ::core::result::Result::Ok::<(), ::zocket::RpcError>(())
@@ -167,11 +196,13 @@ fn register(
     let method = match route.kind {
         Kind::Call => Ident::new("call", span),
         Kind::Message => Ident::new("message", span),
+        Kind::Stream => Ident::new("stream", span),
     };
     let unused = route.input().is_none().then(|| quote!(let _ = input;));
     let mutable = route.values().next().map(|_| quote!(mut));
+    let sink = stream.then(|| quote!(, items));
     let handler = quote! {
-        move |#mutable ctx: ::zocket::Ctx<C>, input: #input_ty| {
+        move |#mutable ctx: ::zocket::Ctx<C>, input: #input_ty #sink| {
             #unused
             let server = server.clone();
             async move {

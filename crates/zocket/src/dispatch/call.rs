@@ -8,6 +8,7 @@
 //! `max_concurrent_calls` per connection.
 
 use super::route::{Payload, Route};
+use super::stream::OpenStream;
 use super::{Ctx, Dispatcher};
 use crate::connection::{Conn, Inbound};
 use crate::metrics::RouteMetrics;
@@ -22,7 +23,7 @@ use std::task::{Context, Poll, Waker};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 use tracing::Instrument;
-use zocket_protocol::{Envelope, ErrorCode};
+use zocket_protocol::{Credit, Envelope, ErrorCode, RouteKind};
 
 /// The answer to a client's `__ping`.
 const PONG_FRAME: &str = r#"{"type":"__pong"}"#;
@@ -70,6 +71,31 @@ impl<C: Send + Sync + 'static> Inbound<C> for Dispatcher<C> {
             }
             return None;
         }
+        if envelope.route == zocket_protocol::frame::CREDIT {
+            // Like `__cancel`: not rate-limited, no reply of its own (an
+            // error is an `__error`, never a second reply to the stream).
+            let credit = envelope
+                .payload
+                .and_then(|raw| serde_json::from_str::<Credit>(raw.get()).ok());
+            match (rpc_id, credit) {
+                (Some(id), Some(credit)) => {
+                    conn.session.grant(id, credit);
+                }
+                (None, _) => send_error(
+                    None,
+                    Some(&envelope.route),
+                    &RpcError::bad_request("`__credit` needs the `rpcId` of its stream"),
+                ),
+                (Some(_), None) => send_error(
+                    None,
+                    Some(&envelope.route),
+                    &RpcError::bad_request(
+                        "`__credit` needs a payload {\"received\": integer, \"window\": integer}",
+                    ),
+                ),
+            }
+            return None;
+        }
         if !admitted {
             let err = RpcError::new(ErrorCode::RATE_LIMITED, "too many messages: slow down");
             send_error(rpc_id, Some(&envelope.route), &err);
@@ -86,17 +112,32 @@ impl<C: Send + Sync + 'static> Inbound<C> for Dispatcher<C> {
             send_error(rpc_id, Some(&envelope.route), &err);
             return None;
         };
+        let stream = route.kind == RouteKind::Stream;
+        if stream && rpc_id.is_none() {
+            let err = RpcError::bad_request(format!(
+                "`{}` is a stream: open it with an `rpcId`",
+                envelope.route
+            ));
+            send_error(None, Some(&envelope.route), &err);
+            return None;
+        }
         let range = envelope
             .payload
             .map(|raw| Payload::range(text.as_str(), raw.get()));
         let rpc_id: Option<Arc<str>> = rpc_id.map(Into::into);
-        let running = match conn.calls.clone().try_acquire_owned() {
-            Ok(running) => running,
-            Err(_) => tokio::select! {
-                biased;
-                () = conn.link.stopped() => return Some(conn.link.stop_reason()),
-                running = conn.calls.clone().acquire_owned() => running.ok()?,
-            },
+        // Streams are limited by `max_streams` instead: a stream waiting
+        // for credit must not keep the reader from reading that credit.
+        let running = if stream {
+            None
+        } else {
+            Some(match conn.calls.clone().try_acquire_owned() {
+                Ok(running) => running,
+                Err(_) => tokio::select! {
+                    biased;
+                    () = conn.link.stopped() => return Some(conn.link.stop_reason()),
+                    running = conn.calls.clone().acquire_owned() => running.ok()?,
+                },
+            })
         };
         let mut ticket = Ticket::NONE;
         if let Some(id) = &rpc_id {
@@ -117,7 +158,33 @@ impl<C: Send + Sync + 'static> Inbound<C> for Dispatcher<C> {
                 }
             }
         }
-        let ctx = Ctx::new(conn.session.clone(), route.name.clone());
+        let mut ctx = Ctx::new(conn.session.clone(), route.name.clone());
+        let mut opened = None;
+        if let (true, Some(id)) = (stream, &rpc_id) {
+            let Some(number) = conn.session.open_stream(id) else {
+                let max = conn.session.hub.config.max_streams;
+                let err = RpcError::new(
+                    ErrorCode::LIMIT_EXCEEDED,
+                    format!("a connection runs at most {max} streams at once"),
+                )
+                .with_data(&serde_json::json!({ "limit": "streams", "max": max }));
+                let result = Err(err);
+                finish(
+                    &conn.session,
+                    route,
+                    Some((id.clone(), ticket)),
+                    result,
+                    Instant::now(),
+                );
+                return None;
+            };
+            let open = OpenStream {
+                rpc_id: id.clone(),
+                number,
+            };
+            ctx = ctx.with_stream(open.clone());
+            opened = Some(open);
+        }
         // The envelope's borrows end here: the frame moves into the call.
         let call = route.invoke(ctx, Payload::new(text, range));
         drive(
@@ -126,6 +193,7 @@ impl<C: Send + Sync + 'static> Inbound<C> for Dispatcher<C> {
             call,
             rpc_id.map(|id| (id, ticket)),
             running,
+            opened,
         );
         None
     }
@@ -137,7 +205,8 @@ fn drive<C: Send + Sync + 'static>(
     route: &Route<C>,
     mut call: BoxFuture<'static, Result<String, RpcError>>,
     rpc_id: Option<(Arc<str>, Ticket)>,
-    running: OwnedSemaphorePermit,
+    running: Option<OwnedSemaphorePermit>,
+    stream: Option<OpenStream>,
 ) {
     let started = Instant::now();
     let span = tracing::debug_span!("zocket.call", route = &*route.name);
@@ -146,38 +215,58 @@ fn drive<C: Send + Sync + 'static>(
             call.as_mut().poll(&mut Context::from_waker(Waker::noop()))
         }))
     });
+    let is_call = stream.is_none();
+    let finished = move |session: &Session<C>, cancelled: bool| {
+        if let Some(stream) = &stream {
+            session.finish_stream(&stream.rpc_id, stream.number, cancelled);
+        }
+    };
     match first {
-        Ok(Poll::Ready(result)) => finish(session, route, rpc_id, result, started),
-        Err(_) => finish(session, route, rpc_id, Err(panicked(&route.name)), started),
+        Ok(Poll::Ready(result)) => {
+            finished(session, false);
+            finish(session, route, rpc_id, result, started);
+        }
+        Err(_) => {
+            finished(session, false);
+            finish(session, route, rpc_id, Err(panicked(&route.name)), started);
+        }
         Ok(Poll::Pending) => {
             let session = session.clone();
             let name = route.name.clone();
             let metrics = route.metrics.clone();
-            let limit = session.hub.config.call_timeout;
+            // Streams run until they end, are cancelled, or their session ends.
+            let limit = is_call.then_some(session.hub.config.call_timeout);
             // A call the client can cancel (`__cancel` with its rpcId).
             let cancel = rpc_id.as_ref().map(|(id, _)| session.track_call(id));
             let tracked = cancel.as_ref().map(|(number, _)| *number);
             let task = async move {
-                let run = tokio::time::timeout(limit, AssertUnwindSafe(call).catch_unwind());
+                let run = async {
+                    let run = AssertUnwindSafe(call).catch_unwind();
+                    match limit {
+                        Some(limit) => tokio::time::timeout(limit, run).await.map_err(|_| limit),
+                        None => Ok(run.await),
+                    }
+                };
                 let cancelled = async {
                     match &cancel {
                         Some((_, token)) => token.cancelled().await,
                         None => std::future::pending().await,
                     }
                 };
-                let result = tokio::select! {
+                let (result, was_cancelled) = tokio::select! {
                     biased;
                     // Dropping the handler's future stops it at its next await.
-                    () = cancelled => Err(RpcError::new(ErrorCode::CANCELLED, "cancelled by the client")),
-                    outcome = run => match outcome {
+                    () = cancelled => (Err(RpcError::new(ErrorCode::CANCELLED, "cancelled by the client")), true),
+                    outcome = run => (match outcome {
                         Ok(Ok(result)) => result,
                         Ok(Err(_)) => Err(panicked(&name)),
-                        Err(_) => Err(RpcError::new(
+                        Err(limit) => Err(RpcError::new(
                             ErrorCode::TIMEOUT,
                             format!("call timed out after {} ms", limit.as_millis()),
                         )),
-                    },
+                    }, false),
                 };
+                finished(&session, was_cancelled);
                 if let (Some((id, _)), Some(number)) = (&rpc_id, tracked) {
                     session.untrack_call(id, number);
                 }

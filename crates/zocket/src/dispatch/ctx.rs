@@ -50,6 +50,8 @@ pub struct Ctx<C> {
     conn: Arc<Session<C>>,
     route: Arc<str>,
     values: Extensions,
+    /// The stream this call opened, for a stream route's sink.
+    stream: Option<super::stream::OpenStream>,
 }
 
 impl<C: Send + Sync + 'static> Ctx<C> {
@@ -58,7 +60,25 @@ impl<C: Send + Sync + 'static> Ctx<C> {
             conn,
             route,
             values: Extensions::new(),
+            stream: None,
         }
+    }
+
+    /// The context of a call that opened `stream`.
+    pub(crate) fn with_stream(mut self, stream: super::stream::OpenStream) -> Self {
+        self.stream = Some(stream);
+        self
+    }
+
+    /// The stream this call opened, and where its items go.
+    pub(crate) fn take_stream(
+        &mut self,
+    ) -> Option<(
+        Arc<dyn super::stream::ItemTarget>,
+        super::stream::OpenStream,
+    )> {
+        let stream = self.stream.take()?;
+        Some((self.conn.clone(), stream))
     }
 
     /// The connection's client id.

@@ -11,12 +11,14 @@ mod ctx;
 pub mod middleware;
 mod route;
 mod router;
+mod stream;
 
 pub use ctx::Ctx;
 #[cfg(feature = "testing")]
 pub(crate) use ctx::join;
 pub(crate) use route::Route;
 pub use router::Router;
+pub use stream::{StreamError, StreamSink};
 
 use std::collections::HashMap;
 

@@ -91,6 +91,27 @@ impl<C: Send + Sync + 'static> Router<C> {
         self.add(name, RouteKind::Message, erase(handler))
     }
 
+    /// Adds a stream: `handler(ctx, input, items)` sends any number of
+    /// items through its [`StreamSink`](crate::StreamSink), each once the
+    /// client's credit allows, and returns `Ok(())` to end the stream (its
+    /// reply is `null`) or an error to end it with that error. The call
+    /// needs an `rpcId`; streams have no call timeout. See
+    /// `docs/protocol.md`, "Streams".
+    pub fn stream<I, T, E, F, Fut>(self, name: impl Into<String>, handler: F) -> Self
+    where
+        F: Fn(Ctx<C>, I, crate::StreamSink<T>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        I: DeserializeOwned + JsonSchema + Send + 'static,
+        T: Serialize + JsonSchema + 'static,
+        E: Into<RpcError> + 'static,
+    {
+        self.add(
+            name,
+            RouteKind::Stream,
+            super::stream::erase_stream(handler),
+        )
+    }
+
     /// Adds middleware that runs before every handler of this router
     /// (also routes added later, and routes nested into it), in the order
     /// added. See [`middleware`](crate::middleware).

@@ -24,6 +24,19 @@ pub(crate) fn reply_frame(rpc_id: &str, payload_json: &str) -> String {
     out
 }
 
+/// `{"type":"__item","rpcId":...,"n":...,"payload":...}`, item `n` of a stream.
+pub(crate) fn item_frame(rpc_id: &str, n: u64, payload_json: &str) -> String {
+    let mut out = String::with_capacity(64 + rpc_id.len() + payload_json.len());
+    out.push_str(r#"{"type":"__item","rpcId":"#);
+    push_json_str(&mut out, rpc_id);
+    out.push_str(r#","n":"#);
+    out.push_str(&n.to_string());
+    out.push_str(r#","payload":"#);
+    out.push_str(payload_json);
+    out.push('}');
+    out
+}
+
 /// `__rpc_err` when there is an `rpcId`, else `__error` naming the route.
 pub(crate) fn error_frame(rpc_id: Option<&str>, route: Option<&str>, err: &RpcError) -> String {
     let mut out = String::with_capacity(128);

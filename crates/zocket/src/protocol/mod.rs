@@ -12,7 +12,7 @@ mod error;
 pub(crate) use constraints::Constraints;
 pub(crate) use decode::{decode, explain};
 pub use encode::WhenFull;
-pub(crate) use encode::{EventFrame, error_frame, reply_frame};
+pub(crate) use encode::{EventFrame, error_frame, item_frame, reply_frame};
 pub use error::{Close, RpcError};
 pub use zocket_protocol::{
     CloseCode, ErrorCode, ErrorObject, HeaderIssue, PROTOCOL_VERSION, Ready, RefusalBody,

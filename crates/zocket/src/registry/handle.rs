@@ -21,6 +21,8 @@ pub struct MemoryUse {
     pub history_bytes: usize,
     /// Replies kept for resent calls.
     pub reply_bytes: usize,
+    /// Stream items kept until the client acknowledges them.
+    pub stream_bytes: usize,
 }
 
 /// A cheap, cloneable handle to a running server.
@@ -74,6 +76,7 @@ impl<C: Send + Sync + 'static> ServerHandle<C> {
                 total.queued_bytes += held.queued;
                 total.history_bytes += held.history;
                 total.reply_bytes += held.replies;
+                total.stream_bytes += held.streams;
                 total
             })
     }

@@ -23,7 +23,7 @@ pub(crate) use ids::SessionId;
 pub(crate) use link::{Link, Outbound, Take};
 pub use reason::DisconnectReason;
 pub use send::{Emit, Emitter, EncodedEvent, Event, SendError};
-pub(crate) use session::{Begin, Session, Ticket};
+pub(crate) use session::{Begin, Offer, Session, Ticket};
 
 use crate::config::Config;
 use futures_util::future::BoxFuture;

@@ -66,6 +66,10 @@ pub fn asyncapi_with_version(schema: &Value, name: &str, version: &str) -> Value
     for (route, def) in entries(schema.get("routes")) {
         match def.get("kind").and_then(Value::as_str) {
             Some("message") => doc.message(route, def),
+            Some("stream") => {
+                doc.call(route, def);
+                doc.items(route, def);
+            }
             _ => doc.call(route, def),
         }
     }
@@ -191,6 +195,35 @@ impl<'a> Document<'a> {
         }
         self.add_message(&key, format!("`{event}` event"), docs(def), frame, false);
         let operation = operation("receive", event, def, &key);
+        self.operations.insert(key, Value::Object(operation));
+    }
+
+    /// A stream's items: the `__item` frame and a `receive` operation (the
+    /// stream opens as a call, whose reply ends it).
+    fn items(&mut self, route: &str, def: &Value) {
+        let key = format!("item.{route}");
+        let mut frame = frame_of("__item", "An item of a stream.");
+        frame.rpc_id();
+        frame.field(
+            "n",
+            json!({
+                "type": "integer",
+                "minimum": 1,
+                "description": "Numbers the stream's items from 1, without gaps."
+            }),
+        );
+        frame.field("payload", payload_schema(def.get("item")));
+        self.add_message(
+            &key,
+            format!("`{route}` item"),
+            format!(
+                "An item of the stream `{route}`, sent within the credit the client grants \
+                 (`__credit`); the call's reply ends the stream."
+            ),
+            frame,
+            true,
+        );
+        let operation = operation("receive", route, def, &key);
         self.operations.insert(key, Value::Object(operation));
     }
 

@@ -79,7 +79,8 @@ impl ApiSchema {
         }
     }
 
-    /// Adds a route: its kind, input, and (for calls) output.
+    /// Adds a route: its kind, input, and the output of a call (`output`)
+    /// or the item type of a stream (`item`).
     pub fn route<I: JsonSchema, O: JsonSchema>(&mut self, name: &str, kind: RouteKind, docs: &str) {
         let mut route = Map::new();
         route.insert("kind".into(), json!(kind));
@@ -90,12 +91,22 @@ impl ApiSchema {
             "input".into(),
             self.generator.subschema_for::<I>().to_value(),
         );
-        if kind == RouteKind::Call {
-            route.insert(
-                "output".into(),
-                self.generator.subschema_for::<O>().to_value(),
-            );
-            route.insert("error".into(), json!({ "$ref": "#/$defs/RpcError" }));
+        match kind {
+            RouteKind::Call => {
+                route.insert(
+                    "output".into(),
+                    self.generator.subschema_for::<O>().to_value(),
+                );
+                route.insert("error".into(), json!({ "$ref": "#/$defs/RpcError" }));
+            }
+            RouteKind::Stream => {
+                route.insert(
+                    "item".into(),
+                    self.generator.subschema_for::<O>().to_value(),
+                );
+                route.insert("error".into(), json!({ "$ref": "#/$defs/RpcError" }));
+            }
+            RouteKind::Message => {}
         }
         self.routes.insert(name.into(), Value::Object(route));
     }

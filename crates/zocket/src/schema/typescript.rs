@@ -91,13 +91,14 @@ impl<'a> Generator<'a> {
         doc(
             &mut self.out,
             "",
-            "Every route of the API by name: its kind, input, output and error codes.",
+            "Every route of the API by name: its kind, input, output (a stream's items) and error codes.",
         );
         let _ = writeln!(self.out, "export interface {api}Routes {{");
         for (name, route) in &routes {
             let kind = route.get("kind").and_then(Value::as_str).unwrap_or("call");
             let input = input_type(route.get("input"));
-            let output = match route.get("output") {
+            // A stream's "output" is the type of its items.
+            let output = match route.get("output").or_else(|| route.get("item")) {
                 Some(output) => ty(output, 1),
                 None => "void".to_owned(),
             };
@@ -117,6 +118,7 @@ impl<'a> Generator<'a> {
             let (path, last) = split(name);
             let method = match kind {
                 "message" => format!("zocket.MessageMethod<{input}>"),
+                "stream" => format!("zocket.StreamMethod<{input}, {output}, {error}>"),
                 _ => format!("zocket.CallMethod<{input}, {output}, {error}>"),
             };
             root.at(&path).members.push(Member {
@@ -125,6 +127,7 @@ impl<'a> Generator<'a> {
                 ty: method,
                 init: match kind {
                     "message" => format!("client.method({}, \"message\")", quote(name)),
+                    "stream" => format!("client.method({}, \"stream\")", quote(name)),
                     _ => format!("client.method({})", quote(name)),
                 },
             });

@@ -7,8 +7,10 @@
 //! by `rpcId` so that a call resent after a reconnect runs once.
 
 mod replies;
+mod streams;
 
 pub(crate) use replies::{Begin, Ticket};
+pub(crate) use streams::Offer;
 
 use super::{ClientId, Connection, DisconnectReason, Hub, Link, Outbound, SessionId};
 use crate::protocol::{Close, EventFrame};
@@ -18,6 +20,7 @@ use replies::Replies;
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard};
+use streams::Streams;
 use tokio::sync::Notify;
 use zocket_protocol::{PROTOCOL_VERSION, Ready};
 
@@ -58,6 +61,8 @@ struct State {
     /// Numbers the calls in `running`, so a call only forgets its own
     /// entry (a client may reuse an `rpcId` while the first still runs).
     calls_tracked: u64,
+    /// The streams: their credit and unacknowledged items.
+    streams: Streams,
 }
 
 impl State {
@@ -89,6 +94,8 @@ pub(crate) struct Held {
     pub(crate) replies: usize,
     /// Its live connection's outbound queue.
     pub(crate) queued: usize,
+    /// Its streams' items not acknowledged yet.
+    pub(crate) streams: usize,
 }
 
 impl<C: Send + Sync + 'static> Session<C> {
@@ -99,6 +106,7 @@ impl<C: Send + Sync + 'static> Session<C> {
             history: state.history_bytes,
             replies: state.replies.bytes(),
             queued: state.link.as_ref().map_or(0, |link| link.queued_bytes()),
+            streams: state.streams.bytes(),
         }
     }
 
@@ -129,6 +137,7 @@ impl<C: Send + Sync + 'static> Session<C> {
                 finished: false,
                 running: std::collections::HashMap::new(),
                 calls_tracked: 0,
+                streams: Streams::default(),
             }),
             ended: Notify::new(),
         }
@@ -178,6 +187,11 @@ impl<C: Send + Sync + 'static> Session<C> {
         if let Some(last_seq) = resume_from {
             for (seq, event) in state.history.iter().filter(|(seq, _)| *seq > last_seq) {
                 link.push_replay(Outbound::Event(event.clone(), *seq));
+            }
+            // Then the items the client has not acknowledged: it drops
+            // those it has (by `n`).
+            for item in state.streams.unacked() {
+                link.push_replay(Outbound::Text(item));
             }
         }
         state.link = Some(link);
@@ -286,6 +300,38 @@ impl<C: Send + Sync + 'static> Session<C> {
         }
     }
 
+    /// Opens stream `rpc_id`; `None` when the connection has
+    /// `max_streams` open already.
+    pub(crate) fn open_stream(&self, rpc_id: &Arc<str>) -> Option<u64> {
+        let max = self.hub.config.max_streams;
+        self.lock().streams.open(rpc_id, max)
+    }
+
+    /// Sends item `n` of a stream (its `frame`) if the client's credit
+    /// and the stream's byte budget allow it; it is kept until the client
+    /// acknowledges it.
+    pub(crate) fn offer_item(&self, rpc_id: &str, number: u64, n: u64, frame: &Utf8Bytes) -> Offer {
+        let budget = self.hub.config.stream_buffer_bytes;
+        let mut state = self.lock();
+        let offer = state.streams.offer(rpc_id, number, n, frame, budget);
+        if let (Offer::Sent, Some(link)) = (&offer, &state.link) {
+            link.push(Outbound::Text(frame.clone()));
+        }
+        offer
+    }
+
+    /// Takes a client's `__credit` for stream `rpc_id`; `false` when no
+    /// such stream is open.
+    pub(crate) fn grant(&self, rpc_id: &str, credit: zocket_protocol::Credit) -> bool {
+        let max_window = self.hub.config.max_stream_window;
+        self.lock().streams.grant(rpc_id, credit, max_window)
+    }
+
+    /// The handler of a stream has finished (or was cancelled).
+    pub(crate) fn finish_stream(&self, rpc_id: &str, number: u64, cancelled: bool) {
+        self.lock().streams.finish(rpc_id, number, cancelled);
+    }
+
     /// Stores a call's reply and sends it to the live connection.
     pub(crate) fn finish_call(&self, ticket: Ticket, frame: String) {
         let frame = Utf8Bytes::from(frame);
@@ -380,6 +426,7 @@ impl<C: Send + Sync + 'static> Session<C> {
                     self.hub.release_retained();
                 }
                 state.history.clear();
+                state.streams.clear();
                 let freed = std::mem::take(&mut state.history_bytes) + state.replies.clear();
                 self.hub.retained.give(freed);
             }

@@ -1,0 +1,189 @@
+/**
+ * The client's side of one stream: the items received and not yet taken,
+ * the credit to grant as the application takes them, and how the
+ * iteration ends. The client feeds it (`push`, `finish`); the application
+ * iterates it (see {@link ZocketStream}).
+ *
+ * @internal
+ * @module
+ */
+
+import type { CallError } from "./errors.js";
+import type { ZocketStream } from "./types.js";
+
+/** What a stream asks of its client. */
+export interface StreamLink {
+  /** A new grant is due: the application has taken `received` items in all. */
+  grant(received: number): void;
+  /** The application gave up on the stream (break, `cancel()`, abort): forget it and cancel it on the server. */
+  stop(): void;
+}
+
+/** A `next()` waiting for an item or the end. */
+interface Waiter<T> {
+  resolve(result: IteratorResult<T, void>): void;
+  reject(error: Error): void;
+}
+
+/** How a stream ended: normally (`error` null), or with its error. */
+interface End {
+  readonly error: Error | null;
+}
+
+const DONE: IteratorResult<never, void> = { done: true, value: undefined };
+
+/**
+ * One stream (see {@link ZocketStream}): opened by the client, which
+ * then sets its {@link StreamLink}.
+ *
+ * @internal
+ */
+export class Stream<T, C extends string> implements ZocketStream<T, C> {
+  readonly #window: number;
+  readonly #signal: AbortSignal | undefined;
+  #link: StreamLink | null = null;
+  /** Received, not yet taken. */
+  #items: T[] = [];
+  /** The highest item number received. */
+  #received = 0;
+  /** The items the application has taken. */
+  #taken = 0;
+  /** `received` of the latest grant. */
+  #granted = 0;
+  /** Set once the end is known; the buffered items are still taken before it. */
+  #end: End | null = null;
+  /** The end's error has been thrown (or the end reported): later `next()`s are done. */
+  #over = false;
+  #waiters: Waiter<T>[] = [];
+  #iterated = false;
+  #error: CallError<C> | null = null;
+  readonly #onAbort = (): void => this.abort(this.#abortError());
+  readonly #abortError: () => CallError<C>;
+
+  /**
+   * A stream granting `window` items at a time, cancelled with
+   * `abortError()` when `signal` aborts.
+   */
+  constructor(window: number, signal: AbortSignal | undefined, abortError: () => CallError<C>) {
+    this.#window = window;
+    this.#signal = signal;
+    this.#abortError = abortError;
+    signal?.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  /** Connects the stream to its client (once it is open). */
+  link(link: StreamLink): void {
+    this.#link = link;
+  }
+
+  get error(): CallError<C> | null {
+    return this.#error;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T, void, undefined> {
+    if (this.#iterated) throw new TypeError("zocket: a stream can be iterated only once");
+    this.#iterated = true;
+    return {
+      next: () => this.#next(),
+      return: () => {
+        this.cancel();
+        return Promise.resolve(DONE);
+      },
+    };
+  }
+
+  cancel(): void {
+    if (this.#end !== null) {
+      // Ended already: the application is done with what is left.
+      this.#items = [];
+      this.#over = true;
+      return;
+    }
+    this.#stop({ error: null });
+  }
+
+  /** Item `n` came with `item`: kept unless it is a replay of one received already. */
+  push(n: number, item: T): void {
+    if (this.#end !== null || n <= this.#received) return;
+    this.#received = n;
+    const waiter = this.#waiters.shift();
+    if (waiter === undefined) this.#items.push(item);
+    else {
+      this.#took();
+      waiter.resolve({ done: false, value: item });
+    }
+  }
+
+  /**
+   * The server's reply (or the connection's end) ends the stream, normally
+   * (`error` null) or with `error`, once the items received are taken.
+   */
+  finish(error: CallError<C> | null): void {
+    if (this.#end !== null) return;
+    this.#ended({ error });
+    this.#error = error;
+    // Waiters only wait when nothing is buffered: the end is theirs.
+    this.#settleWaiters();
+  }
+
+  /** The application's signal aborted: the stream ends at once with `error`, its items dropped. */
+  abort(error: CallError<C>): void {
+    if (this.#end !== null) return;
+    this.#error = error;
+    this.#stop({ error });
+  }
+
+  /** Ends the stream on the application's side, dropping its items, and tells the client. */
+  #stop(end: End): void {
+    this.#items = [];
+    this.#ended(end);
+    this.#settleWaiters();
+    this.#link?.stop();
+  }
+
+  #ended(end: End): void {
+    this.#end = end;
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+  }
+
+  /** Gives the end to the waiting `next()`s: the first gets the error, if any; the others are done. */
+  #settleWaiters(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) {
+      const error = this.#takeEnd();
+      if (error === null) waiter.resolve(DONE);
+      else waiter.reject(error);
+    }
+  }
+
+  /** The end's error the first time it is reported, then `null`. */
+  #takeEnd(): Error | null {
+    if (this.#over) return null;
+    this.#over = true;
+    return this.#end?.error ?? null;
+  }
+
+  #next(): Promise<IteratorResult<T, void>> {
+    if (this.#items.length > 0) {
+      const value = this.#items.shift() as T;
+      this.#took();
+      return Promise.resolve({ done: false, value });
+    }
+    if (this.#end !== null) {
+      const error = this.#takeEnd();
+      return error === null ? Promise.resolve(DONE) : Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  /** The application took one item: a new grant once it has taken half the window since the last one. */
+  #took(): void {
+    this.#taken += 1;
+    if (this.#end !== null) return;
+    if (2 * (this.#taken - this.#granted) >= this.#window) {
+      this.#granted = this.#taken;
+      this.#link?.grant(this.#taken);
+    }
+  }
+}

@@ -1,0 +1,289 @@
+//! The streams of a session: the credit the client granted each one, and
+//! the items sent that the client has not acknowledged, kept so that a
+//! resumed session can be sent them again.
+//!
+//! A stream's entry lives from its call until its handler has finished
+//! (or was cancelled) and the client has acknowledged every item. It is
+//! bounded by the window the client may grant (`max_stream_window` items)
+//! and by `stream_buffer_bytes`; the sender waits while either is full.
+
+use axum::extract::ws::Utf8Bytes;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use tokio::sync::Notify;
+use zocket_protocol::Credit;
+
+/// One stream's flow control and unacknowledged items.
+struct Flow {
+    /// Tells entries of a reused `rpcId` apart.
+    number: u64,
+    /// The highest item number the client allows.
+    limit: u64,
+    /// Items sent, not acknowledged: `(n, frame)`, in order.
+    unacked: VecDeque<(u64, Utf8Bytes)>,
+    /// The bytes of `unacked`.
+    bytes: usize,
+    /// The handler still runs.
+    running: bool,
+    /// Wakes the sender when credit or room comes, or the stream ends.
+    wake: Arc<Notify>,
+}
+
+/// What [`Streams::offer`] decided for an item.
+pub(crate) enum Offer {
+    /// Sent (kept until acknowledged): queue the frame.
+    Sent,
+    /// No credit or no room yet: wait on the notify, then offer again.
+    Wait(Arc<Notify>),
+    /// The stream is gone (cancelled, or its session ended).
+    Closed,
+}
+
+/// A session's streams by `rpcId`.
+#[derive(Default)]
+pub(crate) struct Streams {
+    flows: HashMap<Arc<str>, Flow>,
+    opened: u64,
+    /// The bytes of every stream's unacknowledged items.
+    bytes: usize,
+}
+
+impl Streams {
+    /// Opens stream `rpc_id`; `None` when `max` streams are open already.
+    /// Returns the entry's number, which later calls name it by.
+    pub(crate) fn open(&mut self, rpc_id: &Arc<str>, max: usize) -> Option<u64> {
+        if self.flows.len() >= max {
+            return None;
+        }
+        self.opened += 1;
+        let flow = Flow {
+            number: self.opened,
+            limit: 0,
+            unacked: VecDeque::new(),
+            bytes: 0,
+            running: true,
+            wake: Arc::new(Notify::new()),
+        };
+        if let Some(old) = self.flows.insert(rpc_id.clone(), flow) {
+            // An `rpcId` reused: the old entry's sender finds it gone.
+            self.bytes -= old.bytes;
+            old.wake.notify_one();
+        }
+        Some(self.opened)
+    }
+
+    fn flow(&mut self, rpc_id: &str, number: u64) -> Option<&mut Flow> {
+        self.flows
+            .get_mut(rpc_id)
+            .filter(|flow| flow.number == number)
+    }
+
+    /// Item `n` of stream `rpc_id` (its frame: `frame`), if the client's
+    /// credit allows it and the stream keeps fewer than `budget` bytes
+    /// (an item alone is always allowed).
+    pub(crate) fn offer(
+        &mut self,
+        rpc_id: &str,
+        number: u64,
+        n: u64,
+        frame: &Utf8Bytes,
+        budget: usize,
+    ) -> Offer {
+        let Some(flow) = self.flow(rpc_id, number) else {
+            return Offer::Closed;
+        };
+        let fits = flow.unacked.is_empty() || flow.bytes + frame.len() <= budget;
+        if n > flow.limit || !fits {
+            return Offer::Wait(flow.wake.clone());
+        }
+        flow.unacked.push_back((n, frame.clone()));
+        flow.bytes += frame.len();
+        self.bytes += frame.len();
+        Offer::Sent
+    }
+
+    /// Takes a client's grant for stream `rpc_id`: forgets the items it
+    /// has, and raises the limit (never lowers it). `false` when no such
+    /// stream is open (ended, or never was): the grant is ignored.
+    pub(crate) fn grant(&mut self, rpc_id: &str, credit: Credit, max_window: u64) -> bool {
+        let Some(flow) = self.flows.get_mut(rpc_id) else {
+            return false;
+        };
+        let mut freed = 0;
+        while let Some((n, frame)) = flow.unacked.front()
+            && *n <= credit.received
+        {
+            freed += frame.len();
+            flow.unacked.pop_front();
+        }
+        flow.bytes -= freed;
+        self.bytes -= freed;
+        let limit = credit
+            .received
+            .saturating_add(credit.window.min(max_window));
+        flow.limit = flow.limit.max(limit);
+        flow.wake.notify_one();
+        if !flow.running && flow.unacked.is_empty() {
+            self.flows.remove(rpc_id);
+        }
+        true
+    }
+
+    /// The handler of stream `rpc_id` has finished. A cancelled stream is
+    /// forgotten at once; otherwise its entry stays until the client has
+    /// acknowledged every item.
+    pub(crate) fn finish(&mut self, rpc_id: &str, number: u64, cancelled: bool) {
+        let Some(flow) = self.flow(rpc_id, number) else {
+            return;
+        };
+        flow.running = false;
+        if (cancelled || flow.unacked.is_empty())
+            && let Some(flow) = self.flows.remove(rpc_id)
+        {
+            self.bytes -= flow.bytes;
+        }
+    }
+
+    /// Every unacknowledged item, stream by stream in the order they were
+    /// opened, to send again on a resumed session.
+    pub(crate) fn unacked(&self) -> Vec<Utf8Bytes> {
+        let mut flows: Vec<&Flow> = self.flows.values().collect();
+        flows.sort_by_key(|flow| flow.number);
+        flows
+            .into_iter()
+            .flat_map(|flow| flow.unacked.iter().map(|(_, frame)| frame.clone()))
+            .collect()
+    }
+
+    /// The bytes of unacknowledged items.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Forgets every stream, waking their senders (which find them gone).
+    pub(crate) fn clear(&mut self) {
+        for flow in self.flows.values() {
+            flow.wake.notify_one();
+        }
+        self.flows.clear();
+        self.bytes = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(n: u64) -> Utf8Bytes {
+        Utf8Bytes::from(format!("item {n:04}"))
+    }
+
+    fn credit(received: u64, window: u64) -> Credit {
+        Credit { received, window }
+    }
+
+    #[test]
+    fn items_wait_for_credit_and_stay_until_acknowledged() {
+        let mut streams = Streams::default();
+        let id: Arc<str> = "s".into();
+        let number = streams.open(&id, 4).unwrap();
+        assert!(matches!(
+            streams.offer("s", number, 1, &frame(1), 1 << 10),
+            Offer::Wait(_)
+        ));
+        assert!(streams.grant("s", credit(0, 2), 256));
+        for n in 1..=2 {
+            assert!(matches!(
+                streams.offer("s", number, n, &frame(n), 1 << 10),
+                Offer::Sent
+            ));
+        }
+        assert!(matches!(
+            streams.offer("s", number, 3, &frame(3), 1 << 10),
+            Offer::Wait(_)
+        ));
+        assert_eq!(streams.unacked(), [frame(1), frame(2)]);
+        assert_eq!(streams.bytes(), 18);
+        // A lower grant takes nothing back; acknowledging frees the item.
+        streams.grant("s", credit(1, 0), 256);
+        assert_eq!(streams.unacked(), [frame(2)]);
+        assert!(matches!(
+            streams.offer("s", number, 3, &frame(3), 1 << 10),
+            Offer::Wait(_)
+        ));
+        streams.grant("s", credit(1, 5), 256);
+        assert!(matches!(
+            streams.offer("s", number, 3, &frame(3), 1 << 10),
+            Offer::Sent
+        ));
+        // Finished: the entry stays until every item is acknowledged.
+        streams.finish("s", number, false);
+        assert_eq!(streams.unacked(), [frame(2), frame(3)]);
+        assert!(streams.grant("s", credit(3, 0), 256));
+        assert!(!streams.grant("s", credit(3, 0), 256), "gone");
+        assert_eq!(streams.bytes(), 0);
+    }
+
+    #[test]
+    fn windows_are_capped_and_bytes_bounded() {
+        let mut streams = Streams::default();
+        let id: Arc<str> = "s".into();
+        let number = streams.open(&id, 4).unwrap();
+        streams.grant("s", credit(0, 1_000_000), 8);
+        // 9 bytes an item, a budget of 20: two at a time.
+        for n in 1..=2 {
+            assert!(matches!(
+                streams.offer("s", number, n, &frame(n), 20),
+                Offer::Sent
+            ));
+        }
+        assert!(matches!(
+            streams.offer("s", number, 3, &frame(3), 20),
+            Offer::Wait(_)
+        ));
+        // The window was capped at 8: the limit is now 2 + 8.
+        streams.grant("s", credit(2, 1_000_000), 8);
+        for n in 3..=10 {
+            let offer = streams.offer("s", number, n, &frame(n), 1 << 10);
+            assert!(matches!(offer, Offer::Sent), "item {n}");
+        }
+        assert!(matches!(
+            streams.offer("s", number, 11, &frame(11), 1 << 10),
+            Offer::Wait(_)
+        ));
+        // One item larger than the budget goes alone.
+        let mut big = Streams::default();
+        let number = big.open(&id, 1).unwrap();
+        big.grant("s", credit(0, 2), 8);
+        assert!(matches!(
+            big.offer("s", number, 1, &frame(1), 2),
+            Offer::Sent
+        ));
+        assert!(matches!(
+            big.offer("s", number, 2, &frame(2), 2),
+            Offer::Wait(_)
+        ));
+    }
+
+    #[test]
+    fn streams_are_limited_and_cancelled_ones_forgotten() {
+        let mut streams = Streams::default();
+        let a = streams.open(&"a".into(), 2).unwrap();
+        let b = streams.open(&"b".into(), 2).unwrap();
+        assert!(streams.open(&"c".into(), 2).is_none());
+        streams.grant("a", credit(0, 4), 256);
+        streams.offer("a", a, 1, &frame(1), 1 << 10);
+        streams.finish("a", a, true);
+        assert!(matches!(
+            streams.offer("a", a, 2, &frame(2), 1 << 10),
+            Offer::Closed
+        ));
+        assert_eq!(streams.bytes(), 0);
+        assert!(streams.open(&"c".into(), 2).is_some());
+        streams.clear();
+        assert!(matches!(
+            streams.offer("b", b, 1, &frame(1), 1 << 10),
+            Offer::Closed
+        ));
+    }
+}

@@ -1,0 +1,420 @@
+//! Streams: a call answered with items, paced by the client's credit,
+//! cancelled by dropping it, and carried across a resumed session with no
+//! item lost or repeated. Over 127.0.0.1 (through the fault-injecting
+//! proxy where a connection drops).
+
+use futures_util::StreamExt;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::{Notify, mpsc};
+use zocket::{Config, Ctx, RpcError, StreamSink};
+use zocket_client::{Backoff, CallError, Client, State};
+use zocket_tests::proxy::Proxy;
+use zocket_tests::{TestClient, serve, within};
+
+/// Input of `jobs.run`.
+#[derive(Serialize, Deserialize, JsonSchema)]
+struct RunJob {
+    /// Steps to run.
+    steps: u32,
+    /// The step that fails, if any.
+    fail_at: Option<u32>,
+}
+
+/// An item of `jobs.run`.
+#[derive(Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+struct Progress {
+    /// The step done.
+    step: u32,
+    /// Of how many.
+    of: u32,
+}
+
+/// How `jobs.run` can fail.
+#[derive(Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "code", content = "data", rename_all = "SCREAMING_SNAKE_CASE")]
+enum JobError {
+    /// A step failed.
+    StepFailed {
+        /// Which.
+        step: u32,
+    },
+}
+
+impl From<JobError> for RpcError {
+    fn from(err: JobError) -> Self {
+        RpcError::app(&err, "a step failed")
+    }
+}
+
+#[zocket::router(namespace = "jobs")]
+/// Jobs that report as they go.
+trait Jobs {
+    /// Counts from 1 to `to`.
+    #[zocket(stream)]
+    async fn count(to: u64) -> u64;
+    /// Runs a job, one progress item per step.
+    #[zocket(stream)]
+    async fn run(input: RunJob) -> Result<Progress, JobError>;
+}
+
+/// What the handlers did, for the tests to see.
+#[derive(Default)]
+struct Probe {
+    /// Items a handler was about to send.
+    attempted: AtomicU64,
+    /// Items a handler sent.
+    sent: AtomicU64,
+    /// Notified on each attempt.
+    attempt: Notify,
+    /// Handlers whose future was dropped or finished.
+    stopped: Option<mpsc::UnboundedSender<u64>>,
+}
+
+/// Tells the probe when a handler's future goes.
+struct Stopped(Option<mpsc::UnboundedSender<u64>>, u64);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        if let Some(tx) = &self.0 {
+            let _ = tx.send(self.1);
+        }
+    }
+}
+
+struct App(Arc<Probe>);
+
+impl JobsServer<()> for App {
+    async fn count(&self, _ctx: Ctx<()>, to: u64, mut items: StreamSink<u64>) {
+        let _guard = Stopped(self.0.stopped.clone(), to);
+        for i in 1..=to {
+            self.0.attempted.fetch_add(1, Ordering::SeqCst);
+            self.0.attempt.notify_one();
+            if items.send(i).await.is_err() {
+                return;
+            }
+            self.0.sent.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    async fn run(
+        &self,
+        _ctx: Ctx<()>,
+        input: RunJob,
+        mut items: StreamSink<Progress>,
+    ) -> Result<(), JobError> {
+        for step in 1..=input.steps {
+            if input.fail_at == Some(step) {
+                return Err(JobError::StepFailed { step });
+            }
+            let item = Progress {
+                step,
+                of: input.steps,
+            };
+            items
+                .send(item)
+                .await
+                .map_err(|_| JobError::StepFailed { step })?;
+        }
+        Ok(())
+    }
+}
+
+struct Lab {
+    addr: std::net::SocketAddr,
+    handle: zocket::ServerHandle<()>,
+    probe: Arc<Probe>,
+    stopped: mpsc::UnboundedReceiver<u64>,
+}
+
+async fn lab(config: Config) -> Lab {
+    let (tx, stopped) = mpsc::unbounded_channel();
+    let probe = Arc::new(Probe {
+        stopped: Some(tx),
+        ..Probe::default()
+    });
+    let server = Jobs::server_with_context(App(probe.clone()), ())
+        .config(config)
+        .build()
+        .expect("valid");
+    let (addr, handle) = serve(server).await;
+    Lab {
+        addr,
+        handle,
+        probe,
+        stopped,
+    }
+}
+
+impl Lab {
+    fn url(&self) -> String {
+        format!("ws://{}/", self.addr)
+    }
+
+    /// Waits until handlers have tried to send `n` items in all.
+    async fn attempted(&self, n: u64) {
+        within("the handler to try another item", async {
+            while self.probe.attempted.load(Ordering::SeqCst) < n {
+                self.probe.attempt.notified().await;
+            }
+        })
+        .await;
+    }
+}
+
+async fn typed(url: &str) -> JobsClient {
+    let client = within(
+        "connect",
+        Client::connect(url, &BTreeMap::<String, String>::new()),
+    )
+    .await
+    .expect("connected");
+    JobsClient::from_client(client)
+}
+
+#[tokio::test]
+async fn a_stream_sends_every_item_in_order_then_ends() {
+    let lab = lab(Config::default()).await;
+    let jobs = typed(&lab.url()).await;
+    // 100 items through a window of 16: credit is granted again and again.
+    let stream = within("open", jobs.count(&100)).await.expect("opened");
+    let items: Vec<u64> = within(
+        "every item",
+        stream.map(|item| item.expect("an item")).collect(),
+    )
+    .await;
+    assert_eq!(items, (1..=100).collect::<Vec<_>>());
+    // A stream with its own error type ends with it, decoded, after the
+    // items before it.
+    let mut run = within(
+        "open",
+        jobs.run(&RunJob {
+            steps: 5,
+            fail_at: Some(3),
+        }),
+    )
+    .await
+    .expect("opened");
+    for step in 1..=2 {
+        let item = within("an item", run.next()).await.expect("open");
+        assert_eq!(item.expect("an item"), Progress { step, of: 5 });
+    }
+    match within("the end", run.next()).await {
+        Some(Err(CallError::App(JobError::StepFailed { step: 3 }, error))) => {
+            assert_eq!(error.code().as_str(), "STEP_FAILED");
+        }
+        other => panic!("expected the job's error, got {other:?}"),
+    }
+    assert!(run.next().await.is_none(), "nothing after the end");
+    // The server forgets a stream once it has ended and its items are
+    // acknowledged: the client acknowledges the last ones at the end, and
+    // a later stream's reply comes after that.
+    let empty: Vec<u64> = within("a stream of none", async {
+        jobs.count(&0)
+            .await
+            .expect("opened")
+            .map(|item| item.expect("an item"))
+            .collect()
+            .await
+    })
+    .await;
+    assert!(empty.is_empty());
+    assert_eq!(lab.handle.memory().stream_bytes, 0);
+}
+
+#[tokio::test]
+async fn the_handler_waits_for_credit_and_stops_when_cancelled() {
+    let mut lab = lab(Config::default()).await;
+    let mut c = TestClient::connect(&lab.url()).await;
+    let id = c.start_call("jobs.count", json!(1000)).await;
+    // No credit yet: the handler waits at its first item.
+    lab.attempted(1).await;
+    assert_eq!(lab.probe.sent.load(Ordering::SeqCst), 0);
+    c.send_json(json!({"type": "__credit", "rpcId": id, "payload": {"received": 0, "window": 3}}))
+        .await;
+    for n in 1..=3 {
+        let item = c.next_of("__item").await;
+        assert_eq!(
+            item,
+            json!({"type": "__item", "rpcId": id, "n": n, "payload": n})
+        );
+    }
+    // The fourth waits: three sent, and no fourth frame exists.
+    lab.attempted(4).await;
+    assert_eq!(lab.probe.sent.load(Ordering::SeqCst), 3);
+    // Acknowledging two with a window of 2 allows items 4 and 5 (a lower
+    // grant later takes nothing back).
+    c.send_json(json!({"type": "__credit", "rpcId": id, "payload": {"received": 3, "window": 2}}))
+        .await;
+    c.send_json(json!({"type": "__credit", "rpcId": id, "payload": {"received": 3, "window": 0}}))
+        .await;
+    for n in 4..=5 {
+        assert_eq!(c.next_of("__item").await["n"], n);
+    }
+    lab.attempted(6).await;
+    assert_eq!(lab.probe.sent.load(Ordering::SeqCst), 5);
+    // Other calls go on meanwhile.
+    c.send_json(json!({"type": "__cancel", "rpcId": id})).await;
+    let reply = c.reply(&id).await;
+    assert_eq!(reply["error"]["code"], "CANCELLED");
+    assert_eq!(
+        within("the handler to stop", lab.stopped.recv()).await,
+        Some(1000)
+    );
+    assert_eq!(lab.probe.sent.load(Ordering::SeqCst), 5);
+}
+
+#[tokio::test]
+async fn dropping_the_stream_cancels_it_on_the_server() {
+    let mut lab = lab(Config::default()).await;
+    let jobs = typed(&lab.url()).await;
+    let mut stream = within("open", jobs.count(&1_000_000))
+        .await
+        .expect("opened");
+    for i in 1..=3 {
+        let item = within("an item", stream.next()).await.expect("open");
+        assert_eq!(item.expect("an item"), i);
+    }
+    drop(stream);
+    assert_eq!(
+        within("the handler to stop", lab.stopped.recv()).await,
+        Some(1_000_000)
+    );
+    // At most a window ahead of what was taken, then nothing: it stopped.
+    assert!(lab.probe.sent.load(Ordering::SeqCst) <= 3 + 16);
+    // The connection goes on.
+    let items: Vec<u64> = within(
+        "another stream",
+        jobs.count(&2)
+            .await
+            .expect("opened")
+            .map(|item| item.expect("an item"))
+            .collect(),
+    )
+    .await;
+    assert_eq!(items, [1, 2]);
+}
+
+#[tokio::test]
+async fn bad_stream_frames_get_errors_and_the_connection_goes_on() {
+    let lab = lab(Config::default()).await;
+    let mut c = TestClient::connect(&lab.url()).await;
+    // A stream opened without an rpcId.
+    c.send_json(json!({"type": "jobs.count", "payload": 3}))
+        .await;
+    let err = c.next_of("__error").await;
+    assert_eq!(err["error"]["code"], "BAD_REQUEST");
+    assert_eq!(err["error"]["route"], "jobs.count");
+    // Credit without rpcId, or with a payload of the wrong shape.
+    for frame in [
+        json!({"type": "__credit", "payload": {"received": 0, "window": 1}}),
+        json!({"type": "__credit", "rpcId": "x", "payload": {"received": -1, "window": 1}}),
+        json!({"type": "__credit", "rpcId": "x", "payload": 5}),
+        json!({"type": "__credit", "rpcId": "x"}),
+    ] {
+        c.send_json(frame.clone()).await;
+        let err = c.next_of("__error").await;
+        assert_eq!(err["error"]["code"], "BAD_REQUEST", "{frame}");
+        assert!(
+            err.get("rpcId").is_none(),
+            "never a reply to a stream: {err}"
+        );
+    }
+    // Credit for a stream that does not exist is ignored.
+    c.send_json(
+        json!({"type": "__credit", "rpcId": "nope", "payload": {"received": 0, "window": 1}}),
+    )
+    .await;
+    // A stream that sends nothing still ends with its reply.
+    let id = c.start_call("jobs.count", json!(0)).await;
+    assert_eq!(
+        c.reply(&id).await,
+        json!({"type": "__rpc_res", "rpcId": id, "payload": null})
+    );
+    let id = c.start_call("jobs.count", json!("three")).await;
+    assert_eq!(c.reply(&id).await["error"]["code"], "VALIDATION");
+}
+
+#[tokio::test]
+async fn streams_are_limited_per_connection_and_windows_capped() {
+    let lab = lab(Config::default().max_streams(2).max_stream_window(4)).await;
+    let mut c = TestClient::connect(&lab.url()).await;
+    let a = c.start_call("jobs.count", json!(100)).await;
+    let _b = c.start_call("jobs.count", json!(100)).await;
+    let third = c.start_call("jobs.count", json!(100)).await;
+    let reply = c.reply(&third).await;
+    assert_eq!(reply["error"]["code"], "LIMIT_EXCEEDED");
+    assert_eq!(
+        reply["error"]["data"],
+        json!({"limit": "streams", "max": 2})
+    );
+    // A window of a million is granted as 4.
+    c.send_json(
+        json!({"type": "__credit", "rpcId": a, "payload": {"received": 0, "window": 1_000_000}}),
+    )
+    .await;
+    for n in 1..=4 {
+        assert_eq!(c.next_of("__item").await["n"], n);
+    }
+    // Both handlers have tried their first item; `a` has tried its fifth.
+    lab.attempted(2 + 4).await;
+    assert_eq!(lab.probe.sent.load(Ordering::SeqCst), 4);
+    // Cancelled, `a` frees its place.
+    c.send_json(json!({"type": "__cancel", "rpcId": a})).await;
+    assert_eq!(c.reply(&a).await["error"]["code"], "CANCELLED");
+    let d = c.start_call("jobs.count", json!(0)).await;
+    assert_eq!(c.reply(&d).await["type"], "__rpc_res");
+}
+
+#[tokio::test]
+async fn a_stream_goes_on_across_a_resumed_session_with_no_item_lost_or_repeated() {
+    let lab = lab(Config::default()).await;
+    let proxy = Proxy::start(lab.addr).await;
+    let backoff =
+        Backoff::new(Duration::from_millis(1), Duration::from_millis(20), 0.3).expect("valid");
+    let client = within(
+        "connect",
+        Client::builder().backoff(backoff).max_retries(200).connect(
+            &format!("ws://{}/", proxy.addr()),
+            &BTreeMap::<String, String>::new(),
+        ),
+    )
+    .await
+    .expect("connected");
+    let mut states = client.state_changes();
+    let jobs = JobsClient::from_client(client.clone());
+    let total = 400;
+    let mut stream = within("open", jobs.count(&total)).await.expect("opened");
+    let mut got = Vec::new();
+    let mut cuts = 0;
+    while let Some(item) = within("an item", stream.next()).await {
+        got.push(item.expect("an item"));
+        // Cut the connection every 37 items, items in flight included.
+        if got.len() % 37 == 0 {
+            proxy.cut();
+            cuts += 1;
+            within("a recovered reconnection", async {
+                let mut dropped = false;
+                loop {
+                    match states.next().await.expect("alive") {
+                        State::Connected { .. } if !dropped => {}
+                        State::Connected { recovered } => {
+                            assert!(recovered, "the session came back");
+                            return;
+                        }
+                        State::Failed { error } => panic!("gave up: {error}"),
+                        _ => dropped = true,
+                    }
+                }
+            })
+            .await;
+        }
+    }
+    assert!(cuts >= 10, "{cuts} cuts");
+    assert_eq!(got, (1..=total).collect::<Vec<_>>());
+}
