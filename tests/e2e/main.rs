@@ -18,6 +18,7 @@ mod dispatch;
 mod faults;
 mod handshake;
 mod hostile;
+mod jobs;
 mod lifecycle;
 mod limits;
 mod macro_middleware;

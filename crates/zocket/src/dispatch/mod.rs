@@ -18,6 +18,8 @@ pub use ctx::Ctx;
 pub(crate) use ctx::join;
 pub(crate) use route::Route;
 pub use router::Router;
+#[cfg(feature = "testing")]
+pub(crate) use stream::OpenStream;
 pub use stream::{StreamError, StreamSink};
 
 use std::collections::HashMap;

@@ -90,7 +90,12 @@ impl<C: Send + Sync + 'static> TestHub<C> {
         // A fresh session always takes its first connection.
         let _ = session.attach(link.clone(), None);
         tokio::spawn(ending(session.clone(), link.clone()));
-        let conn = TestConn { session, link };
+        let conn = TestConn {
+            session,
+            link,
+            inbox: std::sync::Mutex::new(Vec::new()),
+            streams: std::sync::atomic::AtomicU64::new(0),
+        };
         // `__ready` is not what a test wants to read.
         let _ = conn.drain();
         conn
@@ -123,6 +128,28 @@ async fn ending<C: Send + Sync + 'static>(session: Arc<Session<C>>, link: Arc<Li
 pub struct TestConn<C> {
     session: Arc<Session<C>>,
     link: Arc<Link>,
+    /// Frames taken from the queue and not read yet.
+    inbox: std::sync::Mutex<Vec<String>>,
+    /// Counts the stream sinks made.
+    streams: std::sync::atomic::AtomicU64,
+}
+
+/// An item a stream handler sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentItem {
+    /// The stream's id (its call's `rpcId`).
+    pub stream: String,
+    /// The item's number in its stream, from 1.
+    pub n: u64,
+    /// The item.
+    pub payload: serde_json::Value,
+}
+
+impl SentItem {
+    /// The payload as `T`.
+    pub fn payload_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(&self.payload)
+    }
 }
 
 /// An event a connection was sent.
@@ -172,19 +199,96 @@ impl<C: Send + Sync + 'static> TestConn<C> {
 
     /// The events sent to this connection since the last call, in order.
     pub fn events(&self) -> Vec<SentEvent> {
-        self.drain()
-            .into_iter()
-            .filter_map(|frame| match ServerFrame::parse(&frame) {
-                Ok(ServerFrame::Event {
-                    name, payload, seq, ..
-                }) => Some(SentEvent {
-                    name,
-                    payload: serde_json::from_str(payload.get()).unwrap_or_default(),
-                    seq: seq.unwrap_or_default(),
-                }),
-                _ => None,
-            })
-            .collect()
+        self.take(|frame| match frame {
+            ServerFrame::Event {
+                name, payload, seq, ..
+            } => Some(SentEvent {
+                name,
+                payload: serde_json::from_str(payload.get()).unwrap_or_default(),
+                seq: seq.unwrap_or_default(),
+            }),
+            _ => None,
+        })
+    }
+
+    /// A sink for calling a stream handler directly, on this connection:
+    /// it sends up to `credit` items (at most
+    /// [`Config::max_stream_window`]), then its `send` waits, as it would
+    /// for a client that reads no further. Read what it sent with
+    /// [`items`](Self::items).
+    ///
+    /// ```
+    /// use zocket::testing::TestHub;
+    /// use zocket::{Ctx, StreamSink, StreamError};
+    ///
+    /// // A stream handler, as the application writes it.
+    /// async fn count(_ctx: Ctx<()>, to: u32, mut items: StreamSink<u32>) -> Result<(), StreamError> {
+    ///     for i in 1..=to {
+    ///         items.send(i).await?;
+    ///     }
+    ///     Ok(())
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let hub = TestHub::new();
+    /// let conn = hub.connect(());
+    /// count(conn.ctx(), 3, conn.stream(10)).await.unwrap();
+    /// let items: Vec<u32> = conn.items().iter().map(|item| item.payload_as().unwrap()).collect();
+    /// assert_eq!(items, [1, 2, 3]);
+    /// # }
+    /// ```
+    pub fn stream<T: serde::Serialize>(&self, credit: u64) -> crate::StreamSink<T> {
+        use std::sync::atomic::Ordering;
+        let number = self.streams.fetch_add(1, Ordering::Relaxed) + 1;
+        let rpc_id: Arc<str> = format!("test-stream-{number}").into();
+        let opened = self.session.open_stream(&rpc_id);
+        if opened.is_some() {
+            let credit = zocket_protocol::Credit {
+                received: 0,
+                window: credit,
+            };
+            self.session.grant(&rpc_id, credit);
+        }
+        // Past `max_streams` the sink is closed: its `send` fails.
+        let stream = crate::dispatch::OpenStream {
+            rpc_id,
+            number: opened.unwrap_or(0),
+        };
+        crate::StreamSink::new(self.session.clone(), stream)
+    }
+
+    /// The items stream sinks sent on this connection since the last
+    /// call, in order.
+    pub fn items(&self) -> Vec<SentItem> {
+        self.take(|frame| match frame {
+            ServerFrame::Item { rpc_id, n, payload } => Some(SentItem {
+                stream: rpc_id,
+                n,
+                payload: serde_json::from_str(payload.get()).unwrap_or_default(),
+            }),
+            _ => None,
+        })
+    }
+
+    /// The frames `pick` takes, in order, from what was queued for this
+    /// connection; the others stay for the next reader.
+    fn take<R>(&self, pick: impl Fn(ServerFrame) -> Option<R>) -> Vec<R> {
+        let mut inbox = self
+            .inbox
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        inbox.extend(self.drain());
+        let mut taken = Vec::new();
+        inbox.retain(
+            |frame| match ServerFrame::parse(frame).ok().and_then(&pick) {
+                Some(value) => {
+                    taken.push(value);
+                    false
+                }
+                None => true,
+            },
+        );
+        taken
     }
 
     /// Why the connection was closed (`ctx.disconnect`, a shutdown, a slow

@@ -11,5 +11,5 @@
 mod handlers;
 mod transport;
 
-pub use handlers::{SentEvent, TestConn, TestHub};
+pub use handlers::{SentEvent, SentItem, TestConn, TestHub};
 pub use transport::{Pipes, TestServer, URL};
