@@ -24,6 +24,7 @@ fn pinned(file: &str, generated: &str) {
         committed == generated,
         "{file} is stale: the definition changed. Review the difference, then \
          regenerate it (`cargo run -p chat -- --typescript > clients/typescript/fixtures/chat.ts`, \
+         `cargo run -p jobs -- --typescript > clients/typescript/fixtures/jobs.ts`, \
          or UPDATE_SNAPSHOTS=1 cargo test -p zocket-tests --test e2e typescript)"
     );
 }
@@ -37,6 +38,17 @@ fn the_chat_client_module_matches_the_committed_one() {
         "export const schemaHash = \"{}\";",
         chat::Chat::schema_hash()
     )));
+}
+
+#[test]
+fn the_jobs_client_module_matches_the_committed_one() {
+    // Streams: `zocket.StreamMethod`s, made with `client.method(.., "stream")`.
+    let module = jobs::Jobs::typescript();
+    pinned("jobs.ts", &module);
+    assert!(module.contains(r#"client.method("jobs.run", "stream")"#));
+    assert!(
+        module.contains(r#"zocket.StreamMethod<JobInput, JobUpdate, zocket.ErrorCode | "BUSY">"#)
+    );
 }
 
 /// A level, as a string.

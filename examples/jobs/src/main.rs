@@ -10,7 +10,8 @@
 //! 4. stops reading another answer halfway, likewise.
 //!
 //! `cargo run -p jobs -- --serve` only serves (on `PORT`, default 3001),
-//! for other clients such as the TypeScript one.
+//! for other clients such as the TypeScript one; `--typescript` prints
+//! that client's generated module.
 
 use futures_util::StreamExt;
 use jobs::{JobInput, JobUpdate, Jobs, JobsApp, JobsClient, Question};
@@ -34,10 +35,15 @@ async fn main() -> Result<(), Error> {
     match args.first().map(String::as_str) {
         None => demo().await,
         Some("--serve") => serve().await,
+        Some("--typescript") => {
+            print!("{}", Jobs::typescript());
+            Ok(())
+        }
         Some("--help" | "-h") => {
             println!(
                 "usage: jobs           run the demo (a server and a client in this process)\n       \
-                 jobs --serve   serve on PORT (default 3001) until Ctrl-C"
+                 jobs --serve   serve on PORT (default 3001) until Ctrl-C\n       \
+                 jobs --typescript   print the TypeScript client module"
             );
             Ok(())
         }
@@ -57,7 +63,8 @@ async fn serve() -> Result<(), Error> {
         .map_err(|err| {
             format!("cannot listen on 127.0.0.1:{port} ({err}): pick another with PORT")
         })?;
-    tracing::info!("jobs server on ws://{}/", listener.local_addr()?);
+    // The real address (also when PORT=0), on stdout for tools to read.
+    println!("jobs on ws://{}/", listener.local_addr()?);
     let server = Jobs::server_with_context(JobsApp::default(), ()).build()?;
     server.serve_listener(listener).await?;
     Ok(())
