@@ -22,7 +22,7 @@ const KNOWN: &[&str] = &[
 ];
 
 /// Route keys compared on their own.
-const ROUTE_KEYS: &[&str] = &["kind", "description", "input", "output", "error"];
+const ROUTE_KEYS: &[&str] = &["kind", "description", "input", "output", "item", "error"];
 
 /// Event keys compared on their own.
 const EVENT_KEYS: &[&str] = &["description", "payload"];
@@ -108,6 +108,8 @@ fn route<'a>(comparer: &mut Comparer<'a>, path: &str, old: &'a Value, new: &'a V
     // A call that became a message (or back) has no reply to compare.
     if old_kind == new_kind {
         part(comparer, path, "output", old, new, Direction::Output);
+        // A stream's items go to the client, as a call's output does.
+        part(comparer, path, "item", old, new, Direction::Output);
         part(comparer, path, "error", old, new, Direction::Output);
     }
     other_keys(comparer, path, old, new, ROUTE_KEYS);

@@ -11,7 +11,7 @@
 //!
 //! `cargo run -p jobs -- --serve` only serves (on `PORT`, default 3001),
 //! for other clients such as the TypeScript one; `--typescript` prints
-//! that client's generated module.
+//! that client's generated module, `--schema` the API's JSON Schema.
 
 use futures_util::StreamExt;
 use jobs::{JobInput, JobUpdate, Jobs, JobsApp, JobsClient, Question};
@@ -35,6 +35,10 @@ async fn main() -> Result<(), Error> {
     match args.first().map(String::as_str) {
         None => demo().await,
         Some("--serve") => serve().await,
+        Some("--schema") => {
+            println!("{}", serde_json::to_string_pretty(&Jobs::schema())?);
+            Ok(())
+        }
         Some("--typescript") => {
             print!("{}", Jobs::typescript());
             Ok(())
@@ -43,6 +47,7 @@ async fn main() -> Result<(), Error> {
             println!(
                 "usage: jobs           run the demo (a server and a client in this process)\n       \
                  jobs --serve   serve on PORT (default 3001) until Ctrl-C\n       \
+                 jobs --schema       print the API's JSON Schema\n       \
                  jobs --typescript   print the TypeScript client module"
             );
             Ok(())

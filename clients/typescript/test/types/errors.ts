@@ -1,9 +1,10 @@
-// Misuses of the generated Chat client that must NOT type-check: each is
+// Misuses of the generated Chat and Jobs clients that must NOT type-check: each is
 // pinned with `@ts-expect-error`, so `npm run check` fails if any of them
 // starts to compile (or if the directive's line stops erroring). Never run.
 
-import type { CallResult, ConnectionState, ErrorCode } from "@zocket/client";
+import { ZocketClient, type CallResult, type ConnectionState, type ErrorCode, type StreamMethod } from "@zocket/client";
 import { createChatClient, type SendAck } from "../../fixtures/chat.js";
+import { createJobsClient } from "../../fixtures/jobs.js";
 
 export async function misuses(state: ConnectionState, r: CallResult<SendAck, ErrorCode>): Promise<void> {
   const api = createChatClient({ url: "ws://localhost:3000/ws", headers: { name: "ada" } });
@@ -112,69 +113,96 @@ export async function misuses(state: ConnectionState, r: CallResult<SendAck, Err
   createChatClient({ url: "ws://localhost:3000/ws", headers: { name: "ada" }, schemaCheck: "ignore" });
 }
 
-// Streams (the generated shape of `./jobs.ts`).
-import { createJobsClient } from "./jobs.js";
+// Streams: the generated Jobs client (fixtures/jobs.ts).
 
-export async function streamMisuses(): Promise<void> {
-  const api = createJobsClient({ url: "ws://localhost:3000/ws", headers: {} });
+/** The route table of a stream without input, as zocket generates it (the generated fixtures have none). */
+interface TickRoutes {
+  "clock.ticks": { kind: "stream"; input: void; output: number; error: ErrorCode };
+}
+
+export async function streamMisuses(ticks: StreamMethod<void, number, ErrorCode>): Promise<void> {
+  const api = createJobsClient({ url: "ws://localhost:3001/", headers: {} });
   const { client } = api;
 
   // S1. The wrong input type.
   // @ts-expect-error steps is a number
-  api.jobs.run({ steps: "10" });
+  api.jobs.run({ steps: "10", stepMs: 0 });
 
   // S2. The same through client.stream.
   // @ts-expect-error steps is a number
-  client.stream("jobs.run", { steps: "10" });
+  client.stream("jobs.run", { steps: "10", stepMs: 0 });
 
   // S3. An input left out of a stream that needs one.
   // @ts-expect-error jobs.run needs its input
   api.jobs.run();
 
+  // S3b. A missing required field.
+  // @ts-expect-error stepMs is required
+  api.jobs.run({ steps: 10 });
+
   // S4. An input given to a stream without one.
-  // @ts-expect-error jobs.ticks takes no input
-  api.jobs.ticks(3);
+  // @ts-expect-error clock.ticks takes no input
+  ticks(3);
+  const clock = new ZocketClient<Record<string, never>, TickRoutes, Record<string, never>>({ url: "ws://localhost:3001/", headers: {} });
+  // @ts-expect-error clock.ticks takes no input
+  clock.stream("clock.ticks", 3);
 
   // S5. An item used as the wrong type.
-  const run = api.jobs.run({ steps: 10 });
-  for await (const progress of run) {
-    // @ts-expect-error percent is a number
-    const percent: string = progress.percent;
-    // @ts-expect-error an item is a Progress, not a number
-    const n: number = progress;
-    void percent, n;
+  const run = api.jobs.run({ steps: 10, stepMs: 0 });
+  for await (const update of run) {
+    // @ts-expect-error an item is a JobUpdate, not a number
+    const n: number = update;
+    // @ts-expect-error `result` exists only on kind "done": narrow `kind` first
+    console.log(update.result);
+    // @ts-expect-error no such kind: the comparison has no overlap
+    if (update.kind === "failed") return;
+    if (update.kind === "progress") {
+      // @ts-expect-error step is a number
+      const step: string = update.step;
+      void step;
+    }
+    void n;
+  }
+  for await (const token of api.jobs.answer({ text: "?", tokenMs: 0 })) {
+    // @ts-expect-error Token.index is a number
+    const index: string = token.index;
+    void index;
   }
 
   // S6. An error code the stream cannot fail with.
   // @ts-expect-error "NOPE" is not among jobs.run's codes
   if (run.error?.code === "NOPE") return;
 
-  // S7. A code of another stream: jobs.run declares BUSY, jobs.ticks does not.
-  const ticks = api.jobs.ticks();
-  // @ts-expect-error BUSY is not among jobs.ticks's codes
-  if (ticks.error?.code === "BUSY") return;
+  // S7. A code of another stream: jobs.run declares BUSY, jobs.answer does not.
+  const answer = api.jobs.answer({ text: "?", tokenMs: 0 });
+  // @ts-expect-error BUSY is not among jobs.answer's codes
+  if (answer.error?.code === "BUSY") return;
 
   // S8. A window of the wrong type, an option that does not exist.
   // @ts-expect-error window is a number of items
-  api.jobs.run({ steps: 1 }, { window: "16" });
+  api.jobs.run({ steps: 1, stepMs: 0 }, { window: "16" });
   // @ts-expect-error streams have no timeout
-  api.jobs.run({ steps: 1 }, { timeout: 1_000 });
+  api.jobs.run({ steps: 1, stepMs: 0 }, { timeout: 1_000 });
 
   // S9. A stream route as a method without its kind (it would be called, not streamed).
   // @ts-expect-error a stream route needs kind "stream"
   client.method("jobs.run");
 
   // S10. A call route as a stream.
-  // @ts-expect-error jobs.status is a call
-  client.method("jobs.status", "stream");
-  // @ts-expect-error jobs.status is not a stream
-  client.stream("jobs.status");
+  // @ts-expect-error jobs.stats is a call
+  client.method("jobs.stats", "stream");
+  // @ts-expect-error jobs.stats is not a stream
+  client.stream("jobs.stats");
 
   // S11. A stream is not a promise.
   // @ts-expect-error a stream has no then()
-  await api.jobs.run({ steps: 1 }).then(() => 1);
+  await api.jobs.run({ steps: 1, stepMs: 0 }).then(() => 1);
 
   // S12. The generated member's type: a stream method is not a call method.
   // @ts-expect-error a StreamMethod has no result()
-  api.jobs.run.result({ steps: 1 });
+  api.jobs.run.result({ steps: 1, stepMs: 0 });
+
+  // S13. A call route's output is not a stream.
+  // @ts-expect-error jobs.stats resolves with Stats: it cannot be iterated
+  for await (const stats of api.jobs.stats()) void stats;
 }

@@ -1,4 +1,4 @@
-// Correct uses of the generated Chat client: this file must type-check
+// Correct uses of the generated Chat and Jobs clients: this file must type-check
 // (`npm run check`); it is never run.
 
 import {
@@ -14,7 +14,16 @@ import {
   type ZocketStream,
 } from "@zocket/client";
 import { createChatClient, schemaHash, type ChatMessage, type SendAck, type WhoAmI } from "../../fixtures/chat.js";
-import { createJobsClient, type JobsRoutes, type Progress } from "./jobs.js";
+import {
+  createJobsClient,
+  type JobInput,
+  type JobUpdate,
+  type JobsApi,
+  type JobsRoutes,
+  type Question,
+  type Stats,
+  type Token,
+} from "../../fixtures/jobs.js";
 
 export async function usage(): Promise<void> {
   const api = createChatClient({
@@ -136,15 +145,30 @@ export async function usage(): Promise<void> {
   void anything;
 }
 
-// Streams: a generated stream route, the typed client, an untyped one.
+// Streams: the generated Jobs client (fixtures/jobs.ts), the typed
+// client, an untyped one.
 export async function streams(): Promise<void> {
-  const api = createJobsClient({ url: "ws://localhost:3000/ws", headers: {} });
+  const api: JobsApi = createJobsClient({ url: "ws://localhost:3001/", headers: {} });
   const controller = new AbortController();
-  const run: ZocketStream<Progress, ErrorCode | "BUSY"> = api.jobs.run({ steps: 10 }, { window: 32, signal: controller.signal });
+  const input: JobInput = { steps: 10, stepMs: 50 };
+  const run: ZocketStream<JobUpdate, ErrorCode | "BUSY"> = api.jobs.run(input, { window: 32, signal: controller.signal });
   try {
-    for await (const progress of run) {
-      const percent: number = progress.percent;
-      if (percent > 50) break;
+    for await (const update of run) {
+      // The items are a tagged union, narrowed by `kind`.
+      switch (update.kind) {
+        case "progress": {
+          const step: number = update.step;
+          const of: number = update.of;
+          if (2 * step > of) break;
+          continue;
+        }
+        case "done": {
+          const result: number = update.result;
+          void result;
+          continue;
+        }
+      }
+      break;
     }
   } catch (error) {
     // The stream's own error, typed by the route's codes.
@@ -153,36 +177,57 @@ export async function streams(): Promise<void> {
   }
   run.cancel();
 
-  // A route without input: the input may be left out.
-  for await (const tick of api.jobs.ticks()) console.log(tick.toFixed(0));
-  const ticks = api.jobs.ticks(undefined, { window: 1 });
-  const iterator: AsyncIterator<number, void, undefined> = ticks[Symbol.asyncIterator]();
+  // A second stream route: its items, read one at a time.
+  const question: Question = { text: "what is a stream?", tokenMs: 30 };
+  let text = "";
+  for await (const token of api.jobs.answer(question)) text += token.text;
+  const answer: ZocketStream<Token, ErrorCode> = api.jobs.answer(question, { window: 1 });
+  const iterator: AsyncIterator<Token, void, undefined> = answer[Symbol.asyncIterator]();
   const first = await iterator.next();
   if (first.done !== true) {
-    const n: number = first.value;
-    void n;
+    const index: number = first.value.index;
+    text += first.value.text;
+    void index;
   }
   await iterator.return?.();
+  void text;
+
+  // A call route next to the streams.
+  const stats: Stats = await api.jobs.stats();
+  const counts: number = stats.running + stats.finished + stats.stopped;
+  void counts;
 
   // Through the client: method() and stream().
   const { client } = api;
-  const method: StreamMethod<{ steps: number }, Progress, ErrorCode | "BUSY"> = client.method("jobs.run", "stream");
-  const again: ZocketStream<Progress, ErrorCode | "BUSY"> = client.stream("jobs.run", { steps: 1 });
-  const noInput: ZocketStream<number, ErrorCode> = client.stream("jobs.ticks");
-  void method, again, noInput;
-  const status: string = await api.jobs.status();
-  await api.jobs.log("line");
-  void status;
+  const method: StreamMethod<JobInput, JobUpdate, ErrorCode | "BUSY"> = client.method("jobs.run", "stream");
+  const again: ZocketStream<JobUpdate, ErrorCode | "BUSY"> = client.stream("jobs.run", { steps: 1, stepMs: 0 });
+  const tokens: ZocketStream<Token, ErrorCode> = client.stream("jobs.answer", { text: "?", tokenMs: 0 });
+  const stats2: Stats = await client.call("jobs.stats");
+  void method, again, tokens, stats2;
   const routes: JobsRoutes["jobs.run"]["kind"] = "stream";
   void routes;
 
+  // A stream route without input (the generated fixtures have none; the
+  // route table is the shape zocket generates): the input may be left out.
+  const clock = new ZocketClient<Record<string, never>, TickRoutes, Record<string, never>>({ url: "ws://localhost:3001/", headers: {} });
+  for await (const tick of clock.stream("clock.ticks")) console.log(tick.toFixed(0));
+  const ticks: StreamMethod<void, number, ErrorCode> = clock.method("clock.ticks", "stream");
+  const oneByOne: ZocketStream<number, ErrorCode> = ticks(undefined, { window: 1 });
+  ticks().cancel();
+  oneByOne.cancel();
+
   // Untyped: any route by name; the items are unknown.
-  const raw = new ZocketClient({ url: "ws://localhost:3000/ws", headers: {} });
-  for await (const item of raw.stream("jobs.run", { steps: 3 }, { window: 4 })) {
+  const raw = new ZocketClient({ url: "ws://localhost:3001/", headers: {} });
+  for await (const item of raw.stream("jobs.run", { steps: 3, stepMs: 0 }, { window: 4 })) {
     const unknownItem: unknown = item;
     void unknownItem;
   }
   const open = raw.method("jobs.run", "stream");
-  const s: ZocketStream<unknown, string> = open({ steps: 3 });
+  const s: ZocketStream<unknown, string> = open({ steps: 3, stepMs: 0 });
   s.cancel();
+}
+
+/** The route table of a stream without input, as zocket generates it. */
+interface TickRoutes {
+  "clock.ticks": { kind: "stream"; input: void; output: number; error: ErrorCode };
 }
