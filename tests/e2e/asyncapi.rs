@@ -282,3 +282,29 @@ fn message_schemas_accept_the_frames_on_the_wire_and_nothing_else() {
         assert_eq!(accepted, valid, "{key} on {frame}");
     }
 }
+
+#[test]
+fn a_stream_is_a_call_whose_items_are_received_before_its_reply() {
+    let doc = jobs::Jobs::asyncapi();
+    let errors = errors(&spec_validator(), &doc);
+    assert!(
+        errors.is_empty(),
+        "invalid AsyncAPI document:\n{}",
+        errors.join("\n")
+    );
+    assert_eq!(doc["operations"]["call.jobs.run"]["action"], "send");
+    assert_eq!(doc["operations"]["item.jobs.run"]["action"], "receive");
+    let items = frames_of(&doc, "item.jobs.run");
+    let item = json!({"type": "__item", "rpcId": "s1", "n": 1, "payload": {"kind": "progress", "step": 1, "of": 3}});
+    assert!(items.is_valid(&item), "{item}");
+    for bad in [
+        json!({"type": "__item", "rpcId": "s1", "payload": {"kind": "progress", "step": 1, "of": 3}}),
+        json!({"type": "__item", "rpcId": "s1", "n": 0, "payload": {"kind": "progress", "step": 1, "of": 3}}),
+        json!({"type": "__item", "rpcId": "s1", "n": 1, "payload": {"kind": "nope"}}),
+    ] {
+        assert!(!items.is_valid(&bad), "{bad}");
+    }
+    let error = frames_of(&doc, "error.jobs.run");
+    let busy = json!({"type": "__rpc_err", "rpcId": "s1", "error": {"code": "BUSY", "message": "busy", "path": null, "data": {"running": 4}}});
+    assert!(error.is_valid(&busy), "{busy}");
+}

@@ -192,7 +192,7 @@ export async function streamMisuses(ticks: StreamMethod<void, number, ErrorCode>
   // @ts-expect-error jobs.stats is a call
   client.method("jobs.stats", "stream");
   // @ts-expect-error jobs.stats is not a stream
-  client.stream("jobs.stats");
+  client.stream("jobs.stats", undefined);
 
   // S11. A stream is not a promise.
   // @ts-expect-error a stream has no then()
