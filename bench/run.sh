@@ -9,8 +9,9 @@
 #
 # Settings (environment): ROUNDS (default 1), BENCH_SECONDS (measured
 # seconds of a and b, default 5), SCENARIOS (default "a b c d10k d50k e";
-# add "hostile" for the hostile clients and "ac" for the cost of declared
-# input constraints, neither in the default set),
+# add "hostile" for the hostile clients, "ac" for the cost of declared
+# input constraints, and "s1 s64" for streams beside jsonrpsee's
+# subscriptions, none in the default set),
 # HEADER_TIMEOUT (the zocket server's header timeout in seconds during
 # hostile, default 2), BENCH_OUT (results folder, default
 # target/bench-results), CARGO_TARGET_DIR.
@@ -111,6 +112,17 @@ run() {
 }
 
 for scenario in $SCENARIOS; do
+  if [ "$scenario" = s1 ] || [ "$scenario" = s64 ]; then
+    # Streams: zocket beside jsonrpsee's subscriptions.
+    echo "== scenario $scenario (zocket and jsonrpsee)"
+    for round in $(seq "$ROUNDS"); do
+      if [ $((round % 2)) -eq 1 ]; then order="zocket jsonrpsee"; else order="jsonrpsee zocket"; fi
+      for server in $order; do
+        run "$server" "$scenario" || true
+      done
+    done
+    continue
+  fi
   if [ "$scenario" = hostile ]; then
     echo "== scenario hostile (zocket header timeout ${HEADER_TIMEOUT} s)"
     run zocket hostile-slowloris || true

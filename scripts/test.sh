@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: the Rust workspace, then the TypeScript client (its type
 # tests, unit tests, tests against the chat server through a faulty
-# network, and the chat page in headless Chromium).
+# network, its streams against the jobs server (`jobs --serve`), and the
+# chat page in headless Chromium).
 #
 # Needs Node 20 or newer with npm, and Chromium (/usr/bin/chromium, or
 # CHROMIUM=/path) for the browser test; `.ci/run` installs what is missing.
@@ -9,8 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo test --workspace
-# The server the TypeScript tests start.
-cargo build -p chat
+# The servers the TypeScript tests start: chat, and jobs for the streams.
+cargo build -p chat -p jobs
 
 cd clients/typescript
 npm ci --no-audit --no-fund

@@ -5,6 +5,8 @@
 //!
 //! - `bench-zocket`: the benchmark routes on zocket ([`zocket_server`]);
 //! - `bench-raw`: the same routes written by hand on axum ([`raw`]);
+//! - `bench-jsonrpsee`: `math.add` and the stream as a subscription on
+//!   jsonrpsee, the peer ([`jsonrpsee_server`]);
 //! - `bench-load`: the load generator and the report ([`load`], [`report`]).
 //!
 //! Both servers speak the protocol of `docs/protocol.md` and serve these
@@ -16,7 +18,9 @@
 //! | `math.blob` | `{bytes}` | a string of `bytes` bytes (at most 1 MiB) | |
 //! | `room.join` | `{room}` | `null` | joins `room` |
 //! | `room.publish` | `{room, ts}` | `null` | event `room.msg {ts}` to every member of `room` |
+//! | `stream.count` (zocket only) | `{count}` | `count` stream items `{i, ts}`, then `null` | |
 
+pub mod jsonrpsee_server;
 pub mod load;
 pub mod raw;
 pub mod report;

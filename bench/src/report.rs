@@ -459,8 +459,80 @@ fn met(ok: Option<bool>) -> String {
     }
 }
 
-/// Prints the table of the results in `files`.
+/// The stream rows: zocket's streams beside jsonrpsee's subscriptions.
+const STREAM_ROWS: &[(&str, &str, &str)] = &[
+    ("s1", "items_per_s", "(s1) 1 stream: items/s"),
+    ("s1", "p50_us", "(s1) item latency p50 (µs)"),
+    ("s1", "p99_us", "(s1) item latency p99 (µs)"),
+    ("s1", "server_cpu_pct", "(s1) server CPU, % of its core"),
+    (
+        "s1",
+        "load_cpu_pct",
+        "(s1) load generator CPU, % of its core",
+    ),
+    ("s64", "items_per_s", "(s64) 64 streams at once: items/s"),
+    ("s64", "p50_us", "(s64) item latency p50 (µs)"),
+    ("s64", "p99_us", "(s64) item latency p99 (µs)"),
+    ("s64", "server_cpu_pct", "(s64) server CPU, % of its core"),
+    (
+        "s64",
+        "load_cpu_pct",
+        "(s64) load generator CPU, % of its core",
+    ),
+];
+
+/// The stream table as Markdown, when streams ran.
+fn stream_table(results: &Results) -> Option<String> {
+    let ran = |server: &str| ["s1", "s64"].iter().any(|s| runs(results, server, s) > 0);
+    if !ran("zocket") && !ran("jsonrpsee") {
+        return None;
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "| figure | zocket | jsonrpsee | zocket/jsonrpsee |");
+    let _ = writeln!(out, "| --- | ---: | ---: | ---: |");
+    for &(scenario, metric, label) in STREAM_ROWS {
+        let z = figure(results, "zocket", scenario, metric);
+        let j = figure(results, "jsonrpsee", scenario, metric);
+        let ratio = match (z, j) {
+            (Some(z), Some(j)) if j != 0.0 => format!("{:.2}", z / j),
+            _ => "-".into(),
+        };
+        let _ = writeln!(out, "| {label} | {} | {} | {ratio} |", show(z), show(j));
+    }
+    let counts: Vec<String> = ["s1", "s64"]
+        .iter()
+        .map(|s| {
+            format!(
+                "{s}: {}/{}",
+                runs(results, "zocket", s),
+                runs(results, "jsonrpsee", s)
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "\nRuns per scenario (zocket/jsonrpsee; medians shown): {}. Every item of every stream arrived once, in order (checked per item).",
+        counts.join(", ")
+    );
+    Some(out)
+}
+
+/// Prints the tables of the results in `files`.
 pub fn print_table(files: &[String]) -> Result<(), String> {
-    print!("{}", table(&load(files)?));
+    let results = load(files)?;
+    let calls_ran = ["zocket", "raw"].iter().any(|server| {
+        results
+            .get(*server)
+            .is_some_and(|s| s.keys().any(|k| !k.starts_with('s')))
+    });
+    if calls_ran {
+        print!("{}", table(&results));
+    }
+    if let Some(streams) = stream_table(&results) {
+        if calls_ran {
+            println!();
+        }
+        print!("{streams}");
+    }
     Ok(())
 }

@@ -16,6 +16,45 @@ pub const PUBLISH: &str = "room.publish";
 pub const MSG: &str = "room.msg";
 /// The call whose reply is a string of the requested length.
 pub const BLOB: &str = "math.blob";
+/// The stream of [`Item`]s (on jsonrpsee: the subscribe method).
+pub const STREAM: &str = "stream.count";
+/// jsonrpsee's notification of one [`Item`].
+pub const STREAM_ITEM: &str = "stream.item";
+/// jsonrpsee's unsubscribe method.
+pub const STREAM_UNSUBSCRIBE: &str = "stream.unsubscribe";
+
+/// The input of `stream.count`: how many items to send.
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Count {
+    /// Items to send.
+    pub count: u64,
+}
+
+/// An item of `stream.count`.
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Item {
+    /// Its number, from 1.
+    pub i: u64,
+    /// When the server made it: microseconds since the Unix epoch (the
+    /// load generator on the same machine reads the same clock).
+    pub ts: u64,
+}
+
+impl Item {
+    /// Item `i`, stamped now.
+    pub fn now(i: u64) -> Self {
+        Self { i, ts: wall_us() }
+    }
+}
+
+/// Microseconds since the Unix epoch.
+pub fn wall_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_micros()).unwrap_or(u64::MAX)
+        })
+}
 
 /// The input of `math.add`.
 #[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]

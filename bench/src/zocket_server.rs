@@ -1,14 +1,16 @@
 //! The benchmark routes on zocket, with its default configuration.
 
-use crate::wire::{Add, AddChecked, Blob, Join, Msg, Publish};
+use crate::wire::{Add, AddChecked, Blob, Count, Item, Join, Msg, Publish};
 use std::sync::Arc;
-use zocket::{BuildError, ClientId, Config, Ctx, Event, NoHeaders, Router, RpcError, Server};
+use zocket::{
+    BuildError, ClientId, Config, Ctx, Event, NoHeaders, Router, RpcError, Server, StreamSink,
+};
 
 /// The event `room.msg`.
 const MSG: Event<Msg> = Event::new(crate::wire::MSG);
 
 /// The routes: `math.add`, `math.addChecked`, `math.blob`, `room.join`,
-/// `room.publish`.
+/// `room.publish`, and the stream `stream.count`.
 pub fn router() -> Router<()> {
     let math = Router::<()>::new()
         .call("add", |_ctx: Ctx<()>, add: Add| async move {
@@ -32,7 +34,19 @@ pub fn router() -> Router<()> {
                 .map_err(|_| RpcError::internal())?;
             Ok::<_, RpcError>(())
         });
-    Router::new().nest("math", math).nest("room", room)
+    let stream = Router::<()>::new().stream(
+        "count",
+        |_ctx: Ctx<()>, count: Count, mut items: StreamSink<Item>| async move {
+            for i in 1..=count.count {
+                items.send(Item::now(i)).await?;
+            }
+            Ok::<_, RpcError>(())
+        },
+    );
+    Router::new()
+        .nest("math", math)
+        .nest("room", room)
+        .nest("stream", stream)
 }
 
 /// The benchmark configuration: zocket's defaults but for the frame rate

@@ -96,6 +96,15 @@ pub(crate) async fn tcp_connect(addr: SocketAddr) -> Result<TcpStream, String> {
 /// Connects from the next source address, with the same 4 KiB read
 /// buffer as the servers, and reads `__ready`.
 pub(crate) async fn connect(addr: SocketAddr) -> Result<Ws, (Stage, String)> {
+    open(addr, true).await
+}
+
+/// Connects like [`connect`], to a server that sends no `__ready` (a peer).
+pub(crate) async fn connect_plain(addr: SocketAddr) -> Result<Ws, (Stage, String)> {
+    open(addr, false).await
+}
+
+async fn open(addr: SocketAddr, ready: bool) -> Result<Ws, (Stage, String)> {
     let open = async {
         let stream = tcp_connect(addr).await.map_err(|e| (Stage::Connect, e))?;
         let config = WebSocketConfig::default()
@@ -108,6 +117,9 @@ pub(crate) async fn connect(addr: SocketAddr) -> Result<Ws, (Stage, String)> {
         )
         .await
         .map_err(|e| (Stage::Handshake, e.to_string()))?;
+        if !ready {
+            return Ok(ws);
+        }
         let text = read_text(&mut ws).await.map_err(|e| (Stage::Ready, e))?;
         let frame = Frame::parse(&text).map_err(|e| (Stage::Ready, e))?;
         if frame.ty != "__ready" {

@@ -20,6 +20,7 @@ mod fanout;
 mod hostile;
 mod procfs;
 mod stats;
+mod streams;
 
 use serde_json::{Map, Value};
 use std::net::SocketAddr;
@@ -50,7 +51,7 @@ pub(crate) struct Options {
 }
 
 const USAGE: &str = "usage:
-  bench-load run --addr 127.0.0.1:PORT --server NAME --scenario a|ac|b|c|d|e|hostile
+  bench-load run --addr 127.0.0.1:PORT --server NAME --scenario a|ac|b|c|d|e|s1|s64|hostile
                  [--pid PID] [--conns N] [--seconds S] [--events N]
                  [--part slowloris|rooms|replies] [--header-timeout S]
   bench-load table FILE...
@@ -62,6 +63,10 @@ scenarios:
   c  fan-out: 1000 members of one room, one publisher (--events, default 1000)
   d  memory per idle connection (--conns, default 10000; needs --pid)
   e  10000 connections in a burst, one call each right after __ready
+  s1   one stream of 200000 items (--events), each checked and timed
+       (zocket's stream.count with a window of 256, or jsonrpsee's
+       subscription stream.count)
+  s64  64 streams of 5000 items (--events) on 64 connections at once
   hostile  server RSS per attacking connection (needs --pid); its parts,
      one result line each, all three in turn unless --part picks one:
      slowloris  --conns (default 2000) partial HTTP request heads, held
@@ -162,6 +167,8 @@ fn run(options: Options) -> Result<(), String> {
                 "d" => one(conns::idle(&options).await),
                 "e" => one(conns::burst(&options).await),
                 "hostile" => hostile::run(&options).await,
+                "s1" => one(streams::run(&options, 1).await),
+                "s64" => one(streams::run(&options, 64).await),
                 other => Err(format!("unknown scenario {other:?}\n{USAGE}")),
             }
         };

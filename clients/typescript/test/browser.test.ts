@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { test, type TestContext } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { startChatServer } from "./support/chat-server.js";
+import { startChatServer } from "./support/servers.js";
 import { Proxy } from "./support/proxy.js";
 
 const CHROMIUM = process.env["CHROMIUM"] ?? "/usr/bin/chromium";

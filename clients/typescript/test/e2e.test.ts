@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
 import { CallError, ConnectionLostError, RefusedError, type ClientOptions, type Session, type SessionStore } from "@zocket/client";
 import { createChatClient, type ChatApi, type ChatHeaders, type ChatMessage, type SendAck } from "../fixtures/chat.js";
-import { startChatServer } from "./support/chat-server.js";
+import { startChatServer } from "./support/servers.js";
 import { Proxy } from "./support/proxy.js";
 import { Recorder, recordStates, within } from "./support/wait.js";
 

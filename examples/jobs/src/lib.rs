@@ -45,7 +45,7 @@ pub enum JobUpdate {
 pub enum JobError {
     /// The server runs as many jobs as it will: try later.
     Busy {
-        /// Jobs running now.
+        /// Jobs running now (answers not counted).
         running: u32,
     },
 }
@@ -106,6 +106,8 @@ pub trait Jobs {
 
 /// The server: counts of its handlers, and a limit on jobs at once.
 pub struct JobsApp {
+    /// Jobs running now, at most `max_jobs`.
+    jobs: AtomicU32,
     running: AtomicU32,
     finished: AtomicU64,
     stopped: AtomicU64,
@@ -122,6 +124,7 @@ impl JobsApp {
     /// A server that runs at most `max_jobs` jobs at once.
     pub fn new(max_jobs: u32) -> Self {
         Self {
+            jobs: AtomicU32::new(0),
             running: AtomicU32::new(0),
             finished: AtomicU64::new(0),
             stopped: AtomicU64::new(0),
@@ -168,6 +171,15 @@ impl Drop for Work<'_> {
     }
 }
 
+/// A job's place among `max_jobs`, given back when the job ends.
+struct JobPlace<'a>(&'a AtomicU32);
+
+impl Drop for JobPlace<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 impl JobsServer<()> for JobsApp {
     async fn run(
         &self,
@@ -175,10 +187,17 @@ impl JobsServer<()> for JobsApp {
         input: JobInput,
         mut items: StreamSink<JobUpdate>,
     ) -> Result<(), JobError> {
-        let running = self.running.load(Ordering::SeqCst);
-        if running >= self.max_jobs {
+        // A place among `max_jobs`, taken at once (no check-then-act race).
+        let max = self.max_jobs;
+        if let Err(running) = self
+            .jobs
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |jobs| {
+                (jobs < max).then_some(jobs + 1)
+            })
+        {
             return Err(JobError::Busy { running });
         }
+        let _place = JobPlace(&self.jobs);
         let mut work = Work::start(self, "job");
         let mut result = 0;
         for step in 1..=input.steps {
@@ -194,8 +213,9 @@ impl JobsServer<()> for JobsApp {
             }
             work.items += 1;
         }
-        let _ = items.send(JobUpdate::Done { result }).await;
-        work.done = true;
+        if items.send(JobUpdate::Done { result }).await.is_ok() {
+            work.done = true;
+        }
         Ok(())
     }
 

@@ -1,8 +1,9 @@
-// The real chat server (examples/chat, `cargo build -p chat`) as a child
-// process for the end-to-end tests: started on a free port (or a given one,
-// to come back on the same port after a restart), its output kept line by
-// line, stopped with SIGTERM (then SIGKILL), and always stopped when the
-// test ends.
+// The real example servers as child processes for the end-to-end tests:
+// the chat server (examples/chat, `cargo build -p chat`) and the jobs
+// server (examples/jobs, `cargo build -p jobs`, run with `--serve`). Each
+// is started on a free port (or a given one, to come back on the same
+// port after a restart), its output kept line by line, stopped with
+// SIGTERM (then SIGKILL), and always stopped when the test ends.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -13,13 +14,50 @@ import { fileURLToPath } from "node:url";
 /** The package's directory (this file runs from `build/test/support/`). */
 const PACKAGE = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 
-/** The chat binary: `$CHAT_BIN`, or the workspace's debug build. */
-export function chatBinary(): string {
-  return process.env["CHAT_BIN"] ?? resolve(PACKAGE, "../../target/debug/chat");
+/** An example server: its binary, how it is run, and how it says it listens. */
+interface Example {
+  /** The cargo package (and binary) name. */
+  readonly name: string;
+  /** The variable that overrides the binary's path. */
+  readonly binaryVar: string;
+  /** Its arguments. */
+  readonly args: readonly string[];
+  /** The line it prints once it listens, the port as its first group. */
+  readonly listening: RegExp;
+  /** The WebSocket path. */
+  readonly wsPath: string;
 }
 
-/** The line the server prints once it listens. */
-const LISTENING = /^chat on http:\/\/127\.0\.0\.1:(\d+) /;
+const CHAT: Example = {
+  name: "chat",
+  binaryVar: "CHAT_BIN",
+  args: [],
+  listening: /^chat on http:\/\/127\.0\.0\.1:(\d+) /,
+  wsPath: "/ws",
+};
+
+const JOBS: Example = {
+  name: "jobs",
+  binaryVar: "JOBS_BIN",
+  args: ["--serve"],
+  listening: /^jobs on ws:\/\/127\.0\.0\.1:(\d+)\/$/,
+  wsPath: "/",
+};
+
+/** An example's binary: `$<binaryVar>`, or the workspace's debug build. */
+function binaryOf(example: Example): string {
+  return process.env[example.binaryVar] ?? resolve(PACKAGE, `../../target/debug/${example.name}`);
+}
+
+/** The chat binary: `$CHAT_BIN`, or the workspace's debug build. */
+export function chatBinary(): string {
+  return binaryOf(CHAT);
+}
+
+/** The jobs binary: `$JOBS_BIN`, or the workspace's debug build. */
+export function jobsBinary(): string {
+  return binaryOf(JOBS);
+}
 
 /** Every child still running, killed if the test process exits first. */
 const running = new Set<ChildProcess>();
@@ -27,7 +65,7 @@ process.on("exit", () => {
   for (const child of running) child.kill("SIGKILL");
 });
 
-export interface ChatServerOptions {
+export interface ServerOptions {
   /** The port (0, the default, picks a free one). */
   port?: number;
   /** `RUST_LOG` (`warn` by default; `info` logs each connection and its end). */
@@ -36,13 +74,13 @@ export interface ChatServerOptions {
   startTimeout?: number;
 }
 
-/** A running (or stopped) chat server. */
-export interface ChatServer {
+/** A running (or stopped) example server. */
+export interface Server {
   /** Its port on 127.0.0.1 (the same after a restart). */
   readonly port: number;
-  /** `http://127.0.0.1:<port>`: the page is at `/`. */
+  /** `http://127.0.0.1:<port>`: the chat page is at `/`. */
   readonly httpUrl: string;
-  /** `ws://127.0.0.1:<port>/ws`. */
+  /** Its WebSocket URL: `ws://127.0.0.1:<port>/ws` (chat), `ws://127.0.0.1:<port>/` (jobs). */
   readonly wsUrl: string;
   /** Every line it printed (stdout and stderr), across restarts. */
   readonly log: string[];
@@ -62,14 +100,34 @@ interface Process {
   port: number;
 }
 
+/** The chat server's options. */
+export type ChatServerOptions = ServerOptions;
+/** A chat server. */
+export type ChatServer = Server;
+
 /**
  * Starts the chat server, stopped when `t` ends. Fails with "build it
  * first: cargo build -p chat" when the binary is missing.
  */
-export async function startChatServer(t: TestContext, options: ChatServerOptions = {}): Promise<ChatServer> {
-  const binary = chatBinary();
+export function startChatServer(t: TestContext, options: ServerOptions = {}): Promise<Server> {
+  return startServer(t, CHAT, options);
+}
+
+/**
+ * Starts the jobs server (`jobs --serve`), stopped when `t` ends. Fails
+ * with "build it first: cargo build -p jobs" when the binary is missing.
+ */
+export function startJobsServer(t: TestContext, options: ServerOptions = {}): Promise<Server> {
+  return startServer(t, JOBS, options);
+}
+
+async function startServer(t: TestContext, example: Example, options: ServerOptions): Promise<Server> {
+  const what = `the ${example.name} server`;
+  const binary = binaryOf(example);
   if (!existsSync(binary)) {
-    throw new Error(`no chat server at ${binary}: build it first: cargo build -p chat (or set CHAT_BIN)`);
+    throw new Error(
+      `no ${example.name} server at ${binary}: build it first: cargo build -p ${example.name} (or set ${example.binaryVar})`,
+    );
   }
   const rustLog = options.rustLog ?? "warn";
   const startTimeout = options.startTimeout ?? 15_000;
@@ -78,7 +136,7 @@ export async function startChatServer(t: TestContext, options: ChatServerOptions
   let current: Process | null = null;
 
   const launch = async (port: number): Promise<Process> => {
-    const child = spawn(binary, [], {
+    const child = spawn(binary, example.args, {
       env: { ...process.env, PORT: String(port), RUST_LOG: rustLog },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -106,13 +164,13 @@ export async function startChatServer(t: TestContext, options: ChatServerOptions
         }
       };
       const timer = setTimeout(
-        () => finish({ error: new Error(`the chat server did not start within ${startTimeout} ms:\n${log.join("\n")}`) }),
+        () => finish({ error: new Error(`${what} did not start within ${startTimeout} ms:\n${log.join("\n")}`) }),
         startTimeout,
       );
       const onLine = (line: string): void => {
         log.push(line);
         for (const wake of [...lineWaiters]) wake();
-        const match = LISTENING.exec(line);
+        const match = example.listening.exec(line);
         if (match !== null) finish({ port: Number(match[1]) });
       };
       for (const stream of [child.stdout, child.stderr]) {
@@ -126,7 +184,7 @@ export async function startChatServer(t: TestContext, options: ChatServerOptions
       }
       child.once("error", (error) => finish({ error }));
       child.once("exit", (code, signal) =>
-        finish({ error: new Error(`the chat server exited (${signal ?? code}) before listening:\n${log.join("\n")}`) }),
+        finish({ error: new Error(`${what} exited (${signal ?? code}) before listening:\n${log.join("\n")}`) }),
       );
     });
   };
@@ -135,16 +193,16 @@ export async function startChatServer(t: TestContext, options: ChatServerOptions
     if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill(signal);
     if (await exitedWithin(proc, 5_000)) return;
     proc.child.kill("SIGKILL");
-    if (!(await exitedWithin(proc, 5_000))) throw new Error(`the chat server (pid ${proc.child.pid}) did not exit after SIGKILL`);
+    if (!(await exitedWithin(proc, 5_000))) throw new Error(`${what} (pid ${proc.child.pid}) did not exit after SIGKILL`);
   };
 
   current = await launch(options.port ?? 0);
   const port = current.port;
 
-  const server: ChatServer = {
+  const server: Server = {
     port,
     httpUrl: `http://127.0.0.1:${port}`,
-    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    wsUrl: `ws://127.0.0.1:${port}${example.wsPath}`,
     log,
     get running() {
       return current !== null && current.child.exitCode === null && current.child.signalCode === null;
