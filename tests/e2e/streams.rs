@@ -258,7 +258,25 @@ async fn the_handler_waits_for_credit_and_stops_when_cancelled() {
     }
     lab.attempted(6).await;
     assert_eq!(lab.probe.sent.load(Ordering::SeqCst), 5);
-    // Other calls go on meanwhile.
+    // While it waits, another stream on the same connection runs to its
+    // end: a paused stream holds nothing up.
+    let other = c.start_call("jobs.count", json!(3)).await;
+    c.send_json(
+        json!({"type": "__credit", "rpcId": other, "payload": {"received": 0, "window": 8}}),
+    )
+    .await;
+    for n in 1..=3 {
+        let item = c.next_of("__item").await;
+        assert_eq!(
+            (item["rpcId"].as_str(), item["n"].as_u64()),
+            (Some(other.as_str()), Some(n))
+        );
+    }
+    assert_eq!(c.reply(&other).await["type"], "__rpc_res");
+    assert_eq!(
+        within("the other handler to end", lab.stopped.recv()).await,
+        Some(3)
+    );
     c.send_json(json!({"type": "__cancel", "rpcId": id})).await;
     let reply = c.reply(&id).await;
     assert_eq!(reply["error"]["code"], "CANCELLED");
@@ -266,7 +284,8 @@ async fn the_handler_waits_for_credit_and_stops_when_cancelled() {
         within("the handler to stop", lab.stopped.recv()).await,
         Some(1000)
     );
-    assert_eq!(lab.probe.sent.load(Ordering::SeqCst), 5);
+    // Five of the first stream, three of the other: nothing more.
+    assert_eq!(lab.probe.sent.load(Ordering::SeqCst), 8);
 }
 
 #[tokio::test]
@@ -417,4 +436,50 @@ async fn a_stream_goes_on_across_a_resumed_session_with_no_item_lost_or_repeated
     }
     assert!(cuts >= 10, "{cuts} cuts");
     assert_eq!(got, (1..=total).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_client_that_acknowledges_nothing_holds_at_most_the_byte_budget() {
+    // Items of `jobs.count` are about 50 bytes: a budget of 200 bytes
+    // holds four, whatever the window.
+    let lab = lab(Config::default().stream_buffer_bytes(200)).await;
+    let mut c = TestClient::connect(&lab.url()).await;
+    let id = c.start_call("jobs.count", json!(1000)).await;
+    c.send_json(
+        json!({"type": "__credit", "rpcId": id, "payload": {"received": 0, "window": 256}}),
+    )
+    .await;
+    let mut got = 0;
+    while got < 4 {
+        assert_eq!(c.next_of("__item").await["n"], got + 1);
+        got += 1;
+    }
+    lab.attempted(5).await;
+    assert_eq!(lab.probe.sent.load(Ordering::SeqCst), 4);
+    let held = lab.handle.memory().stream_bytes;
+    assert!(held > 0 && held <= 200, "{held} bytes held");
+    // Acknowledging frees them and lets the stream go on.
+    c.send_json(
+        json!({"type": "__credit", "rpcId": id, "payload": {"received": 4, "window": 256}}),
+    )
+    .await;
+    assert_eq!(c.next_of("__item").await["n"], 5);
+    lab.attempted(9).await;
+    assert!(lab.handle.memory().stream_bytes <= 200);
+}
+
+#[test]
+fn the_schema_lists_streams_with_their_items_and_errors() {
+    let schema = Jobs::schema();
+    let run = &schema["routes"]["jobs.run"];
+    assert_eq!(run["kind"], "stream");
+    assert_eq!(run["item"]["$ref"], "#/$defs/Progress");
+    assert!(run.get("output").is_none(), "{run}");
+    assert_eq!(run["error"]["$ref"], "#/$defs/JobError");
+    let codes = serde_json::to_string(&schema["$defs"]["JobError"]).expect("json");
+    assert!(codes.contains("STEP_FAILED"), "{codes}");
+    let count = &schema["routes"]["jobs.count"];
+    assert_eq!(count["kind"], "stream");
+    assert_eq!(count["item"]["type"], "integer");
+    assert_eq!(count["error"]["$ref"], "#/$defs/RpcError");
 }
