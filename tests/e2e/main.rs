@@ -25,6 +25,7 @@ mod macro_middleware;
 mod middleware;
 mod nesting;
 mod recovery;
+mod redis;
 mod resilience;
 mod rooms;
 mod schema;

@@ -2,6 +2,7 @@
 //! or in memory through zocket's test kit where a real socket adds nothing.
 
 pub mod proxy;
+pub mod redis;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};

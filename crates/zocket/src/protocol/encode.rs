@@ -107,6 +107,7 @@ impl WhenFull {
             Self::Latest => "latest",
         }
     }
+
 }
 
 /// An event serialized once: everything but its ending, which differs per
@@ -119,6 +120,8 @@ pub(crate) struct EventFrame {
     /// The event's name.
     name: Box<str>,
     policy: WhenFull,
+    /// Where the payload starts in `body`.
+    payload_at: usize,
 }
 
 impl EventFrame {
@@ -128,12 +131,19 @@ impl EventFrame {
         body.push_str(r#"{"type":"#);
         push_json_str(&mut body, name);
         body.push_str(r#","payload":"#);
+        let payload_at = body.len();
         body.push_str(payload_json);
         Self {
             body,
             name: name.into(),
             policy,
+            payload_at,
         }
+    }
+
+    /// The payload's JSON.
+    pub(crate) fn payload_json(&self) -> &str {
+        self.body.get(self.payload_at..).unwrap_or("null")
     }
 
     /// The frame's length without its ending.

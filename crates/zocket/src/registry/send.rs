@@ -94,6 +94,29 @@ impl EncodedEvent {
             event.policy,
         ))))
     }
+
+    /// The event `name` with a payload already serialized (`payload_json`),
+    /// as an adapter receives it from another node. Fails when
+    /// `payload_json` is not one JSON value.
+    pub fn from_json(name: &str, payload_json: &str, policy: WhenFull) -> Result<Self, SendError> {
+        serde_json::from_str::<serde::de::IgnoredAny>(payload_json)?;
+        Ok(Self(Arc::new(EventFrame::new(name, payload_json, policy))))
+    }
+
+    /// The event's name.
+    pub fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    /// What happens when it finds a recipient's queue full.
+    pub fn policy(&self) -> WhenFull {
+        self.0.policy()
+    }
+
+    /// The payload's JSON, as serialized once for every recipient.
+    pub fn payload_json(&self) -> &str {
+        self.0.payload_json()
+    }
 }
 
 /// An event on its way out: pick the recipients with one of the finishing

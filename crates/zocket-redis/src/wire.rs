@@ -1,0 +1,223 @@
+//! The message one node publishes per send: who sent it (node id and a
+//! per-node sequence number, so receivers skip their own and count what
+//! they missed), who it goes to, and the event serialized once.
+//!
+//! ```text
+//! version 1 | node id (16) | seq (8, big-endian) | target kind (1) |
+//! policy (1) | target count (2) | targets (len 2 + bytes each) |
+//! except count (2) | excepts (len 2 + bytes each) |
+//! name (len 2 + bytes) | payload JSON (the rest)
+//! ```
+
+use zocket::adapter::{EncodedEvent, Target};
+use zocket::{ClientId, WhenFull};
+
+const VERSION: u8 = 1;
+
+/// A node's id: 16 random bytes.
+pub(crate) type NodeId = [u8; 16];
+
+/// Who a published event goes to, owned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Targets {
+    Clients(Vec<ClientId>),
+    Rooms(Vec<String>),
+    All,
+}
+
+impl Targets {
+    pub(crate) fn from_target(target: Target<'_>) -> Self {
+        match target {
+            Target::Clients(ids) => Self::Clients(ids.to_vec()),
+            Target::Rooms(rooms) => Self::Rooms(rooms.iter().map(|r| (*r).to_owned()).collect()),
+            Target::All => Self::All,
+        }
+    }
+}
+
+/// One published event.
+#[derive(Debug)]
+pub(crate) struct Message {
+    pub(crate) node: NodeId,
+    pub(crate) seq: u64,
+    pub(crate) targets: Targets,
+    pub(crate) except: Vec<ClientId>,
+    pub(crate) event: EncodedEvent,
+}
+
+fn policy_byte(policy: WhenFull) -> u8 {
+    match policy {
+        WhenFull::Close => 0,
+        WhenFull::Drop => 1,
+        WhenFull::DropOldest => 2,
+        WhenFull::Latest => 3,
+    }
+}
+
+fn policy_of(byte: u8) -> Option<WhenFull> {
+    Some(match byte {
+        0 => WhenFull::Close,
+        1 => WhenFull::Drop,
+        2 => WhenFull::DropOldest,
+        3 => WhenFull::Latest,
+        _ => return None,
+    })
+}
+
+fn push_str(out: &mut Vec<u8>, s: &str) {
+    // Room names and ids are bounded by the server's limits (256 bytes by
+    // default); a longer one is cut at 65 535 bytes, never wrapped.
+    let bytes = &s.as_bytes()[..s.len().min(usize::from(u16::MAX))];
+    out.extend_from_slice(&(bytes.len() as u16).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+impl Message {
+    /// The message's bytes.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let payload = self.event.payload_json();
+        let mut out = Vec::with_capacity(64 + payload.len());
+        out.push(VERSION);
+        out.extend_from_slice(&self.node);
+        out.extend_from_slice(&self.seq.to_be_bytes());
+        let (kind, targets): (u8, Vec<&str>) = match &self.targets {
+            Targets::All => (0, Vec::new()),
+            Targets::Clients(ids) => (1, ids.iter().map(ClientId::as_str).collect()),
+            Targets::Rooms(rooms) => (2, rooms.iter().map(String::as_str).collect()),
+        };
+        out.push(kind);
+        out.push(policy_byte(self.event.policy()));
+        out.extend_from_slice(&(targets.len().min(usize::from(u16::MAX)) as u16).to_be_bytes());
+        for target in targets.iter().take(usize::from(u16::MAX)) {
+            push_str(&mut out, target);
+        }
+        out.extend_from_slice(&(self.except.len().min(usize::from(u16::MAX)) as u16).to_be_bytes());
+        for id in self.except.iter().take(usize::from(u16::MAX)) {
+            push_str(&mut out, id.as_str());
+        }
+        push_str(&mut out, self.event.name());
+        out.extend_from_slice(payload.as_bytes());
+        out
+    }
+
+    /// Reads a message; `None` when the bytes are not one (another
+    /// version, cut short, not UTF-8, or a payload that is not JSON).
+    pub(crate) fn decode(bytes: &[u8]) -> Option<Self> {
+        let mut r = Reader(bytes);
+        if r.u8()? != VERSION {
+            return None;
+        }
+        let node: NodeId = r.take(16)?.try_into().ok()?;
+        let seq = u64::from_be_bytes(r.take(8)?.try_into().ok()?);
+        let kind = r.u8()?;
+        let policy = policy_of(r.u8()?)?;
+        let count = r.u16()?;
+        let mut targets = Vec::with_capacity(usize::from(count));
+        for _ in 0..count {
+            targets.push(r.str()?);
+        }
+        let count = r.u16()?;
+        let mut except = Vec::with_capacity(usize::from(count));
+        for _ in 0..count {
+            except.push(ClientId::from(r.str()?));
+        }
+        let name = r.str()?;
+        let payload = std::str::from_utf8(r.0).ok()?;
+        let targets = match kind {
+            0 => Targets::All,
+            1 => Targets::Clients(targets.into_iter().map(ClientId::from).collect()),
+            2 => Targets::Rooms(targets.into_iter().map(str::to_owned).collect()),
+            _ => return None,
+        };
+        let event = EncodedEvent::from_json(name, payload, policy).ok()?;
+        Some(Self {
+            node,
+            seq,
+            targets,
+            except,
+            event,
+        })
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(head)
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        Some(self.take(1)?[0])
+    }
+
+    fn u16(&mut self) -> Option<u16> {
+        Some(u16::from_be_bytes(self.take(2)?.try_into().ok()?))
+    }
+
+    fn str(&mut self) -> Option<&'a str> {
+        let len = usize::from(self.u16()?);
+        std::str::from_utf8(self.take(len)?).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zocket::Event;
+
+    const NEWS: Event<serde_json::Value> = Event::new("chat.news");
+
+    fn message(targets: Targets, except: Vec<ClientId>) -> Message {
+        Message {
+            node: [7; 16],
+            seq: 42,
+            targets,
+            except,
+            event: EncodedEvent::new(NEWS, &serde_json::json!({"text": "hé", "n": [1, 2]}))
+                .unwrap(),
+        }
+    }
+
+    #[test]
+    fn every_message_reads_back_as_written() {
+        for targets in [
+            Targets::All,
+            Targets::Clients(vec!["a".into(), "b".into()]),
+            Targets::Rooms(vec!["general".into(), "".into(), "ünïcode".into()]),
+        ] {
+            let written = message(targets.clone(), vec!["x".into()]);
+            let read = Message::decode(&written.encode()).expect("reads back");
+            assert_eq!((read.node, read.seq), ([7; 16], 42));
+            assert_eq!(read.targets, targets);
+            assert_eq!(read.except, vec![ClientId::from("x")]);
+            assert_eq!(read.event.name(), "chat.news");
+            assert_eq!(read.event.payload_json(), written.event.payload_json());
+            assert_eq!(read.event.policy(), WhenFull::Close);
+        }
+    }
+
+    #[test]
+    fn anything_else_is_refused_not_trusted() {
+        let bytes = message(Targets::All, Vec::new()).encode();
+        for cut in 0..bytes.len() - 1 {
+            // Cut anywhere before the payload's end: refused (a cut payload
+            // is not JSON).
+            assert!(Message::decode(&bytes[..cut]).is_none(), "cut at {cut}");
+        }
+        let mut other = bytes.clone();
+        other[0] = 2;
+        assert!(Message::decode(&other).is_none(), "another version");
+        let mut kind = bytes.clone();
+        kind[25] = 9;
+        assert!(Message::decode(&kind).is_none(), "an unknown target kind");
+        let mut payload = bytes;
+        payload.push(b'}');
+        assert!(Message::decode(&payload).is_none(), "a payload that is not JSON");
+    }
+}
