@@ -4,8 +4,9 @@
 # network, its streams against the jobs server (`jobs --serve`), and the
 # chat page in headless Chromium).
 #
-# Needs Node 20 or newer with npm, and Chromium (/usr/bin/chromium, or
-# CHROMIUM=/path) for the browser test; `.ci/run` installs what is missing.
+# Needs `redis-server` (the Redis tests start their own), Node 20 or newer
+# with npm, and Chromium (/usr/bin/chromium, or CHROMIUM=/path) for the
+# browser test; `.ci/run` installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

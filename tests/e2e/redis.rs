@@ -33,9 +33,12 @@ struct Node {
 }
 
 async fn node(redis: &RedisServer) -> Node {
-    let adapter = within("the adapter to connect", RedisAdapter::connect(&redis.url()))
-        .await
-        .expect("connected");
+    let adapter = within(
+        "the adapter to connect",
+        RedisAdapter::connect(&redis.url()),
+    )
+    .await
+    .expect("connected");
     let router = Router::new()
         .call("join", |ctx: Ctx<()>, room: String| async move {
             ctx.join(&room)?;
@@ -137,7 +140,10 @@ async fn every_send_form_reaches_the_members_on_every_node_once() {
     }
     // `seq` counts each client's events without a gap: none came twice.
     let stats = a.adapter.stats();
-    assert_eq!((stats.publish_lost, stats.receive_lost, stats.malformed), (0, 0, 0));
+    assert_eq!(
+        (stats.publish_lost, stats.receive_lost, stats.malformed),
+        (0, 0, 0)
+    );
     assert!(stats.published >= 3 && stats.received >= 2, "{stats:?}");
 }
 
@@ -221,7 +227,10 @@ async fn the_live_connections_can_be_listed_cluster_wide() {
     .await;
     let mut nodes = b.adapter.cluster_nodes().await.expect("listed");
     nodes.sort();
-    let mut both = vec![a.adapter.node_id().to_owned(), b.adapter.node_id().to_owned()];
+    let mut both = vec![
+        a.adapter.node_id().to_owned(),
+        b.adapter.node_id().to_owned(),
+    ];
     both.sort();
     assert_eq!(nodes, both);
     b2.close().await;
@@ -263,17 +272,22 @@ async fn a_redis_restart_stops_nothing_locally_and_cross_node_delivery_resumes()
     let mut crossed = false;
     for attempt in 0..200 {
         let marker = json!(format!("after {attempt}"));
-        a1.call_ok("say", json!({"room": "r", "text": marker})).await;
+        a1.call_ok("say", json!({"room": "r", "text": marker}))
+            .await;
         assert_eq!(news(&mut a1).await, marker);
-        if let Some(frame) = b1.quiet_for(std::time::Duration::from_millis(100)).await {
-            if frame["type"] == "news" && frame["payload"].as_str().is_some_and(|t| t.starts_with("after")) {
-                crossed = true;
-                break;
-            }
+        if let Some(frame) = b1.quiet_for(std::time::Duration::from_millis(100)).await
+            && frame["type"] == "news"
+            && frame["payload"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("after"))
+        {
+            crossed = true;
+            break;
         }
     }
     assert!(crossed, "cross-node delivery resumed after the restart");
-    a1.call_ok("say", json!({"room": "r", "text": "last"})).await;
+    a1.call_ok("say", json!({"room": "r", "text": "last"}))
+        .await;
     // What B got from A is in A's order, and what it did not get is
     // counted: every message A sent is either received by B or lost and
     // counted.
@@ -294,7 +308,10 @@ async fn a_redis_restart_stops_nothing_locally_and_cross_node_delivery_resumes()
         if payload.as_str().is_some_and(|t| t.starts_with("after")) {
             continue;
         }
-        assert!(sent.any(|s| s == payload), "{payload} out of order in {got:?}");
+        assert!(
+            sent.any(|s| s == payload),
+            "{payload} out of order in {got:?}"
+        );
     }
     let (a_stats, b_stats) = (a.adapter.stats(), b.adapter.stats());
     assert_eq!(
@@ -302,4 +319,52 @@ async fn a_redis_restart_stops_nothing_locally_and_cross_node_delivery_resumes()
         a_stats.published + a_stats.publish_lost,
         "every message of A received by B or counted lost: {a_stats:?} {b_stats:?}"
     );
+}
+
+#[tokio::test]
+async fn the_chat_example_runs_as_a_cluster() {
+    use chat::{ChatClient, ChatHeaders, RoomInput, SendInput};
+    use futures_util::StreamExt;
+    let redis = RedisServer::start().await;
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let adapter = RedisAdapter::connect(&redis.url())
+            .await
+            .expect("connected");
+        let server = chat::server_with_adapter(adapter);
+        let (addr, _) = serve(server).await;
+        nodes.push(format!("ws://{addr}/"));
+    }
+    let connect = |url: &String, name: &str| {
+        let (url, name) = (url.clone(), name.to_owned());
+        async move {
+            let client = zocket_client::Client::connect(&url, &ChatHeaders { name })
+                .await
+                .expect("connected");
+            ChatClient::from_client(client)
+        }
+    };
+    let ada = connect(&nodes[0], "ada").await;
+    let bob = connect(&nodes[1], "bob").await;
+    let (mut ada_messages, mut bob_messages) = (ada.on_message(), bob.on_message());
+    let room = RoomInput {
+        room: "general".into(),
+    };
+    ada.join(&room).await.expect("joined");
+    bob.join(&room).await.expect("joined");
+    for (from, text) in [(&ada, "hi bob"), (&bob, "hi ada")] {
+        from.send(&SendInput {
+            room: "general".into(),
+            text: text.into(),
+        })
+        .await
+        .expect("sent");
+        for messages in [&mut ada_messages, &mut bob_messages] {
+            let message = within("the message", messages.next())
+                .await
+                .expect("open")
+                .expect("decoded");
+            assert_eq!(message.text, text);
+        }
+    }
 }

@@ -74,7 +74,10 @@ impl RedisServer {
             if ping(addr).await {
                 return;
             }
-            assert!(Instant::now() < deadline, "redis-server did not answer within 10 s");
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not answer within 10 s"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

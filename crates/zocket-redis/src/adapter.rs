@@ -382,9 +382,11 @@ impl Adapter for RedisAdapter {
         let bytes = message.len();
         if shared.queued.fetch_add(bytes, Ordering::AcqRel) + bytes > self.inner.max_queued {
             shared.queued.fetch_sub(bytes, Ordering::AcqRel);
-            shared
-                .stats
-                .add(&shared.stats.publish_lost, "zocket_redis_publish_lost_total", 1);
+            shared.stats.add(
+                &shared.stats.publish_lost,
+                "zocket_redis_publish_lost_total",
+                1,
+            );
             tracing::warn!("redis publish queue full: an event reached this node only");
             return local;
         }
@@ -437,9 +439,11 @@ async fn publish(
             if queued.is_err() {
                 // Not queued in the pipeline: no result will come for it.
                 if events.pop() == Some(true) {
-                    shared
-                        .stats
-                        .add(&shared.stats.publish_lost, "zocket_redis_publish_lost_total", 1);
+                    shared.stats.add(
+                        &shared.stats.publish_lost,
+                        "zocket_redis_publish_lost_total",
+                        1,
+                    );
                 }
             }
         }
@@ -464,9 +468,11 @@ async fn publish(
             .stats
             .add(&shared.stats.published, "zocket_redis_published_total", ok);
         if lost > 0 {
-            shared
-                .stats
-                .add(&shared.stats.publish_lost, "zocket_redis_publish_lost_total", lost);
+            shared.stats.add(
+                &shared.stats.publish_lost,
+                "zocket_redis_publish_lost_total",
+                lost,
+            );
             tracing::warn!(lost, "redis unreachable: events reached this node only");
         }
     }
@@ -506,9 +512,11 @@ async fn receive(
             && message.seq > previous + 1
         {
             let missed = message.seq - previous - 1;
-            shared
-                .stats
-                .add(&shared.stats.receive_lost, "zocket_redis_receive_lost_total", missed);
+            shared.stats.add(
+                &shared.stats.receive_lost,
+                "zocket_redis_receive_lost_total",
+                missed,
+            );
             tracing::warn!(missed, "events of another node were missed");
         }
         let rooms: Vec<&str>;
@@ -546,7 +554,14 @@ async fn heartbeat(shared: Arc<Shared>, client: fred::clients::Client) {
         let now = unix_ms();
         let pipeline = client.pipeline();
         let _: Result<(), _> = pipeline
-            .zadd(&keys.nodes, None, None, false, false, (now as f64, keys.node.as_str()))
+            .zadd(
+                &keys.nodes,
+                None,
+                None,
+                false,
+                false,
+                (now as f64, keys.node.as_str()),
+            )
             .await;
         let _: Result<(), _> = pipeline
             .zremrangebyscore(

@@ -218,6 +218,9 @@ mod tests {
         assert!(Message::decode(&kind).is_none(), "an unknown target kind");
         let mut payload = bytes;
         payload.push(b'}');
-        assert!(Message::decode(&payload).is_none(), "a payload that is not JSON");
+        assert!(
+            Message::decode(&payload).is_none(),
+            "a payload that is not JSON"
+        );
     }
 }

@@ -217,6 +217,16 @@ pub fn server() -> Server<ChatHeaders, Member> {
         .expect("the chat's routes are valid")
 }
 
+/// The chat server as one node of a cluster: its rooms and messages go
+/// through `adapter` (a `zocket_redis::RedisAdapter`) to the other nodes.
+/// Message ids count per node.
+pub fn server_with_adapter(adapter: impl zocket::adapter::Adapter) -> Server<ChatHeaders, Member> {
+    Chat::server(ChatApp::default())
+        .adapter(adapter)
+        .build()
+        .expect("the chat's routes are valid")
+}
+
 /// The page at `/`, the scripts it imports (the generated client at
 /// `/chat.js`, the `@zocket/client` runtime under `/zocket/`) and
 /// `server`'s WebSocket at `/ws`, as an axum app.

@@ -19,6 +19,8 @@ Usage: cargo run -p chat [-- --schema | --typescript | --asyncapi | --help]
 
 Environment:
   PORT       the port on 127.0.0.1 (default 3000; 0 picks a free one)
+  REDIS_URL  run as one node of a cluster: rooms and messages cross to the
+             other nodes on this Redis (redis://127.0.0.1:6379)
   RUST_LOG   the log filter (default info)";
 
 #[tokio::main]
@@ -82,7 +84,16 @@ async fn run() -> Result<(), String> {
     };
     let addr = listener.local_addr().map_err(|err| err.to_string())?;
     let metrics = chat::install_metrics().map_err(|err| err.to_string())?;
-    let server = chat::server();
+    let server = match std::env::var("REDIS_URL") {
+        Ok(url) => {
+            let adapter = zocket_redis::RedisAdapter::connect(&url)
+                .await
+                .map_err(|err| format!("cannot use REDIS_URL: {err}"))?;
+            tracing::info!(node = adapter.node_id(), "a cluster node, on Redis");
+            chat::server_with_adapter(adapter)
+        }
+        Err(_) => chat::server(),
+    };
     let app = chat::routes_with_metrics(&server, metrics);
     let handle = server.handle();
     println!("chat on http://{addr} (WebSocket at /ws, metrics at /metrics); Ctrl-C to stop");

@@ -107,7 +107,6 @@ impl WhenFull {
             Self::Latest => "latest",
         }
     }
-
 }
 
 /// An event serialized once: everything but its ending, which differs per
