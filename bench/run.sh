@@ -10,8 +10,10 @@
 # Settings (environment): ROUNDS (default 1), BENCH_SECONDS (measured
 # seconds of a and b, default 5), SCENARIOS (default "a b c d10k d50k e";
 # add "hostile" for the hostile clients, "ac" for the cost of declared
-# input constraints, and "s1 s64" for streams beside jsonrpsee's
-# subscriptions, none in the default set),
+# input constraints, "s1 s64" for streams beside jsonrpsee's
+# subscriptions, and "x" for fan-out across two nodes on Redis beside
+# socketioxide's Redis adapter (needs redis-server), none in the default
+# set),
 # HEADER_TIMEOUT (the zocket server's header timeout in seconds during
 # hostile, default 2), BENCH_OUT (results folder, default
 # target/bench-results), CARGO_TARGET_DIR.
@@ -66,7 +68,7 @@ stop_server() {
     SERVER_PID=
   fi
 }
-trap stop_server EXIT
+trap 'stop_server; [ -n "${NODE2_PID:-}" ] && kill "$NODE2_PID" 2>/dev/null; [ -n "${REDIS_PID:-}" ] && kill "$REDIS_PID" 2>/dev/null; true' EXIT
 
 # run SERVER SCENARIO: a fresh server process for each scenario.
 run() {
@@ -111,7 +113,65 @@ run() {
   sleep 1
 }
 
+# run_x SERVER: scenario x, two nodes of SERVER on the Redis at $REDIS_PORT.
+NODE2_PID=
+stop_nodes() {
+  stop_server
+  if [ -n "$NODE2_PID" ]; then
+    kill "$NODE2_PID" 2>/dev/null || true
+    wait "$NODE2_PID" 2>/dev/null || true
+    NODE2_PID=
+  fi
+}
+run_x() {
+  local server=$1
+  local url="redis://127.0.0.1:$REDIS_PORT"
+  PORT=$((PORT + 2))
+  "${SERVER_PIN[@]}" "$BIN/bench-$server" --port "$PORT" --redis "$url" >"$OUT/node1-$server.log" 2>&1 &
+  SERVER_PID=$!
+  "${SERVER_PIN[@]}" "$BIN/bench-$server" --port "$((PORT + 1))" --redis "$url" >"$OUT/node2-$server.log" 2>&1 &
+  NODE2_PID=$!
+  for _ in $(seq 1200); do
+    grep -q listening "$OUT/node1-$server.log" && grep -q listening "$OUT/node2-$server.log" && break
+    sleep 0.05
+  done
+  printf '   %-12s %-5s ' "$server" x
+  local line
+  if line=$(timeout 360 "${LOAD_PIN[@]}" "$BIN/bench-load" run --addr "127.0.0.1:$PORT" \
+    --addr2 "127.0.0.1:$((PORT + 1))" --server "$server" --pid "$SERVER_PID" --scenario x 2>"$OUT/load.err"); then
+    echo "$line" >>"$RESULTS"
+    echo "$line" | sed 's/.*"metrics":\(.*\),"scenario".*/\1/'
+  else
+    echo "FAILED: $(tail -n 3 "$OUT/load.err")"
+  fi
+  stop_nodes
+  sleep 1
+}
+
 for scenario in $SCENARIOS; do
+  if [ "$scenario" = x ]; then
+    # Cross-node fan-out: a redis-server of its own, two nodes per server.
+    if ! command -v redis-server >/dev/null 2>&1; then
+      echo "== scenario x skipped: no redis-server (apt-get install redis-server)"
+      continue
+    fi
+    REDIS_PORT=$((PORT + 500))
+    REDIS_DIR=$(mktemp -d)
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$REDIS_DIR" >"$OUT/redis.log" 2>&1 &
+    REDIS_PID=$!
+    sleep 0.5
+    echo "== scenario x (two nodes on one Redis: zocket-redis and socketioxide-redis)"
+    for round in $(seq "$ROUNDS"); do
+      if [ $((round % 2)) -eq 1 ]; then order="zocket socketioxide"; else order="socketioxide zocket"; fi
+      for server in $order; do
+        run_x "$server" || true
+      done
+    done
+    kill "$REDIS_PID" 2>/dev/null || true
+    wait "$REDIS_PID" 2>/dev/null || true
+    rm -rf "$REDIS_DIR"
+    continue
+  fi
   if [ "$scenario" = s1 ] || [ "$scenario" = s64 ]; then
     # Streams: zocket beside jsonrpsee's subscriptions.
     echo "== scenario $scenario (zocket and jsonrpsee)"

@@ -7,6 +7,9 @@
 //! - `bench-raw`: the same routes written by hand on axum ([`raw`]);
 //! - `bench-jsonrpsee`: `math.add` and the stream as a subscription on
 //!   jsonrpsee, the peer ([`jsonrpsee_server`]);
+//! - `bench-socketioxide`: `join`, `publish` and `math.add` as events with
+//!   acknowledgements on socketioxide, alone or on Redis, the peer
+//!   ([`socketioxide_server`]);
 //! - `bench-load`: the load generator and the report ([`load`], [`report`]).
 //!
 //! Both servers speak the protocol of `docs/protocol.md` and serve these
@@ -24,5 +27,6 @@ pub mod jsonrpsee_server;
 pub mod load;
 pub mod raw;
 pub mod report;
+pub mod socketioxide_server;
 pub mod wire;
 pub mod zocket_server;

@@ -481,37 +481,60 @@ const STREAM_ROWS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The stream table as Markdown, when streams ran.
-fn stream_table(results: &Results) -> Option<String> {
-    let ran = |server: &str| ["s1", "s64"].iter().any(|s| runs(results, server, s) > 0);
-    if !ran("zocket") && !ran("jsonrpsee") {
+/// The cross-node rows: zocket on Redis beside socketioxide on Redis.
+const CROSS_NODE_ROWS: &[(&str, &str, &str)] = &[
+    (
+        "x",
+        "deliveries_per_s",
+        "(x) 1000 members on 2 nodes: deliveries/s",
+    ),
+    ("x", "p50_us", "(x) delivery latency p50 (µs)"),
+    ("x", "p99_us", "(x) delivery latency p99 (µs)"),
+    (
+        "x",
+        "members_complete_in_order",
+        "(x) members with every event in order",
+    ),
+    ("x", "load_cpu_pct", "(x) load generator CPU, % of its core"),
+];
+
+/// A table of zocket beside `peer` on `rows`, when any of them ran.
+fn peer_table(results: &Results, peer: &str, rows: &[(&str, &str, &str)]) -> Option<String> {
+    let scenarios: Vec<&str> = rows.iter().fold(Vec::new(), |mut seen, row| {
+        if !seen.contains(&row.0) {
+            seen.push(row.0);
+        }
+        seen
+    });
+    let ran = |server: &str| scenarios.iter().any(|s| runs(results, server, s) > 0);
+    if !ran("zocket") && !ran(peer) {
         return None;
     }
     let mut out = String::new();
-    let _ = writeln!(out, "| figure | zocket | jsonrpsee | zocket/jsonrpsee |");
+    let _ = writeln!(out, "| figure | zocket | {peer} | zocket/{peer} |");
     let _ = writeln!(out, "| --- | ---: | ---: | ---: |");
-    for &(scenario, metric, label) in STREAM_ROWS {
+    for &(scenario, metric, label) in rows {
         let z = figure(results, "zocket", scenario, metric);
-        let j = figure(results, "jsonrpsee", scenario, metric);
-        let ratio = match (z, j) {
-            (Some(z), Some(j)) if j != 0.0 => format!("{:.2}", z / j),
+        let p = figure(results, peer, scenario, metric);
+        let ratio = match (z, p) {
+            (Some(z), Some(p)) if p != 0.0 => format!("{:.2}", z / p),
             _ => "-".into(),
         };
-        let _ = writeln!(out, "| {label} | {} | {} | {ratio} |", show(z), show(j));
+        let _ = writeln!(out, "| {label} | {} | {} | {ratio} |", show(z), show(p));
     }
-    let counts: Vec<String> = ["s1", "s64"]
+    let counts: Vec<String> = scenarios
         .iter()
         .map(|s| {
             format!(
                 "{s}: {}/{}",
                 runs(results, "zocket", s),
-                runs(results, "jsonrpsee", s)
+                runs(results, peer, s)
             )
         })
         .collect();
     let _ = writeln!(
         out,
-        "\nRuns per scenario (zocket/jsonrpsee; medians shown): {}. Every item of every stream arrived once, in order (checked per item).",
+        "\nRuns per scenario (zocket/{peer}; medians shown): {}.",
         counts.join(", ")
     );
     Some(out)
@@ -523,16 +546,23 @@ pub fn print_table(files: &[String]) -> Result<(), String> {
     let calls_ran = ["zocket", "raw"].iter().any(|server| {
         results
             .get(*server)
-            .is_some_and(|s| s.keys().any(|k| !k.starts_with('s')))
+            .is_some_and(|s| s.keys().any(|k| !k.starts_with('s') && k != "x"))
     });
     if calls_ran {
         print!("{}", table(&results));
     }
-    if let Some(streams) = stream_table(&results) {
-        if calls_ran {
-            println!();
+    let mut printed = calls_ran;
+    for (peer, rows) in [
+        ("jsonrpsee", STREAM_ROWS),
+        ("socketioxide", CROSS_NODE_ROWS),
+    ] {
+        if let Some(table) = peer_table(&results, peer, rows) {
+            if printed {
+                println!();
+            }
+            print!("{table}");
+            printed = true;
         }
-        print!("{streams}");
     }
     Ok(())
 }

@@ -117,6 +117,19 @@ pub struct Msg {
     pub ts: f64,
 }
 
+/// Takes `--redis URL` out of `args`, if there.
+pub fn take_redis(args: &mut Vec<String>) -> Result<Option<String>, String> {
+    let Some(at) = args.iter().position(|arg| arg == "--redis") else {
+        return Ok(None);
+    };
+    if at + 1 >= args.len() {
+        return Err("--redis needs a URL (redis://127.0.0.1:6379)".into());
+    }
+    let url = args.remove(at + 1);
+    args.remove(at);
+    Ok(Some(url))
+}
+
 /// The port to listen on: `--port N`, else the `PORT` variable, else 3000.
 pub fn port() -> Result<u16, String> {
     port_from(std::env::args().skip(1))

@@ -57,8 +57,19 @@ pub fn config() -> Config {
 
 /// The benchmark server on `config`: no headers, an empty context.
 pub fn server(config: Config) -> Result<Server<NoHeaders, ()>, BuildError> {
-    Server::builder(router())
+    server_on(config, None)
+}
+
+/// [`server`], as one node of several on Redis when `adapter` is given.
+pub fn server_on(
+    config: Config,
+    adapter: Option<zocket_redis::RedisAdapter>,
+) -> Result<Server<NoHeaders, ()>, BuildError> {
+    let builder = Server::builder(router())
         .config(config)
-        .on_connect(|_headers: Arc<NoHeaders>, _id: ClientId| async { Ok(()) })
-        .build()
+        .on_connect(|_headers: Arc<NoHeaders>, _id: ClientId| async { Ok(()) });
+    match adapter {
+        Some(adapter) => builder.adapter(adapter).build(),
+        None => builder.build(),
+    }
 }

@@ -3,13 +3,15 @@
 
 use std::time::Duration;
 
-const USAGE: &str = "usage: bench-zocket [--port N] [--header-timeout SECONDS]
+const USAGE: &str = "usage: bench-zocket [--port N] [--header-timeout SECONDS] [--redis URL]
 
   --port N                  the port on 127.0.0.1 (default: the PORT
                             variable, else 3000)
   --header-timeout SECONDS  how long a client has to send a complete HTTP
                             request head before the server closes its
                             connection (default: zocket's, 10)
+  --redis URL               run as one node of several on this Redis
+                            (zocket-redis)
 
 The routes are math.add, math.blob, room.join and room.publish, on
 zocket's default configuration without the frame rate limit.";
@@ -18,7 +20,9 @@ zocket's default configuration without the frame rate limit.";
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = zocket_bench::zocket_server::config();
     let mut rest = Vec::new();
-    let mut args = std::env::args().skip(1);
+    let mut all: Vec<String> = std::env::args().skip(1).collect();
+    let redis = zocket_bench::wire::take_redis(&mut all)?;
+    let mut args = all.into_iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--help" | "-h" => {
@@ -41,8 +45,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let port = zocket_bench::wire::port_from(rest).map_err(|err| format!("{err}\n{USAGE}"))?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let adapter = match redis {
+        Some(url) => Some(zocket_redis::RedisAdapter::connect(&url).await?),
+        None => None,
+    };
     println!("zocket listening on {}", listener.local_addr()?);
-    zocket_bench::zocket_server::server(config)?
+    zocket_bench::zocket_server::server_on(config, adapter)?
         .serve_listener(listener)
         .await?;
     Ok(())

@@ -96,22 +96,27 @@ pub(crate) async fn tcp_connect(addr: SocketAddr) -> Result<TcpStream, String> {
 /// Connects from the next source address, with the same 4 KiB read
 /// buffer as the servers, and reads `__ready`.
 pub(crate) async fn connect(addr: SocketAddr) -> Result<Ws, (Stage, String)> {
-    open(addr, true).await
+    open(addr, "/", true).await
 }
 
 /// Connects like [`connect`], to a server that sends no `__ready` (a peer).
 pub(crate) async fn connect_plain(addr: SocketAddr) -> Result<Ws, (Stage, String)> {
-    open(addr, false).await
+    open(addr, "/", false).await
 }
 
-async fn open(addr: SocketAddr, ready: bool) -> Result<Ws, (Stage, String)> {
+/// Connects like [`connect_plain`], to `path` (with its query).
+pub(crate) async fn connect_path(addr: SocketAddr, path: &str) -> Result<Ws, (Stage, String)> {
+    open(addr, path, false).await
+}
+
+async fn open(addr: SocketAddr, path: &str, ready: bool) -> Result<Ws, (Stage, String)> {
     let open = async {
         let stream = tcp_connect(addr).await.map_err(|e| (Stage::Connect, e))?;
         let config = WebSocketConfig::default()
             .read_buffer_size(4 * 1024)
             .write_buffer_size(0);
         let (mut ws, _) = tokio_tungstenite::client_async_with_config(
-            format!("ws://{addr}/"),
+            format!("ws://{addr}{path}"),
             stream,
             Some(config),
         )

@@ -16,6 +16,7 @@
 mod calls;
 mod client;
 mod conns;
+mod crossnode;
 mod fanout;
 mod hostile;
 mod procfs;
@@ -32,6 +33,8 @@ use std::time::Duration;
 pub(crate) struct Options {
     /// The server under test.
     addr: SocketAddr,
+    /// Its second node (scenario x).
+    addr2: Option<SocketAddr>,
     /// The server's name in the results (`zocket`, `raw`).
     server: String,
     /// The server's process id, for its memory.
@@ -51,7 +54,8 @@ pub(crate) struct Options {
 }
 
 const USAGE: &str = "usage:
-  bench-load run --addr 127.0.0.1:PORT --server NAME --scenario a|ac|b|c|d|e|s1|s64|hostile
+  bench-load run --addr 127.0.0.1:PORT [--addr2 127.0.0.1:PORT] --server NAME
+                 --scenario a|ac|b|c|d|e|s1|s64|x|hostile
                  [--pid PID] [--conns N] [--seconds S] [--events N]
                  [--part slowloris|rooms|replies] [--header-timeout S]
   bench-load table FILE...
@@ -67,6 +71,9 @@ scenarios:
        (zocket's stream.count with a window of 256, or jsonrpsee's
        subscription stream.count)
   s64  64 streams of 5000 items (--events) on 64 connections at once
+  x    fan-out across two nodes on one Redis (--addr2, the second node):
+       1000 members (--conns), half on each node, a publisher on the
+       first (zocket, or socketioxide with its Redis adapter)
   hostile  server RSS per attacking connection (needs --pid); its parts,
      one result line each, all three in turn unless --part picks one:
      slowloris  --conns (default 2000) partial HTTP request heads, held
@@ -98,6 +105,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
     let mut addr = None;
     let mut options = Options {
         addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        addr2: None,
         server: String::new(),
         pid: None,
         scenario: String::new(),
@@ -115,6 +123,16 @@ fn parse(args: &[String]) -> Result<Options, String> {
         let bad = |what: &str| format!("{flag}: expected {what}, got {value:?}");
         match flag.as_str() {
             "--addr" => addr = Some(value.parse::<SocketAddr>().map_err(|_| bad("ip:port"))?),
+            "--addr2" => {
+                let addr2 = value.parse::<SocketAddr>().map_err(|_| bad("ip:port"))?;
+                if !addr2.ip().is_loopback() {
+                    return Err(format!(
+                        "--addr2 must be on 127.0.0.0/8, got {}",
+                        addr2.ip()
+                    ));
+                }
+                options.addr2 = Some(addr2);
+            }
             "--server" => options.server = value.clone(),
             "--pid" => options.pid = Some(value.parse().map_err(|_| bad("a process id"))?),
             "--scenario" => options.scenario = value.clone(),
@@ -168,6 +186,7 @@ fn run(options: Options) -> Result<(), String> {
                 "e" => one(conns::burst(&options).await),
                 "hostile" => hostile::run(&options).await,
                 "s1" => one(streams::run(&options, 1).await),
+                "x" => one(crossnode::run(&options).await),
                 "s64" => one(streams::run(&options, 64).await),
                 other => Err(format!("unknown scenario {other:?}\n{USAGE}")),
             }
