@@ -4,7 +4,10 @@
 //! crate holds three binaries, each a thin `main` over this library:
 //!
 //! - `bench-zocket`: the benchmark routes on zocket ([`zocket_server`]);
-//! - `bench-raw`: the same routes written by hand on axum ([`raw`]);
+//! - `bench-raw`: the same routes written by hand on axum, in zocket's
+//!   connection shape ([`raw`]);
+//! - `bench-minimal`: the same routes as simply as axum allows: one task
+//!   per connection, no queue, no `seq` ([`minimal`]);
 //! - `bench-jsonrpsee`: `math.add` and the stream as a subscription on
 //!   jsonrpsee, the peer ([`jsonrpsee_server`]);
 //! - `bench-socketioxide`: `join`, `publish` and `math.add` as events with
@@ -25,6 +28,7 @@
 
 pub mod jsonrpsee_server;
 pub mod load;
+pub mod minimal;
 pub mod raw;
 pub mod report;
 pub mod socketioxide_server;

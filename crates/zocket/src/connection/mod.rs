@@ -1,8 +1,14 @@
-//! One connection: a reader loop (the connection's task) handing each text
-//! frame to the layer above, and a writer task draining the session's
-//! outbound queue. Both work over any `Stream`/`Sink` of WebSocket
-//! messages, so an axum `WebSocket`, an in-memory transport and the unit
-//! tests' channels are all the same to them.
+//! One connection: a reader loop handing each text frame to the layer
+//! above, and a writer draining the session's outbound queue, both driven
+//! by the connection's one task. Both work over any `Stream`/`Sink` of
+//! WebSocket messages, so an axum `WebSocket`, an in-memory transport and
+//! the unit tests' channels are all the same to them.
+//!
+//! One task, not two: with a task per reader and another per writer, a few
+//! hundred connections overflow the multi-threaded runtime's local run
+//! queue (256 tasks per worker), and the tasks pushed out to its shared
+//! queue wait many rounds: the tail latency of some connections grew
+//! thirty-fold (BENCHMARKS.md, "One task per connection").
 //!
 //! The third layer: it attaches a socket to a session of the registry and
 //! owns the socket's concerns (heartbeats, the rate limit, the in-flight
@@ -200,7 +206,8 @@ pub(crate) async fn run<C, S, I>(
         tracing::info!(recovered = resume_from.is_some(), "connected");
         crate::metrics::connection_opened();
 
-        let writer = tokio::spawn(writer::run(sink, link.clone()));
+        // Boxed: the writer's state lives beside the task, not in it.
+        let mut writer: Writer = Box::pin(writer::run(sink, link.clone()));
         let permits = u32::try_from(hub.config.max_concurrent_calls).unwrap_or(u32::MAX);
         let conn = Conn {
             session,
@@ -209,7 +216,18 @@ pub(crate) async fn run<C, S, I>(
             calls: Arc::new(Semaphore::new(permits as usize)),
             permits,
         };
-        let reason = reader::Reader::new(&conn, &*inbound).run(&mut stream).await;
+        let mut written = false;
+        let reason = {
+            let reading = reader::Reader::new(&conn, &*inbound).run(&mut stream);
+            tokio::pin!(reading);
+            loop {
+                tokio::select! {
+                    reason = &mut reading => break reason,
+                    () = &mut writer, if !written => written = true,
+                }
+            }
+        };
+        let writer = (!written).then_some(writer);
         // Boxed: the closing steps would otherwise make every idle
         // connection's task as large as they are.
         let ending = Ending { hub, conn, writer, stream, slot };
@@ -219,11 +237,15 @@ pub(crate) async fn run<C, S, I>(
     .await
 }
 
+/// A connection's writer, driven by its task beside the reader.
+type Writer = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
 /// What is left to do once a connection's reader has stopped.
 struct Ending<C, S> {
     hub: Arc<Hub<C>>,
     conn: Conn<C>,
-    writer: tokio::task::JoinHandle<()>,
+    /// The writer, unless it has already ended.
+    writer: Option<Writer>,
     stream: futures_util::stream::SplitStream<S>,
     slot: Slot,
 }
@@ -241,8 +263,25 @@ impl<C: Send + Sync + 'static, S: Socket> Ending<C, S> {
         } = self;
         let config = &hub.config;
         if reason == DisconnectReason::Shutdown {
-            // In-flight calls finish and their replies go out first.
-            let drained = tokio::time::timeout(config.shutdown_timeout, conn.idle()).await;
+            // In-flight calls finish and their replies go out first (the
+            // writer goes on meanwhile).
+            let idle = conn.idle();
+            tokio::pin!(idle);
+            let drained = tokio::time::timeout(config.shutdown_timeout, async {
+                loop {
+                    let writing = async {
+                        match writer.as_mut() {
+                            Some(writer) => writer.await,
+                            None => std::future::pending().await,
+                        }
+                    };
+                    tokio::select! {
+                        () = &mut idle => return,
+                        () = writing => writer = None,
+                    }
+                }
+            })
+            .await;
             if drained.is_err() {
                 tracing::warn!("shutdown deadline passed with calls still running");
             }
@@ -259,13 +298,14 @@ impl<C: Send + Sync + 'static, S: Socket> Ending<C, S> {
                     | DisconnectReason::ProtocolViolation(_)
             );
         link.close(frame.map(|frame| (frame, reason.flushes())));
-        let written = tokio::time::timeout(config.close_timeout, &mut writer)
-            .await
-            .is_ok();
-        if !written {
-            // The peer reads nothing: no close frame can reach it.
-            writer.abort();
-        }
+        let written = match writer.take() {
+            None => true,
+            // The peer reads nothing when not written in time: no close
+            // frame can reach it, and the writer is dropped unfinished.
+            Some(writer) => tokio::time::timeout(config.close_timeout, writer)
+                .await
+                .is_ok(),
+        };
         if written && expect_reply
             || matches!(reason, DisconnectReason::ClientClosed { code: Some(_), .. })
         {
