@@ -61,6 +61,9 @@ trait Jobs {
     /// Runs a job, one progress item per step.
     #[zocket(stream)]
     async fn run(input: RunJob) -> Result<Progress, JobError>;
+    /// `count` strings of 20 000 bytes.
+    #[zocket(stream)]
+    async fn big(count: u64) -> String;
 }
 
 /// What the handlers did, for the tests to see.
@@ -99,6 +102,15 @@ impl JobsServer<()> for App {
                 return;
             }
             self.0.sent.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    async fn big(&self, _ctx: Ctx<()>, count: u64, mut items: StreamSink<String>) {
+        for i in 0..count {
+            let text = format!("{i:020000}");
+            if items.send(text).await.is_err() {
+                return;
+            }
         }
     }
 
@@ -482,4 +494,78 @@ fn the_schema_lists_streams_with_their_items_and_errors() {
     assert_eq!(count["kind"], "stream");
     assert_eq!(count["item"]["type"], "integer");
     assert_eq!(count["error"]["$ref"], "#/$defs/RpcError");
+}
+
+#[tokio::test]
+async fn the_client_grants_again_when_the_server_stops_short_of_half_its_window() {
+    // Items of 20 KB against 64 KiB kept per stream: the server stops
+    // after 3 of the 16 the client allows. And a window of 1000 against a
+    // server that grants 4.
+    let lab = lab(Config::default().max_stream_window(4)).await;
+    let jobs = typed(&lab.url()).await;
+    let big = within("open", jobs.big(&20)).await.expect("opened");
+    let big: Vec<String> = within(
+        "every big item",
+        big.map(|item| item.expect("an item")).collect(),
+    )
+    .await;
+    assert_eq!(big.len(), 20);
+    assert!(
+        big.iter()
+            .enumerate()
+            .all(|(i, text)| text.len() == 20_000 && text.ends_with(&i.to_string()))
+    );
+    let stream = within(
+        "open",
+        jobs.client()
+            .stream_with_window::<_, u64>("jobs.count", &50, 1000),
+    )
+    .await
+    .expect("opened");
+    let items: Vec<u64> = within(
+        "every item",
+        stream.map(|item| item.expect("an item")).collect(),
+    )
+    .await;
+    assert_eq!(items, (1..=50).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn finished_streams_do_not_count_against_the_limit_and_a_resent_open_frame_runs_nothing() {
+    let lab = lab(Config::default().max_streams(2)).await;
+    let mut c = TestClient::connect(&lab.url()).await;
+    // Five streams in turn, each ending with an item never acknowledged:
+    // none is refused.
+    for _ in 0..5 {
+        let id = c.start_call("jobs.count", json!(1)).await;
+        c.send_json(
+            json!({"type": "__credit", "rpcId": id, "payload": {"received": 0, "window": 4}}),
+        )
+        .await;
+        assert_eq!(c.next_of("__item").await["n"], 1);
+        assert_eq!(c.reply(&id).await["type"], "__rpc_res");
+    }
+    assert!(
+        lab.handle.memory().stream_bytes > 0,
+        "their last items are kept"
+    );
+    // A running stream's open frame sent again starts no second handler.
+    let id = c.start_call("jobs.count", json!(100)).await;
+    lab.attempted(5 + 1).await;
+    c.send_json(json!({"type": "jobs.count", "payload": 100, "rpcId": id}))
+        .await;
+    c.send_json(json!({"type": "__credit", "rpcId": id, "payload": {"received": 0, "window": 2}}))
+        .await;
+    for n in 1..=2 {
+        assert_eq!(c.next_of("__item").await["n"], n);
+    }
+    lab.attempted(5 + 3).await;
+    assert_eq!(
+        lab.probe.attempted.load(Ordering::SeqCst),
+        5 + 3,
+        "one handler: the resent frame ran nothing"
+    );
+    // Cancelling the finished ones forgets their items.
+    c.send_json(json!({"type": "__cancel", "rpcId": id})).await;
+    assert_eq!(c.reply(&id).await["error"]["code"], "CANCELLED");
 }

@@ -73,20 +73,21 @@ impl Client {
         ticket.on_abandon(move |id| {
             let _ = commands.try_send(Command::Cancel(id));
         });
+        // From here on, dropping this (or the future) forgets the stream.
+        let open = Open {
+            client: self.clone(),
+            id,
+            ticket: Some(ticket),
+        };
         let sent = async {
             self.inner.commands.send(Command::Call(id)).await?;
             self.inner.commands.send(Command::Credit(grant)).await
         };
         if sent.await.is_err() {
-            shared.streams.close(id);
             return Err(CallError::ConnectionClosed);
         }
         Ok(ItemStream {
-            open: Open {
-                client: self.clone(),
-                id,
-                ticket: Some(ticket),
-            },
+            open,
             items,
             answer: None,
             window,
@@ -109,8 +110,13 @@ struct Open {
 
 impl Drop for Open {
     fn drop(&mut self) {
-        if self.ticket.is_some() {
-            self.client.inner.shared.streams.close(self.id);
+        // Before its end: the ticket, dropped next, cancels the call if it
+        // is still running. If its reply had come, the items received are
+        // acknowledged instead, so the server forgets them.
+        if self.ticket.is_some()
+            && let Some(ack) = self.client.inner.shared.streams.close(self.id)
+        {
+            let _ = self.client.inner.commands.try_send(Command::Credit(ack));
         }
     }
 }
@@ -180,9 +186,13 @@ impl<T, E> ItemStream<T, E> {
         }
     }
 
-    /// Grants more credit once the application has taken half the window.
-    fn regrant(&mut self) {
-        if self.taken - self.granted < self.window.div_ceil(2) {
+    /// Grants more credit once the application has taken half the window,
+    /// or (`starving`) as soon as it waits with nothing buffered after
+    /// taking any: the server may stop short of half the window (its
+    /// window cap, its byte budget per stream).
+    fn regrant(&mut self, starving: bool) {
+        let due = if starving { 1 } else { self.window.div_ceil(2) };
+        if self.taken - self.granted < due {
             return;
         }
         let client = &self.open.client;
@@ -225,7 +235,7 @@ impl<T: DeserializeOwned, E> Stream for ItemStream<T, E> {
             this.taken += 1;
             return Poll::Ready(Some(match serde_json::from_str(item.get()) {
                 Ok(item) => {
-                    this.regrant();
+                    this.regrant(false);
                     Ok(item)
                 }
                 Err(err) => {
@@ -237,6 +247,7 @@ impl<T: DeserializeOwned, E> Stream for ItemStream<T, E> {
             }));
         }
         let Some(answer) = this.answer.take() else {
+            this.regrant(true);
             return Poll::Pending;
         };
         this.end();

@@ -11,6 +11,9 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 pub(super) struct Queue {
     items: VecDeque<Queued>,
     capacity: usize,
+    /// Calls given up on while not connected, whose cancel is sent if the
+    /// session is recovered (their handlers may still run there).
+    cancels: Vec<u64>,
 }
 
 /// One frame waiting in the [`Queue`].
@@ -27,6 +30,7 @@ impl Queue {
         Self {
             items: VecDeque::new(),
             capacity,
+            cancels: Vec::new(),
         }
     }
 
@@ -52,9 +56,19 @@ impl Queue {
             Command::Call(id) if full => pending.fail(id, CallError::QueueFull(self.capacity)),
             Command::Call(id) => self.items.push_back(Queued::Call(id)),
             // Not connected: the call is forgotten and will not be resent.
+            Command::Cancel(id) => {
+                if self.cancels.len() < self.capacity {
+                    self.cancels.push(id);
+                }
+            }
             // Grants are sent again, the latest of each stream, on connecting.
-            Command::Cancel(_) | Command::Credit(_) | Command::Close => {}
+            Command::Credit(_) | Command::Close => {}
         }
+    }
+
+    /// The cancels made while not connected, taken.
+    pub(super) fn take_cancels(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.cancels)
     }
 
     /// The oldest frame, left in the queue until [`pop`](Self::pop).

@@ -27,11 +27,24 @@ pub(super) async fn resume(
         code: None,
         reason: String::new(),
     };
+    let cancels = queue.take_cancels();
     if recovered {
         for frame in pending.in_flight() {
             connection
                 .sink
                 .feed(Message::Text(frame))
+                .await
+                .map_err(dropped)?;
+        }
+        // Calls given up on meanwhile may still run on the server.
+        for id in cancels {
+            let frame = format!(
+                r#"{{"type":"{}","rpcId":"{id}"}}"#,
+                zocket_protocol::frame::CANCEL
+            );
+            connection
+                .sink
+                .feed(Message::text(frame))
                 .await
                 .map_err(dropped)?;
         }

@@ -161,7 +161,11 @@ impl<C: Send + Sync + 'static> Inbound<C> for Dispatcher<C> {
         let mut ctx = Ctx::new(conn.session.clone(), route.name.clone());
         let mut opened = None;
         if let (true, Some(id)) = (stream, &rpc_id) {
-            let Some(number) = conn.session.open_stream(id) else {
+            if !conn.session.is_current(conn.generation) {
+                // A connection already replaced: the newer one will open it.
+                return None;
+            }
+            let Some(number) = conn.session.open_stream(id, conn.generation) else {
                 let max = conn.session.hub.config.max_streams;
                 let err = RpcError::new(
                     ErrorCode::LIMIT_EXCEEDED,

@@ -40,11 +40,17 @@ pub(crate) struct OpenStream {
 /// Where a sink's items go: the session, without its context type.
 pub(crate) trait ItemTarget: Send + Sync {
     fn offer(&self, stream: &OpenStream, n: u64, frame: &Utf8Bytes) -> Offer;
+    /// The sink is gone: nothing more will be sent.
+    fn release(&self, stream: &OpenStream);
 }
 
 impl<C: Send + Sync + 'static> ItemTarget for Session<C> {
     fn offer(&self, stream: &OpenStream, n: u64, frame: &Utf8Bytes) -> Offer {
         self.offer_item(&stream.rpc_id, stream.number, n, frame)
+    }
+
+    fn release(&self, stream: &OpenStream) {
+        self.finish_stream(&stream.rpc_id, stream.number, false);
     }
 }
 
@@ -92,6 +98,14 @@ impl<T> std::fmt::Debug for StreamSink<T> {
         f.debug_struct("StreamSink")
             .field("sent", &self.sent)
             .finish_non_exhaustive()
+    }
+}
+
+impl<T> Drop for StreamSink<T> {
+    fn drop(&mut self) {
+        // The handler is done sending (returned, failed, or was dropped):
+        // the stream stops counting as running.
+        self.target.release(&self.stream);
     }
 }
 

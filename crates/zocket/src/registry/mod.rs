@@ -125,6 +125,12 @@ impl Budget {
             .is_ok()
     }
 
+    /// Takes `bytes` even past the limit (what must be kept anyway).
+    pub(crate) fn overdraw(&self, bytes: usize) {
+        self.used
+            .fetch_add(bytes, std::sync::atomic::Ordering::AcqRel);
+    }
+
     /// Gives `bytes` back.
     pub(crate) fn give(&self, bytes: usize) {
         self.used

@@ -213,9 +213,10 @@ impl<C: Send + Sync + 'static> TestConn<C> {
 
     /// A sink for calling a stream handler directly, on this connection:
     /// it sends up to `credit` items (at most
-    /// [`Config::max_stream_window`]), then its `send` waits, as it would
-    /// for a client that reads no further. Read what it sent with
-    /// [`items`](Self::items).
+    /// [`Config::max_stream_window`], and within
+    /// [`Config::stream_buffer_bytes`] until they are read), then its
+    /// `send` waits, as it would for a client that reads no further. Read
+    /// (and acknowledge) what it sent with [`items`](Self::items).
     ///
     /// ```
     /// use zocket::testing::TestHub;
@@ -241,7 +242,7 @@ impl<C: Send + Sync + 'static> TestConn<C> {
         use std::sync::atomic::Ordering;
         let number = self.streams.fetch_add(1, Ordering::Relaxed) + 1;
         let rpc_id: Arc<str> = format!("test-stream-{number}").into();
-        let opened = self.session.open_stream(&rpc_id);
+        let opened = self.session.open_stream(&rpc_id, self.session.generation());
         if opened.is_some() {
             let credit = zocket_protocol::Credit {
                 received: 0,
@@ -258,16 +259,29 @@ impl<C: Send + Sync + 'static> TestConn<C> {
     }
 
     /// The items stream sinks sent on this connection since the last
-    /// call, in order.
+    /// call, in order. Reading them acknowledges them, as a client does:
+    /// the sink may then send as many more as its credit allows.
     pub fn items(&self) -> Vec<SentItem> {
-        self.take(|frame| match frame {
+        let items = self.take(|frame| match frame {
             ServerFrame::Item { rpc_id, n, payload } => Some(SentItem {
                 stream: rpc_id,
                 n,
                 payload: serde_json::from_str(payload.get()).unwrap_or_default(),
             }),
             _ => None,
-        })
+        });
+        let mut last: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+        for item in &items {
+            last.insert(&item.stream, item.n);
+        }
+        for (stream, received) in last {
+            let credit = zocket_protocol::Credit {
+                received,
+                window: 0,
+            };
+            self.session.grant(stream, credit);
+        }
+        items
     }
 
     /// The frames `pick` takes, in order, from what was queued for this

@@ -261,6 +261,11 @@ impl<C: Send + Sync + 'static> Session<C> {
             // From a connection already replaced: nothing to keep.
             return Begin::Run(Ticket::NONE);
         }
+        if state.running.contains_key(rpc_id) || state.streams.contains(rpc_id) {
+            // Still running (its slot in the reply cache may have been
+            // reused meanwhile): its reply goes to the live connection.
+            return Begin::Running;
+        }
         state.replies.begin(rpc_id, &self.hub.retained)
     }
 
@@ -289,22 +294,43 @@ impl<C: Send + Sync + 'static> Session<C> {
     }
 
     /// Stops the call `rpc_id` if it is running; `false` when it is not
-    /// (finished, never started, or unknown).
+    /// (finished, never started, or unknown). A finished stream's items
+    /// kept for the client are forgotten.
     pub(crate) fn cancel_call(&self, rpc_id: &str) -> bool {
-        match self.lock().running.remove(rpc_id) {
+        let mut state = self.lock();
+        match state.running.remove(rpc_id) {
             Some((_, token)) => {
                 token.cancel();
                 true
             }
-            None => false,
+            None => {
+                state.streams.forget_finished(rpc_id, &self.hub.retained);
+                false
+            }
         }
     }
 
-    /// Opens stream `rpc_id`; `None` when the connection has
-    /// `max_streams` open already.
-    pub(crate) fn open_stream(&self, rpc_id: &Arc<str>) -> Option<u64> {
+    /// Opens stream `rpc_id` for connection `generation`; `None` when the
+    /// connection has `max_streams` running already, or has been replaced
+    /// (its streams would have no reader).
+    pub(crate) fn open_stream(&self, rpc_id: &Arc<str>, generation: u64) -> Option<u64> {
         let max = self.hub.config.max_streams;
-        self.lock().streams.open(rpc_id, max)
+        let mut state = self.lock();
+        if state.generation != generation {
+            return None;
+        }
+        state.streams.open(rpc_id, max, &self.hub.retained)
+    }
+
+    /// The number of the session's latest connection.
+    #[cfg(feature = "testing")]
+    pub(crate) fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+
+    /// Whether connection `generation` is this session's latest.
+    pub(crate) fn is_current(&self, generation: u64) -> bool {
+        self.lock().generation == generation
     }
 
     /// Sends item `n` of a stream (its `frame`) if the client's credit
@@ -313,7 +339,9 @@ impl<C: Send + Sync + 'static> Session<C> {
     pub(crate) fn offer_item(&self, rpc_id: &str, number: u64, n: u64, frame: &Utf8Bytes) -> Offer {
         let budget = self.hub.config.stream_buffer_bytes;
         let mut state = self.lock();
-        let offer = state.streams.offer(rpc_id, number, n, frame, budget);
+        let offer = state
+            .streams
+            .offer(rpc_id, number, n, frame, budget, &self.hub.retained);
         if let (Offer::Sent, Some(link)) = (&offer, &state.link) {
             link.push(Outbound::Text(frame.clone()));
         }
@@ -324,12 +352,16 @@ impl<C: Send + Sync + 'static> Session<C> {
     /// such stream is open.
     pub(crate) fn grant(&self, rpc_id: &str, credit: zocket_protocol::Credit) -> bool {
         let max_window = self.hub.config.max_stream_window;
-        self.lock().streams.grant(rpc_id, credit, max_window)
+        self.lock()
+            .streams
+            .grant(rpc_id, credit, max_window, &self.hub.retained)
     }
 
     /// The handler of a stream has finished (or was cancelled).
     pub(crate) fn finish_stream(&self, rpc_id: &str, number: u64, cancelled: bool) {
-        self.lock().streams.finish(rpc_id, number, cancelled);
+        self.lock()
+            .streams
+            .finish(rpc_id, number, cancelled, &self.hub.retained);
     }
 
     /// Stores a call's reply and sends it to the live connection.
@@ -426,7 +458,7 @@ impl<C: Send + Sync + 'static> Session<C> {
                     self.hub.release_retained();
                 }
                 state.history.clear();
-                state.streams.clear();
+                state.streams.clear(&self.hub.retained);
                 let freed = std::mem::take(&mut state.history_bytes) + state.replies.clear();
                 self.hub.retained.give(freed);
             }

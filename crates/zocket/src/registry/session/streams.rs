@@ -6,7 +6,11 @@
 //! (or was cancelled) and the client has acknowledged every item. It is
 //! bounded by the window the client may grant (`max_stream_window` items)
 //! and by `stream_buffer_bytes`; the sender waits while either is full.
+//! Only running streams count against `max_streams`; of the finished ones
+//! still waiting for their last acknowledgement, a session keeps as many,
+//! forgetting the oldest first.
 
+use super::super::Budget;
 use axum::extract::ws::Utf8Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -51,9 +55,23 @@ pub(crate) struct Streams {
 impl Streams {
     /// Opens stream `rpc_id`; `None` when `max` streams are open already.
     /// Returns the entry's number, which later calls name it by.
-    pub(crate) fn open(&mut self, rpc_id: &Arc<str>, max: usize) -> Option<u64> {
-        if self.flows.len() >= max {
+    pub(crate) fn open(&mut self, rpc_id: &Arc<str>, max: usize, budget: &Budget) -> Option<u64> {
+        if self.flows.values().filter(|flow| flow.running).count() >= max {
             return None;
+        }
+        // Finished streams waiting for their last acknowledgement: at most
+        // `max` of them, the oldest forgotten first.
+        while self.flows.values().filter(|flow| !flow.running).count() >= max.max(1) {
+            let oldest = self
+                .flows
+                .iter()
+                .filter(|(_, flow)| !flow.running)
+                .min_by_key(|(_, flow)| flow.number)
+                .map(|(id, _)| id.clone());
+            match oldest {
+                Some(id) => self.forget(&id, budget),
+                None => break,
+            }
         }
         self.opened += 1;
         let flow = Flow {
@@ -67,9 +85,35 @@ impl Streams {
         if let Some(old) = self.flows.insert(rpc_id.clone(), flow) {
             // An `rpcId` reused: the old entry's sender finds it gone.
             self.bytes -= old.bytes;
+            budget.give(old.bytes);
             old.wake.notify_one();
         }
         Some(self.opened)
+    }
+
+    /// Whether stream `rpc_id` is open (running, or waiting for its last
+    /// acknowledgement).
+    pub(crate) fn contains(&self, rpc_id: &str) -> bool {
+        self.flows.contains_key(rpc_id)
+    }
+
+    /// Forgets stream `rpc_id` if its handler has finished: the client
+    /// cancelled it, it wants no more of its items.
+    pub(crate) fn forget_finished(&mut self, rpc_id: &str, budget: &Budget) -> bool {
+        let finished = self.flows.get(rpc_id).is_some_and(|flow| !flow.running);
+        if finished {
+            self.forget(rpc_id, budget);
+        }
+        finished
+    }
+
+    /// Forgets stream `rpc_id`, giving its bytes back.
+    fn forget(&mut self, rpc_id: &str, budget: &Budget) {
+        if let Some(flow) = self.flows.remove(rpc_id) {
+            self.bytes -= flow.bytes;
+            budget.give(flow.bytes);
+            flow.wake.notify_one();
+        }
     }
 
     fn flow(&mut self, rpc_id: &str, number: u64) -> Option<&mut Flow> {
@@ -79,21 +123,35 @@ impl Streams {
     }
 
     /// Item `n` of stream `rpc_id` (its frame: `frame`), if the client's
-    /// credit allows it and the stream keeps fewer than `budget` bytes
-    /// (an item alone is always allowed).
+    /// credit allows it and the stream keeps fewer than `max_bytes` bytes,
+    /// taken from the server's `retained` budget (an item alone is always
+    /// allowed: its stream holds nothing else).
     pub(crate) fn offer(
         &mut self,
         rpc_id: &str,
         number: u64,
         n: u64,
         frame: &Utf8Bytes,
-        budget: usize,
+        max_bytes: usize,
+        retained: &Budget,
     ) -> Offer {
         let Some(flow) = self.flow(rpc_id, number) else {
             return Offer::Closed;
         };
-        let fits = flow.unacked.is_empty() || flow.bytes + frame.len() <= budget;
-        if n > flow.limit || !fits {
+        if n > flow.limit {
+            return Offer::Wait(flow.wake.clone());
+        }
+        let len = frame.len();
+        let fits = if flow.unacked.is_empty() {
+            // Alone, it is kept even past the budgets (then counted).
+            if !retained.take(len) {
+                retained.overdraw(len);
+            }
+            true
+        } else {
+            flow.bytes + len <= max_bytes && retained.take(len)
+        };
+        if !fits {
             return Offer::Wait(flow.wake.clone());
         }
         flow.unacked.push_back((n, frame.clone()));
@@ -105,7 +163,13 @@ impl Streams {
     /// Takes a client's grant for stream `rpc_id`: forgets the items it
     /// has, and raises the limit (never lowers it). `false` when no such
     /// stream is open (ended, or never was): the grant is ignored.
-    pub(crate) fn grant(&mut self, rpc_id: &str, credit: Credit, max_window: u64) -> bool {
+    pub(crate) fn grant(
+        &mut self,
+        rpc_id: &str,
+        credit: Credit,
+        max_window: u64,
+        retained: &Budget,
+    ) -> bool {
         let Some(flow) = self.flows.get_mut(rpc_id) else {
             return false;
         };
@@ -118,29 +182,28 @@ impl Streams {
         }
         flow.bytes -= freed;
         self.bytes -= freed;
+        retained.give(freed);
         let limit = credit
             .received
             .saturating_add(credit.window.min(max_window));
         flow.limit = flow.limit.max(limit);
         flow.wake.notify_one();
         if !flow.running && flow.unacked.is_empty() {
-            self.flows.remove(rpc_id);
+            self.forget(rpc_id, retained);
         }
         true
     }
 
-    /// The handler of stream `rpc_id` has finished. A cancelled stream is
-    /// forgotten at once; otherwise its entry stays until the client has
-    /// acknowledged every item.
-    pub(crate) fn finish(&mut self, rpc_id: &str, number: u64, cancelled: bool) {
+    /// The handler of stream `rpc_id` has finished (or dropped its sink).
+    /// A cancelled stream is forgotten at once; otherwise its entry stays
+    /// until the client has acknowledged every item.
+    pub(crate) fn finish(&mut self, rpc_id: &str, number: u64, cancelled: bool, budget: &Budget) {
         let Some(flow) = self.flow(rpc_id, number) else {
             return;
         };
         flow.running = false;
-        if (cancelled || flow.unacked.is_empty())
-            && let Some(flow) = self.flows.remove(rpc_id)
-        {
-            self.bytes -= flow.bytes;
+        if cancelled || flow.unacked.is_empty() {
+            self.forget(rpc_id, budget);
         }
     }
 
@@ -160,13 +223,14 @@ impl Streams {
         self.bytes
     }
 
-    /// Forgets every stream, waking their senders (which find them gone).
-    pub(crate) fn clear(&mut self) {
+    /// Forgets every stream, waking their senders (which find them gone),
+    /// and gives their bytes back.
+    pub(crate) fn clear(&mut self, budget: &Budget) {
         for flow in self.flows.values() {
             flow.wake.notify_one();
         }
         self.flows.clear();
-        self.bytes = 0;
+        budget.give(std::mem::take(&mut self.bytes));
     }
 }
 
