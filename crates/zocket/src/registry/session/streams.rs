@@ -61,7 +61,7 @@ impl Streams {
         }
         // Finished streams waiting for their last acknowledgement: at most
         // `max` of them, the oldest forgotten first.
-        while self.flows.values().filter(|flow| !flow.running).count() >= max.max(1) {
+        while self.flows.values().filter(|flow| !flow.running).count() > max {
             let oldest = self
                 .flows
                 .iter()
@@ -246,108 +246,178 @@ mod tests {
         Credit { received, window }
     }
 
+    /// Offers item `n` within `max_bytes`, against `budget`.
+    fn offer(
+        streams: &mut Streams,
+        id: &str,
+        number: u64,
+        n: u64,
+        max_bytes: usize,
+        budget: &Budget,
+    ) -> Offer {
+        streams.offer(id, number, n, &frame(n), max_bytes, budget)
+    }
+
     #[test]
     fn items_wait_for_credit_and_stay_until_acknowledged() {
+        let budget = Budget::new(1 << 20);
         let mut streams = Streams::default();
         let id: Arc<str> = "s".into();
-        let number = streams.open(&id, 4).unwrap();
+        let number = streams.open(&id, 4, &budget).unwrap();
         assert!(matches!(
-            streams.offer("s", number, 1, &frame(1), 1 << 10),
+            offer(&mut streams, "s", number, 1, 1 << 10, &budget),
             Offer::Wait(_)
         ));
-        assert!(streams.grant("s", credit(0, 2), 256));
+        assert!(streams.grant("s", credit(0, 2), 256, &budget));
         for n in 1..=2 {
             assert!(matches!(
-                streams.offer("s", number, n, &frame(n), 1 << 10),
+                offer(&mut streams, "s", number, n, 1 << 10, &budget),
                 Offer::Sent
             ));
         }
         assert!(matches!(
-            streams.offer("s", number, 3, &frame(3), 1 << 10),
+            offer(&mut streams, "s", number, 3, 1 << 10, &budget),
             Offer::Wait(_)
         ));
         assert_eq!(streams.unacked(), [frame(1), frame(2)]);
-        assert_eq!(streams.bytes(), 18);
+        assert_eq!((streams.bytes(), budget.used()), (18, 18));
         // A lower grant takes nothing back; acknowledging frees the item.
-        streams.grant("s", credit(1, 0), 256);
+        streams.grant("s", credit(1, 0), 256, &budget);
         assert_eq!(streams.unacked(), [frame(2)]);
+        assert_eq!(budget.used(), 9);
         assert!(matches!(
-            streams.offer("s", number, 3, &frame(3), 1 << 10),
+            offer(&mut streams, "s", number, 3, 1 << 10, &budget),
             Offer::Wait(_)
         ));
-        streams.grant("s", credit(1, 5), 256);
+        streams.grant("s", credit(1, 5), 256, &budget);
         assert!(matches!(
-            streams.offer("s", number, 3, &frame(3), 1 << 10),
+            offer(&mut streams, "s", number, 3, 1 << 10, &budget),
             Offer::Sent
         ));
         // Finished: the entry stays until every item is acknowledged.
-        streams.finish("s", number, false);
+        streams.finish("s", number, false, &budget);
         assert_eq!(streams.unacked(), [frame(2), frame(3)]);
-        assert!(streams.grant("s", credit(3, 0), 256));
-        assert!(!streams.grant("s", credit(3, 0), 256), "gone");
-        assert_eq!(streams.bytes(), 0);
+        assert!(streams.grant("s", credit(3, 0), 256, &budget));
+        assert!(!streams.grant("s", credit(3, 0), 256, &budget), "gone");
+        assert_eq!((streams.bytes(), budget.used()), (0, 0));
     }
 
     #[test]
     fn windows_are_capped_and_bytes_bounded() {
+        let budget = Budget::new(1 << 20);
         let mut streams = Streams::default();
         let id: Arc<str> = "s".into();
-        let number = streams.open(&id, 4).unwrap();
-        streams.grant("s", credit(0, 1_000_000), 8);
+        let number = streams.open(&id, 4, &budget).unwrap();
+        streams.grant("s", credit(0, 1_000_000), 8, &budget);
         // 9 bytes an item, a budget of 20: two at a time.
         for n in 1..=2 {
             assert!(matches!(
-                streams.offer("s", number, n, &frame(n), 20),
+                offer(&mut streams, "s", number, n, 20, &budget),
                 Offer::Sent
             ));
         }
         assert!(matches!(
-            streams.offer("s", number, 3, &frame(3), 20),
+            offer(&mut streams, "s", number, 3, 20, &budget),
             Offer::Wait(_)
         ));
         // The window was capped at 8: the limit is now 2 + 8.
-        streams.grant("s", credit(2, 1_000_000), 8);
+        streams.grant("s", credit(2, 1_000_000), 8, &budget);
         for n in 3..=10 {
-            let offer = streams.offer("s", number, n, &frame(n), 1 << 10);
-            assert!(matches!(offer, Offer::Sent), "item {n}");
+            assert!(
+                matches!(
+                    offer(&mut streams, "s", number, n, 1 << 10, &budget),
+                    Offer::Sent
+                ),
+                "item {n}"
+            );
         }
         assert!(matches!(
-            streams.offer("s", number, 11, &frame(11), 1 << 10),
+            offer(&mut streams, "s", number, 11, 1 << 10, &budget),
             Offer::Wait(_)
         ));
         // One item larger than the budget goes alone.
         let mut big = Streams::default();
-        let number = big.open(&id, 1).unwrap();
-        big.grant("s", credit(0, 2), 8);
+        let number = big.open(&id, 1, &budget).unwrap();
+        big.grant("s", credit(0, 2), 8, &budget);
         assert!(matches!(
-            big.offer("s", number, 1, &frame(1), 2),
+            offer(&mut big, "s", number, 1, 2, &budget),
             Offer::Sent
         ));
         assert!(matches!(
-            big.offer("s", number, 2, &frame(2), 2),
+            offer(&mut big, "s", number, 2, 2, &budget),
             Offer::Wait(_)
         ));
     }
 
     #[test]
-    fn streams_are_limited_and_cancelled_ones_forgotten() {
+    fn the_server_wide_budget_holds_back_all_but_a_stream_s_first_item() {
+        // Room for two items in the whole server.
+        let budget = Budget::new(18);
         let mut streams = Streams::default();
-        let a = streams.open(&"a".into(), 2).unwrap();
-        let b = streams.open(&"b".into(), 2).unwrap();
-        assert!(streams.open(&"c".into(), 2).is_none());
-        streams.grant("a", credit(0, 4), 256);
-        streams.offer("a", a, 1, &frame(1), 1 << 10);
-        streams.finish("a", a, true);
+        let (a, b): (Arc<str>, Arc<str>) = ("a".into(), "b".into());
+        let na = streams.open(&a, 4, &budget).unwrap();
+        let nb = streams.open(&b, 4, &budget).unwrap();
+        streams.grant("a", credit(0, 8), 8, &budget);
+        streams.grant("b", credit(0, 8), 8, &budget);
         assert!(matches!(
-            streams.offer("a", a, 2, &frame(2), 1 << 10),
+            offer(&mut streams, "a", na, 1, 1 << 10, &budget),
+            Offer::Sent
+        ));
+        assert!(matches!(
+            offer(&mut streams, "a", na, 2, 1 << 10, &budget),
+            Offer::Sent
+        ));
+        assert!(matches!(
+            offer(&mut streams, "a", na, 3, 1 << 10, &budget),
+            Offer::Wait(_)
+        ));
+        // Past the budget, a stream with nothing kept still sends one.
+        assert!(matches!(
+            offer(&mut streams, "b", nb, 1, 1 << 10, &budget),
+            Offer::Sent
+        ));
+        assert!(matches!(
+            offer(&mut streams, "b", nb, 2, 1 << 10, &budget),
+            Offer::Wait(_)
+        ));
+        assert_eq!(budget.used(), 27);
+        streams.clear(&budget);
+        assert_eq!(budget.used(), 0);
+    }
+
+    #[test]
+    fn only_running_streams_count_and_finished_ones_are_capped() {
+        let budget = Budget::new(1 << 20);
+        let mut streams = Streams::default();
+        let a = streams.open(&"a".into(), 2, &budget).unwrap();
+        let b = streams.open(&"b".into(), 2, &budget).unwrap();
+        assert!(
+            streams.open(&"c".into(), 2, &budget).is_none(),
+            "two running"
+        );
+        // Finished with an item unacknowledged: no longer running.
+        streams.grant("a", credit(0, 4), 256, &budget);
+        offer(&mut streams, "a", a, 1, 1 << 10, &budget);
+        streams.finish("a", a, false, &budget);
+        let c = streams.open(&"c".into(), 2, &budget).unwrap();
+        assert!(streams.contains("a"), "kept for its acknowledgement");
+        // A second finished one is kept; a third makes room by forgetting
+        // the oldest.
+        streams.grant("b", credit(0, 4), 256, &budget);
+        offer(&mut streams, "b", b, 1, 1 << 10, &budget);
+        streams.finish("b", b, false, &budget);
+        streams.grant("c", credit(0, 4), 256, &budget);
+        offer(&mut streams, "c", c, 1, 1 << 10, &budget);
+        streams.finish("c", c, false, &budget);
+        streams.open(&"d".into(), 2, &budget).unwrap();
+        assert!(!streams.contains("a") && streams.contains("b") && streams.contains("c"));
+        assert_eq!(budget.used(), 18);
+        // Cancelled: forgotten at once.
+        assert!(streams.forget_finished("b", &budget));
+        assert!(matches!(
+            offer(&mut streams, "b", b, 2, 1 << 10, &budget),
             Offer::Closed
         ));
-        assert_eq!(streams.bytes(), 0);
-        assert!(streams.open(&"c".into(), 2).is_some());
-        streams.clear();
-        assert!(matches!(
-            streams.offer("b", b, 1, &frame(1), 1 << 10),
-            Offer::Closed
-        ));
+        assert_eq!(budget.used(), 9);
     }
 }
