@@ -124,8 +124,9 @@ impl Keys {
 
 struct Inner {
     shared: Arc<Shared>,
-    outbox: mpsc::UnboundedSender<Outgoing>,
-    seq: AtomicU64,
+    /// The publish queue, and the last sequence number given: numbered and
+    /// queued under one lock, so messages are published in their order.
+    outbox: Mutex<(mpsc::UnboundedSender<Outgoing>, u64)>,
     max_queued: usize,
     client: fred::clients::Client,
     subscriber: SubscriberClient,
@@ -206,8 +207,23 @@ impl RedisAdapterBuilder {
             });
         let client = builder.build()?;
         let subscriber = builder.build_subscriber_client()?;
-        client.init().await?;
-        subscriber.init().await?;
+        let messages = subscriber.message_rx();
+        let connected = async {
+            client.init().await?;
+            subscriber.init().await?;
+            // Subscribed before the first send can be published: every
+            // message of another node from here on reaches this one.
+            subscriber
+                .subscribe(format!("{}:events", self.prefix))
+                .await?;
+            Ok::<_, fred::error::Error>(())
+        };
+        if let Err(err) = connected.await {
+            // Their reconnection tasks would otherwise run on.
+            let _ = client.quit().await;
+            let _ = subscriber.quit().await;
+            return Err(err.into());
+        }
 
         let mut node = [0u8; 16];
         getrandom::fill(&mut node).map_err(|err| {
@@ -232,10 +248,6 @@ impl RedisAdapterBuilder {
             queued: AtomicUsize::new(0),
             keys: keys.clone(),
         });
-        // Subscribed before the first send can be published: every message
-        // of another node from here on reaches this one.
-        let messages = subscriber.message_rx();
-        subscriber.subscribe(keys.channel.clone()).await?;
         let (outbox, queue) = mpsc::unbounded_channel();
         let tasks = vec![
             subscriber.manage_subscriptions(),
@@ -247,8 +259,7 @@ impl RedisAdapterBuilder {
         Ok(RedisAdapter {
             inner: Arc::new(Inner {
                 shared,
-                outbox,
-                seq: AtomicU64::new(0),
+                outbox: Mutex::new((outbox, 0)),
                 max_queued: self.max_queued_bytes,
                 client,
                 subscriber,
@@ -323,8 +334,20 @@ impl RedisAdapter {
             .await?)
     }
 
+    /// Queues a connection list update, within the queue's byte budget.
     fn queue(&self, out: Outgoing) {
-        let _ = self.inner.outbox.send(out);
+        let shared = &self.inner.shared;
+        let bytes = match &out {
+            Outgoing::Added(id) | Outgoing::Removed(id) => id.as_str().len() + 16,
+            Outgoing::Event(message) => message.len(),
+        };
+        if shared.queued.fetch_add(bytes, Ordering::AcqRel) + bytes > self.inner.max_queued {
+            shared.queued.fetch_sub(bytes, Ordering::AcqRel);
+            // The list is written again in full at the next heartbeat.
+            shared.conns_stale.store(true, Ordering::Relaxed);
+            return;
+        }
+        let _ = lock(&self.inner.outbox).0.send(out);
     }
 }
 
@@ -371,26 +394,37 @@ impl Adapter for RedisAdapter {
             // Every recipient is here: nothing for the other nodes.
             return local;
         }
-        let message = Message {
-            node: shared.node,
-            seq: self.inner.seq.fetch_add(1, Ordering::Relaxed) + 1,
-            targets: Targets::from_target(target),
-            except: except.to_vec(),
-            event: event.clone(),
-        }
-        .encode();
-        let bytes = message.len();
-        if shared.queued.fetch_add(bytes, Ordering::AcqRel) + bytes > self.inner.max_queued {
-            shared.queued.fetch_sub(bytes, Ordering::AcqRel);
+        let lost = |why: &str| {
             shared.stats.add(
                 &shared.stats.publish_lost,
                 "zocket_redis_publish_lost_total",
                 1,
             );
-            tracing::warn!("redis publish queue full: an event reached this node only");
+            tracing::warn!("{why}: an event reached this node only");
+        };
+        let mut message = Message {
+            node: shared.node,
+            seq: 0,
+            targets: Targets::from_target(target),
+            except: except.to_vec(),
+            event: event.clone(),
+        };
+        let mut outbox = lock(&self.inner.outbox);
+        message.seq = outbox.1 + 1;
+        let Some(bytes) = message.encode() else {
+            drop(outbox);
+            lost("a room name, a client id or a list too long to publish");
+            return local;
+        };
+        let len = bytes.len();
+        if shared.queued.fetch_add(len, Ordering::AcqRel) + len > self.inner.max_queued {
+            shared.queued.fetch_sub(len, Ordering::AcqRel);
+            drop(outbox);
+            lost("redis publish queue full");
             return local;
         }
-        self.queue(Outgoing::Event(message));
+        outbox.1 = message.seq;
+        let _ = outbox.0.send(Outgoing::Event(bytes));
         local
     }
 }
@@ -428,10 +462,12 @@ async fn publish(
                         .await
                 }
                 Outgoing::Added(id) => {
+                    bytes += id.as_str().len() + 16;
                     events.push(false);
                     pipeline.sadd(&conns_key, id.as_str()).await
                 }
                 Outgoing::Removed(id) => {
+                    bytes += id.as_str().len() + 16;
                     events.push(false);
                     pipeline.srem(&conns_key, id.as_str()).await
                 }
@@ -508,17 +544,21 @@ async fn receive(
         if message.node == shared.node {
             continue;
         }
-        if let Some(previous) = last.insert(message.node, message.seq)
-            && message.seq > previous + 1
-        {
-            let missed = message.seq - previous - 1;
-            shared.stats.add(
-                &shared.stats.receive_lost,
-                "zocket_redis_receive_lost_total",
-                missed,
-            );
-            tracing::warn!(missed, "events of another node were missed");
+        match last.get(&message.node) {
+            // Published again (a retry after a lost reply): delivered once.
+            Some(&previous) if message.seq <= previous => continue,
+            Some(&previous) if message.seq > previous + 1 => {
+                let missed = message.seq - previous - 1;
+                shared.stats.add(
+                    &shared.stats.receive_lost,
+                    "zocket_redis_receive_lost_total",
+                    missed,
+                );
+                tracing::warn!(missed, "events of another node were missed");
+            }
+            _ => {}
         }
+        last.insert(message.node, message.seq);
         let rooms: Vec<&str>;
         let target = match &message.targets {
             Targets::All => Target::All,

@@ -31,15 +31,21 @@
 //! - **One message per send**, whatever the recipients: the event as it
 //!   was serialized once, its target (clients, rooms or everyone) and its
 //!   `except` list, the publishing node's id and a per-node sequence
-//!   number. A background task publishes the queue in order, pipelined,
-//!   on one connection.
+//!   number, given and queued under one short lock (the only lock a send
+//!   takes besides the local tables'). A background task publishes the
+//!   queue in order, pipelined, on one connection.
 //! - **One channel**, `{prefix}:events` (prefix `zocket` by default),
 //!   which every node subscribes to on a second connection. Each node
 //!   delivers a message to its own members of the target and skips its
 //!   own messages (it delivered those locally already): no node gets its
-//!   own publish twice. Redis delivers one connection's publishes in
-//!   order, and each node reads its subscription on one task, so the
-//!   events of one publisher keep their order on every node.
+//!   own publish twice, and a message published again (the client retries
+//!   a command whose reply was lost) is delivered once, by its sequence
+//!   number. Redis delivers one connection's publishes in order, and each
+//!   node reads its subscription on one task, so the events of one
+//!   publisher (one task sending in turn) keep their order on every node.
+//!   Sends racing on several tasks of one node are numbered in the order
+//!   they take the lock, which every other node follows; this node's own
+//!   members may have seen two such racing events the other way round.
 //!
 //! Cost per send: one `PUBLISH` of the payload plus its target, and on
 //! every other node one delivery of it, filtered by that node's room table
@@ -70,15 +76,18 @@
 //! a Redis restart without code of its own.
 //!
 //! While Redis is unreachable, **local delivery never stops**: sends reach
-//! this node's members as always. What crosses nodes meanwhile is lost,
-//! never replayed later out of order, and counted ([`RedisAdapter::stats`]):
+//! this node's members as always. What is to cross nodes meanwhile waits in
+//! the publish queue (at most 16 MiB by default, `max_queued_bytes`) and is
+//! published in order when Redis answers again, late but never out of
+//! order; what cannot be is lost and counted ([`RedisAdapter::stats`]):
 //!
-//! - a message this node could not publish (Redis down, or the publish
-//!   queue over its byte budget, 16 MiB by default) counts in
-//!   `publish_lost`;
-//! - a message of another node that this node missed (its subscription was
-//!   down, or fell behind by more than 4096 messages) counts in
-//!   `receive_lost`, from the gap in that node's sequence numbers.
+//! - a message this node could not publish (a publish that failed or
+//!   passed its 2 s timeout, the queue over its byte budget, or a name or
+//!   list too long for the message) counts in `publish_lost`;
+//! - a message of another node that this node did not get (its
+//!   subscription was down, or fell behind by more than 4096 messages, or
+//!   that node never published it) counts in `receive_lost`, from the gap
+//!   in that node's sequence numbers.
 //!
 //! Redis is trusted: whoever can publish on `{prefix}:events` can send
 //! events to every client. A malformed message is dropped and counted

@@ -64,17 +64,18 @@ fn policy_of(byte: u8) -> Option<WhenFull> {
     })
 }
 
-fn push_str(out: &mut Vec<u8>, s: &str) {
-    // Room names and ids are bounded by the server's limits (256 bytes by
-    // default); a longer one is cut at 65 535 bytes, never wrapped.
-    let bytes = &s.as_bytes()[..s.len().min(usize::from(u16::MAX))];
-    out.extend_from_slice(&(bytes.len() as u16).to_be_bytes());
-    out.extend_from_slice(bytes);
+/// Writes a string with its length; `None` when it is too long for it.
+fn push_str(out: &mut Vec<u8>, s: &str) -> Option<()> {
+    let len = u16::try_from(s.len()).ok()?;
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(s.as_bytes());
+    Some(())
 }
 
 impl Message {
-    /// The message's bytes.
-    pub(crate) fn encode(&self) -> Vec<u8> {
+    /// The message's bytes; `None` when a name, an id or a list is longer
+    /// than the format holds (65 535 bytes or entries), never cut.
+    pub(crate) fn encode(&self) -> Option<Vec<u8>> {
         let payload = self.event.payload_json();
         let mut out = Vec::with_capacity(64 + payload.len());
         out.push(VERSION);
@@ -87,17 +88,17 @@ impl Message {
         };
         out.push(kind);
         out.push(policy_byte(self.event.policy()));
-        out.extend_from_slice(&(targets.len().min(usize::from(u16::MAX)) as u16).to_be_bytes());
-        for target in targets.iter().take(usize::from(u16::MAX)) {
-            push_str(&mut out, target);
+        out.extend_from_slice(&u16::try_from(targets.len()).ok()?.to_be_bytes());
+        for target in &targets {
+            push_str(&mut out, target)?;
         }
-        out.extend_from_slice(&(self.except.len().min(usize::from(u16::MAX)) as u16).to_be_bytes());
-        for id in self.except.iter().take(usize::from(u16::MAX)) {
-            push_str(&mut out, id.as_str());
+        out.extend_from_slice(&u16::try_from(self.except.len()).ok()?.to_be_bytes());
+        for id in &self.except {
+            push_str(&mut out, id.as_str())?;
         }
-        push_str(&mut out, self.event.name());
+        push_str(&mut out, self.event.name())?;
         out.extend_from_slice(payload.as_bytes());
-        out
+        Some(out)
     }
 
     /// Reads a message; `None` when the bytes are not one (another
@@ -192,7 +193,7 @@ mod tests {
             Targets::Rooms(vec!["general".into(), "".into(), "ünïcode".into()]),
         ] {
             let written = message(targets.clone(), vec!["x".into()]);
-            let read = Message::decode(&written.encode()).expect("reads back");
+            let read = Message::decode(&written.encode().expect("fits")).expect("reads back");
             assert_eq!((read.node, read.seq), ([7; 16], 42));
             assert_eq!(read.targets, targets);
             assert_eq!(read.except, vec![ClientId::from("x")]);
@@ -204,7 +205,7 @@ mod tests {
 
     #[test]
     fn anything_else_is_refused_not_trusted() {
-        let bytes = message(Targets::All, Vec::new()).encode();
+        let bytes = message(Targets::All, Vec::new()).encode().expect("fits");
         for cut in 0..bytes.len() - 1 {
             // Cut anywhere before the payload's end: refused (a cut payload
             // is not JSON).
@@ -222,5 +223,17 @@ mod tests {
             Message::decode(&payload).is_none(),
             "a payload that is not JSON"
         );
+    }
+
+    #[test]
+    fn what_does_not_fit_is_refused_not_cut() {
+        let long = "é".repeat(40_000);
+        assert!(
+            message(Targets::Rooms(vec![long]), Vec::new())
+                .encode()
+                .is_none()
+        );
+        let many: Vec<ClientId> = (0..70_000).map(|i| ClientId::from(i.to_string())).collect();
+        assert!(message(Targets::All, many).encode().is_none());
     }
 }
