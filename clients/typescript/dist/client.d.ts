@@ -45,7 +45,8 @@ import type { CallArgs, ClientOptions, ConnectionState, EventListener, Events, M
  * - **Streams** ({@link stream}) are calls answered with items, then one
  *   reply: their open frame is queued, resent and failed like a call's
  *   (without a timeout), followed each time by the stream's latest credit
- *   grant. On a recovered session the items the server replays are
+ *   grant; the items received are acknowledged once the reply has come.
+ *   On a recovered session the items the server replays are
  *   delivered once (by their number `n`), and a stream cancelled while
  *   disconnected is cancelled on the server then.
  * - **Offline queue.** Calls and messages made while not connected wait, up
@@ -142,7 +143,11 @@ export declare class ZocketClient<H = Record<string, unknown>, R extends Routes<
      *
      * The client grants the server `options.window` items of credit (16)
      * right after the open frame, and again each time the application has
-     * taken half of it. Streams have no timeout. Opened while not connected,
+     * taken half of it, or sooner when the application waits for an item
+     * with none buffered after taking some (the server may stop short of
+     * half the window). Once the reply has come, the items received are
+     * acknowledged (a grant of window 0), so that the server forgets them.
+     * Streams have no timeout. Opened while not connected,
      * the stream waits in the offline queue like a call; in flight when the
      * connection drops, it goes on once the session is recovered (the items
      * replayed by the server are delivered once), and fails with

@@ -50,7 +50,8 @@ const DEFAULT_WINDOW = 16;
  * - **Streams** ({@link stream}) are calls answered with items, then one
  *   reply: their open frame is queued, resent and failed like a call's
  *   (without a timeout), followed each time by the stream's latest credit
- *   grant. On a recovered session the items the server replays are
+ *   grant; the items received are acknowledged once the reply has come.
+ *   On a recovered session the items the server replays are
  *   delivered once (by their number `n`), and a stream cancelled while
  *   disconnected is cancelled on the server then.
  * - **Offline queue.** Calls and messages made while not connected wait, up
@@ -258,7 +259,11 @@ export class ZocketClient {
      *
      * The client grants the server `options.window` items of credit (16)
      * right after the open frame, and again each time the application has
-     * taken half of it. Streams have no timeout. Opened while not connected,
+     * taken half of it, or sooner when the application waits for an item
+     * with none buffered after taking some (the server may stop short of
+     * half the window). Once the reply has come, the items received are
+     * acknowledged (a grant of window 0), so that the server forgets them.
+     * Streams have no timeout. Opened while not connected,
      * the stream waits in the offline queue like a call; in flight when the
      * connection drops, it goes on once the session is recovered (the items
      * replayed by the server are delivered once), and fails with
@@ -423,12 +428,12 @@ export class ZocketClient {
         const call = {
             frame,
             sent: false,
-            settle: (outcome) => {
+            settle: (outcome, replied = false) => {
                 if (done)
                     return;
                 done = true;
                 this.#pending.delete(id);
-                stream.finish(outcome.ok ? null : outcome.error);
+                stream.finish(outcome.ok ? null : outcome.error, replied);
             },
             written: grant,
             item: (n, payload) => stream.push(n, payload),
@@ -440,6 +445,12 @@ export class ZocketClient {
                 // when it is (re)sent.
                 if (call.sent && this.#live && !done)
                     grant();
+            },
+            ack: (highest) => {
+                // Right after the reply, on the connection it came on.
+                if (this.#live) {
+                    this.#write(JSON.stringify({ type: "__credit", rpcId: id, payload: { received: highest, window: 0 } }));
+                }
             },
             stop: () => {
                 if (done)
@@ -649,12 +660,12 @@ export class ZocketClient {
         switch (frame.type) {
             case "__rpc_res":
                 if (typeof frame.rpcId === "string") {
-                    this.#pending.get(frame.rpcId)?.settle({ ok: true, value: frame.payload ?? null });
+                    this.#pending.get(frame.rpcId)?.settle({ ok: true, value: frame.payload ?? null }, true);
                 }
                 return;
             case "__rpc_err":
                 if (typeof frame.rpcId === "string") {
-                    this.#pending.get(frame.rpcId)?.settle({ ok: false, error: serverError(frame.error) });
+                    this.#pending.get(frame.rpcId)?.settle({ ok: false, error: serverError(frame.error) }, true);
                 }
                 return;
             case "__item": {

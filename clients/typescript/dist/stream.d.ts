@@ -13,6 +13,12 @@ import type { ZocketStream } from "./types.js";
 export interface StreamLink {
     /** A new grant is due: the application has taken `received` items in all. */
     grant(received: number): void;
+    /**
+     * The stream has ended with its reply, and items up to `received` have
+     * come that no grant acknowledged: acknowledge them (a grant of no more
+     * credit), so that the server forgets them.
+     */
+    ack(received: number): void;
     /** The application gave up on the stream (break, `cancel()`, abort): forget it and cancel it on the server. */
     stop(): void;
 }
@@ -37,10 +43,15 @@ export declare class Stream<T, C extends string> implements ZocketStream<T, C> {
     /** Item `n` came with `item`: kept unless it is a replay of one received already. */
     push(n: number, item: T): void;
     /**
-     * The server's reply (or the connection's end) ends the stream, normally
-     * (`error` null) or with `error`, once the items received are taken.
+     * The server's reply (`replied`), or the connection's end, ends the
+     * stream, normally (`error` null) or with `error`, once the items
+     * received are taken. After the reply, the items received past the
+     * latest grant are acknowledged at once, those not taken yet included
+     * (the server keeps a finished stream's items until then, and no grant
+     * follows the end): an application that stops iterating then has
+     * nothing more to tell the server.
      */
-    finish(error: CallError<C> | null): void;
+    finish(error: CallError<C> | null, replied?: boolean): void;
     /** The application's signal aborted: the stream ends at once with `error`, its items dropped. */
     abort(error: CallError<C>): void;
 }

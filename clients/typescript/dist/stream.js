@@ -24,7 +24,7 @@ export class Stream {
     #received = 0;
     /** The items the application has taken. */
     #taken = 0;
-    /** `received` of the latest grant. */
+    /** `received` of the latest grant (or final acknowledgement). */
     #granted = 0;
     /** Set once the end is known; the buffered items are still taken before it. */
     #end = null;
@@ -87,14 +87,23 @@ export class Stream {
         }
     }
     /**
-     * The server's reply (or the connection's end) ends the stream, normally
-     * (`error` null) or with `error`, once the items received are taken.
+     * The server's reply (`replied`), or the connection's end, ends the
+     * stream, normally (`error` null) or with `error`, once the items
+     * received are taken. After the reply, the items received past the
+     * latest grant are acknowledged at once, those not taken yet included
+     * (the server keeps a finished stream's items until then, and no grant
+     * follows the end): an application that stops iterating then has
+     * nothing more to tell the server.
      */
-    finish(error) {
+    finish(error, replied = false) {
         if (this.#end !== null)
             return;
         this.#ended({ error });
         this.#error = error;
+        if (replied && this.#received > this.#granted) {
+            this.#granted = this.#received;
+            this.#link?.ack(this.#received);
+        }
         // Waiters only wait when nothing is buffered: the end is theirs.
         this.#settleWaiters();
     }
@@ -145,7 +154,22 @@ export class Stream {
             const error = this.#takeEnd();
             return error === null ? Promise.resolve(DONE) : Promise.reject(error);
         }
-        return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+        const waiting = new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+        this.#starving();
+        return waiting;
+    }
+    /**
+     * The application waits with nothing buffered: if it has taken items
+     * since the latest grant, a new grant now rather than at half the
+     * window, since the server may have stopped short of it (it caps the
+     * window at its `max_stream_window`, and the bytes of the items it
+     * keeps unacknowledged). Once per wait: the grant brings the two level.
+     */
+    #starving() {
+        if (this.#taken > this.#granted) {
+            this.#granted = this.#taken;
+            this.#link?.grant(this.#taken);
+        }
     }
     /** The application took one item: a new grant once it has taken half the window since the last one. */
     #took() {

@@ -54,7 +54,8 @@ export interface StreamOptions {
     /**
      * How many items the server may send ahead of the application (16): the
      * client grants this credit when it opens the stream, and again each
-     * time the application has taken half of it. An integer >= 1 (the
+     * time the application has taken half of it (or sooner, when it waits
+     * for an item with none buffered after taking some). An integer >= 1 (the
      * server caps it at its `max_stream_window`, 256 by default).
      */
     window?: number;

@@ -15,6 +15,12 @@ import type { ZocketStream } from "./types.js";
 export interface StreamLink {
   /** A new grant is due: the application has taken `received` items in all. */
   grant(received: number): void;
+  /**
+   * The stream has ended with its reply, and items up to `received` have
+   * come that no grant acknowledged: acknowledge them (a grant of no more
+   * credit), so that the server forgets them.
+   */
+  ack(received: number): void;
   /** The application gave up on the stream (break, `cancel()`, abort): forget it and cancel it on the server. */
   stop(): void;
 }
@@ -48,7 +54,7 @@ export class Stream<T, C extends string> implements ZocketStream<T, C> {
   #received = 0;
   /** The items the application has taken. */
   #taken = 0;
-  /** `received` of the latest grant. */
+  /** `received` of the latest grant (or final acknowledgement). */
   #granted = 0;
   /** Set once the end is known; the buffered items are still taken before it. */
   #end: End | null = null;
@@ -115,13 +121,22 @@ export class Stream<T, C extends string> implements ZocketStream<T, C> {
   }
 
   /**
-   * The server's reply (or the connection's end) ends the stream, normally
-   * (`error` null) or with `error`, once the items received are taken.
+   * The server's reply (`replied`), or the connection's end, ends the
+   * stream, normally (`error` null) or with `error`, once the items
+   * received are taken. After the reply, the items received past the
+   * latest grant are acknowledged at once, those not taken yet included
+   * (the server keeps a finished stream's items until then, and no grant
+   * follows the end): an application that stops iterating then has
+   * nothing more to tell the server.
    */
-  finish(error: CallError<C> | null): void {
+  finish(error: CallError<C> | null, replied = false): void {
     if (this.#end !== null) return;
     this.#ended({ error });
     this.#error = error;
+    if (replied && this.#received > this.#granted) {
+      this.#granted = this.#received;
+      this.#link?.ack(this.#received);
+    }
     // Waiters only wait when nothing is buffered: the end is theirs.
     this.#settleWaiters();
   }
@@ -174,7 +189,23 @@ export class Stream<T, C extends string> implements ZocketStream<T, C> {
       const error = this.#takeEnd();
       return error === null ? Promise.resolve(DONE) : Promise.reject(error);
     }
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    const waiting = new Promise<IteratorResult<T, void>>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    this.#starving();
+    return waiting;
+  }
+
+  /**
+   * The application waits with nothing buffered: if it has taken items
+   * since the latest grant, a new grant now rather than at half the
+   * window, since the server may have stopped short of it (it caps the
+   * window at its `max_stream_window`, and the bytes of the items it
+   * keeps unacknowledged). Once per wait: the grant brings the two level.
+   */
+  #starving(): void {
+    if (this.#taken > this.#granted) {
+      this.#granted = this.#taken;
+      this.#link?.grant(this.#taken);
+    }
   }
 
   /** The application took one item: a new grant once it has taken half the window since the last one. */

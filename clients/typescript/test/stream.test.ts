@@ -74,15 +74,17 @@ test("a stream writes its open frame, then a grant of 16; items come in order an
   const seen = consume(run);
   await flush();
   assert.deepEqual(seen.items, [{ percent: 10 }, { percent: 20 }]);
+  assert.deepEqual(socket.take(), [credit(id, 2, 16)], "waiting with nothing buffered after taking 2: a grant");
   socket.receive(item(id, 3, 30));
   await flush();
   assert.deepEqual(seen.items, [{ percent: 10 }, { percent: 20 }, { percent: 30 }]);
   assert.equal(seen.status, "running");
+  assert.deepEqual(socket.take(), [credit(id, 3, 16)]);
   socket.receive({ type: "__rpc_res", rpcId: id, payload: null });
   await flush();
   assert.equal(seen.status, "done");
   assert.equal(run.error, null);
-  assert.deepEqual(socket.take(), [], "no grant (3 of 16 taken), no cancel");
+  assert.deepEqual(socket.take(), [], "every item acknowledged already: no final ack, no cancel");
 });
 
 test("a new grant each time the application has taken half the window", async (t) => {
@@ -188,6 +190,7 @@ test("an aborted signal sends __cancel and rejects the iteration with CANCELLED"
   const seen = consume(run);
   await flush();
   assert.deepEqual(seen.items, [{ percent: 1 }]);
+  assert.deepEqual(socket.take(), [credit(id, 1, 16)]);
   socket.receive(item(id, 2, 2));
   controller.abort();
   await flush();
@@ -229,7 +232,7 @@ test("__rpc_err ends the stream with its CallError, after the items received", a
   assert.equal(seen.error.message, "try later");
   assert.deepEqual(seen.error.data, { retry: 3 });
   assert.equal(seen.error, run.error);
-  assert.deepEqual(socket.take(), []);
+  assert.deepEqual(socket.take(), [credit(id, 1, 0)], "the item received is acknowledged, once");
 });
 
 test("recovery: the open frame and the latest grant are resent; replayed items are dropped", async (t) => {
@@ -239,10 +242,9 @@ test("recovery: the open frame and the latest grant are resent; replayed items a
   const run = client.stream("jobs.run", { steps: 9 }, { window: 4 });
   const [open] = first.take();
   const id = open?.["rpcId"];
-  const seen = consume(run);
+  const iterator = run[Symbol.asyncIterator]();
   for (let n = 1; n <= 3; n++) first.receive(item(id, n, n));
-  await flush();
-  assert.deepEqual(seen.items.map((p) => p.percent), [1, 2, 3]);
+  for (let n = 1; n <= 3; n++) assert.deepEqual(await iterator.next(), { done: false, value: { percent: n } });
   assert.deepEqual(first.take(), [credit(id, 2, 4)]);
   first.end(1006);
   t.mock.timers.tick(10);
@@ -255,12 +257,12 @@ test("recovery: the open frame and the latest grant are resent; replayed items a
   second.receive(item(id, 4, 4));
   second.receive(item(id, 4, 4));
   second.receive(item(id, 5, 5));
-  await flush();
-  assert.deepEqual(seen.items.map((p) => p.percent), [1, 2, 3, 4, 5]);
+  assert.deepEqual(await iterator.next(), { done: false, value: { percent: 4 } });
+  assert.deepEqual(await iterator.next(), { done: false, value: { percent: 5 } });
   assert.deepEqual(second.take(), [credit(id, 4, 4)]);
   second.receive({ type: "__rpc_res", rpcId: id, payload: null });
-  await flush();
-  assert.equal(seen.status, "done");
+  assert.deepEqual(await iterator.next(), { done: true, value: undefined });
+  assert.deepEqual(second.take(), [credit(id, 5, 0)], "the reply: item 5 acknowledged");
 });
 
 test("a fresh session ends an open stream with CONNECTION_LOST, after its items", async (t) => {
@@ -431,4 +433,167 @@ test("an untyped client opens streams by name, with stream() or method(route, \"
   assert.deepEqual(a.items, ["x"]);
   assert.equal(a.status, "done");
   assert.equal(b.status, "done");
+});
+
+test("the reply acknowledges the items received past the latest grant, once, with a window of 0", async (t) => {
+  const { client, server } = setup(t);
+  const socket = server.last();
+  socket.ready();
+  // Ended with __rpc_res, its items not taken yet: all of them acknowledged.
+  const run = client.stream("jobs.run", { steps: 3 });
+  const [open] = socket.take();
+  const id = open?.["rpcId"];
+  for (let n = 1; n <= 3; n++) socket.receive(item(id, n, n));
+  assert.deepEqual(socket.take(), []);
+  socket.receive({ type: "__rpc_res", rpcId: id, payload: null });
+  assert.equal(socket.sent[socket.sent.length - 1], `{"type":"__credit","rpcId":"${String(id)}","payload":{"received":3,"window":0}}`);
+  assert.deepEqual(socket.take(), [credit(id, 3, 0)]);
+  const seen = consume(run);
+  await flush();
+  assert.deepEqual(seen.items.map((p) => p.percent), [1, 2, 3]);
+  assert.equal(seen.status, "done");
+  socket.receive({ type: "__rpc_res", rpcId: id, payload: null });
+  socket.receive(item(id, 4, 4));
+  assert.deepEqual(socket.take(), [], "taking the items and later frames send nothing more");
+
+  // Ended with __rpc_err after a grant that covered part of them.
+  const failing = client.stream("jobs.run", { steps: 9 }, { window: 4 });
+  const [openFailing] = socket.take();
+  const failingId = openFailing?.["rpcId"];
+  const iterator = failing[Symbol.asyncIterator]();
+  for (let n = 1; n <= 3; n++) socket.receive(item(failingId, n, n));
+  await iterator.next();
+  await iterator.next();
+  assert.deepEqual(socket.take(), [credit(failingId, 2, 4)]);
+  socket.receive({ type: "__rpc_err", rpcId: failingId, error: { code: "BUSY", message: "busy", path: null, data: null } });
+  assert.deepEqual(socket.take(), [credit(failingId, 3, 0)]);
+  assert.deepEqual(await iterator.next(), { done: false, value: { percent: 3 } });
+  await assert.rejects(iterator.next(), (e: unknown) => e instanceof CallError && e.code === "BUSY");
+  assert.deepEqual(socket.take(), []);
+
+  // Nothing received past the latest grant (or nothing at all): no ack.
+  client.stream("jobs.ticks");
+  const [openEmpty] = socket.take();
+  socket.receive({ type: "__rpc_res", rpcId: openEmpty?.["rpcId"], payload: null });
+  assert.deepEqual(socket.take(), []);
+  const one = client.stream("jobs.ticks", undefined, { window: 2 });
+  const [openOne] = socket.take();
+  const oneId = openOne?.["rpcId"];
+  const ones = one[Symbol.asyncIterator]();
+  socket.receive({ type: "__item", rpcId: oneId, n: 1, payload: 1 });
+  assert.deepEqual(await ones.next(), { done: false, value: 1 });
+  assert.deepEqual(socket.take(), [credit(oneId, 1, 2)]);
+  socket.receive({ type: "__rpc_res", rpcId: oneId, payload: null });
+  assert.deepEqual(socket.take(), []);
+});
+
+test("stopping after the reply with items unread sends no __cancel; everything received is acknowledged", async (t) => {
+  const { client, server } = setup(t);
+  const socket = server.last();
+  socket.ready();
+  const run = client.stream("jobs.run", { steps: 5 });
+  const [open] = socket.take();
+  const id = open?.["rpcId"];
+  for (let n = 1; n <= 5; n++) socket.receive(item(id, n, n));
+  socket.receive({ type: "__rpc_res", rpcId: id, payload: null });
+  const seen = consume(run, 2);
+  await flush();
+  assert.deepEqual(seen.items.map((p) => p.percent), [1, 2]);
+  assert.equal(seen.status, "done");
+  assert.deepEqual(socket.take(), [credit(id, 5, 0)], "items 3 to 5, unread, are acknowledged too");
+  run.cancel();
+  assert.deepEqual(socket.take(), []);
+
+  // Cancelled before its end: __cancel, no ack (the server forgets it).
+  const other = client.stream("jobs.run", { steps: 5 });
+  const [openOther] = socket.take();
+  const otherId = openOther?.["rpcId"];
+  socket.receive(item(otherId, 1, 1));
+  const early = consume(other, 1);
+  await flush();
+  assert.equal(early.status, "done");
+  assert.deepEqual(socket.take(), [{ type: "__cancel", rpcId: otherId }]);
+  socket.receive({ type: "__rpc_err", rpcId: otherId, error: { code: "CANCELLED", message: "cancelled", path: null, data: null } });
+  assert.deepEqual(socket.take(), []);
+});
+
+test("waiting with nothing buffered after taking items grants at once, below half the window, once per wait", async (t) => {
+  const { client, server } = setup(t);
+  const socket = server.last();
+  socket.ready();
+  const run = client.stream("jobs.run", { steps: 9 });
+  const [open] = socket.take();
+  const id = open?.["rpcId"];
+  const iterator = run[Symbol.asyncIterator]();
+  // Waiting before taking anything: the first grant stands.
+  const first = iterator.next();
+  await flush();
+  assert.deepEqual(socket.take(), []);
+  // The server stops after 3 items (its byte budget is full).
+  for (let n = 1; n <= 3; n++) socket.receive(item(id, n, n));
+  assert.deepEqual(await first, { done: false, value: { percent: 1 } });
+  assert.deepEqual(await iterator.next(), { done: false, value: { percent: 2 } });
+  assert.deepEqual(await iterator.next(), { done: false, value: { percent: 3 } });
+  assert.deepEqual(socket.take(), [], "3 of 16 taken, with items buffered: no grant yet");
+  const waiting = track(iterator.next());
+  assert.deepEqual(socket.take(), [credit(id, 3, 16)], "nothing buffered: a grant for the 3 taken, at once");
+  const alsoWaiting = track(iterator.next());
+  await flush();
+  assert.deepEqual(socket.take(), [], "once per wait");
+  assert.equal(waiting.status, "pending");
+  socket.receive(item(id, 4, 4));
+  socket.receive(item(id, 5, 5));
+  await flush();
+  assert.deepEqual(waiting.value, { done: false, value: { percent: 4 } });
+  assert.deepEqual(alsoWaiting.value, { done: false, value: { percent: 5 } });
+  assert.deepEqual(socket.take(), [], "items given to waiting next()s: the next wait grants");
+  const again = track(iterator.next());
+  assert.deepEqual(socket.take(), [credit(id, 5, 16)]);
+  socket.receive({ type: "__rpc_res", rpcId: id, payload: null });
+  await flush();
+  assert.deepEqual(again.value, { done: true, value: undefined });
+  assert.deepEqual(socket.take(), [], "everything acknowledged already");
+});
+
+test("a window above the server's cap does not starve: all the items the server sent, taken, are granted again", async (t) => {
+  const { client, server } = setup(t);
+  const socket = server.last();
+  socket.ready();
+  const run = client.stream("jobs.ticks", undefined, { window: 1000 });
+  const [open, grant] = socket.take();
+  const id = open?.["rpcId"];
+  assert.deepEqual(grant, credit(id, 0, 1000));
+  // The server capped the window at 256.
+  for (let n = 1; n <= 256; n++) socket.receive({ type: "__item", rpcId: id, n, payload: n });
+  const seen = consume(run);
+  await flush();
+  assert.equal(seen.items.length, 256);
+  assert.deepEqual(socket.take(), [credit(id, 256, 1000)]);
+  await flush();
+  assert.deepEqual(socket.take(), [], "no spinning");
+});
+
+test("a grant due while disconnected waits for the resumed session, after the open frame", async (t) => {
+  const { client, server } = setup(t);
+  const first = server.last();
+  first.ready({ sessionId: "s1" });
+  const run = client.stream("jobs.run", { steps: 9 });
+  const [open] = first.take();
+  const id = open?.["rpcId"];
+  const iterator = run[Symbol.asyncIterator]();
+  first.receive(item(id, 1, 1));
+  first.end(1006);
+  assert.deepEqual(await iterator.next(), { done: false, value: { percent: 1 } });
+  const waiting = track(iterator.next());
+  await flush();
+  assert.equal(waiting.status, "pending");
+  t.mock.timers.tick(10);
+  const second = server.last();
+  second.ready({ sessionId: "s1", recovered: true });
+  assert.deepEqual(second.take(), [open, credit(id, 1, 16)]);
+  second.receive(item(id, 2, 2));
+  second.receive({ type: "__rpc_res", rpcId: id, payload: null });
+  await flush();
+  assert.deepEqual(waiting.value, { done: false, value: { percent: 2 } });
+  assert.deepEqual(second.take(), [credit(id, 2, 0)]);
 });
