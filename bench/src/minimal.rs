@@ -53,7 +53,9 @@ async fn upgrade(State(rooms): State<Arc<Rooms>>, ws: WebSocketUpgrade) -> Respo
 }
 
 fn reply(rpc_id: &str, payload: &str) -> Message {
-    Message::Text(format!(r#"{{"type":"__rpc_res","rpcId":"{rpc_id}","payload":{payload}}}"#).into())
+    Message::Text(
+        format!(r#"{{"type":"__rpc_res","rpcId":"{rpc_id}","payload":{payload}}}"#).into(),
+    )
 }
 
 async fn connection(mut socket: WebSocket, rooms: Arc<Rooms>) {
@@ -103,14 +105,19 @@ async fn connection(mut socket: WebSocket, rooms: Arc<Rooms>) {
                 },
                 crate::wire::PUBLISH => match serde_json::from_str::<Publish>(payload) {
                     Ok(publish) => {
-                        let msg = serde_json::to_string(&Msg { ts: publish.ts }).unwrap_or_default();
+                        let msg =
+                            serde_json::to_string(&Msg { ts: publish.ts }).unwrap_or_default();
                         let event: Utf8Bytes =
                             format!(r#"{{"type":"{}","payload":{msg}}}"#, crate::wire::MSG).into();
                         let members = rooms
                             .members
                             .read()
                             .unwrap_or_else(std::sync::PoisonError::into_inner);
-                        for member in members.get(&publish.room).into_iter().flat_map(HashMap::values) {
+                        for member in members
+                            .get(&publish.room)
+                            .into_iter()
+                            .flat_map(HashMap::values)
+                        {
                             let _ = member.send(event.clone());
                         }
                         reply(rpc_id, "null")
