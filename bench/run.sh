@@ -9,7 +9,9 @@
 #
 # Settings (environment): ROUNDS (default 1), BENCH_SECONDS (measured
 # seconds of a and b, default 5), SCENARIOS (default "a b c d10k d50k e";
-# add "hostile" for the hostile clients, "ac" for the cost of declared
+# add "a256 b256 a1000 b1000" for scenarios a and b with 256 and 1000
+# connections (the tail latency under many connections), "hostile" for
+# the hostile clients, "ac" for the cost of declared
 # input constraints, "s1 s64" for streams beside jsonrpsee's
 # subscriptions, and "x" for fan-out across two nodes on Redis beside
 # socketioxide's Redis adapter (needs redis-server), none in the default
@@ -79,6 +81,8 @@ run() {
     d10k) args=(--scenario d --conns 10000) ;;
     d50k) args=(--scenario d --conns 50000) ;;
     a | ac | b) args+=(--seconds "$BENCH_SECONDS") ;;
+    a256 | b256 | a1000 | b1000)
+      args=(--scenario "${scenario:0:1}" --conns "${scenario:1}" --seconds "$BENCH_SECONDS") ;;
     hostile-*)
       args=(--scenario hostile --part "${scenario#hostile-}" --header-timeout "$HEADER_TIMEOUT")
       # The raw server has no header timeout to set.
@@ -192,7 +196,7 @@ for scenario in $SCENARIOS; do
     continue
   fi
   rounds=1
-  case $scenario in a | ac | b | c) rounds=$ROUNDS ;; esac
+  case $scenario in a | ac | b | c | a256 | b256 | a1000 | b1000) rounds=$ROUNDS ;; esac
   if [ "$scenario" = ac ]; then
     # zocket only: the raw server declares no constraints.
     echo "== scenario ac (a, with declared input constraints checked)"
@@ -202,7 +206,7 @@ for scenario in $SCENARIOS; do
   echo "== scenario $scenario"
   for round in $(seq "$rounds"); do
     # Alternate which server goes first, so drift hits both alike.
-    if [ $((round % 2)) -eq 1 ]; then order="zocket raw"; else order="raw zocket"; fi
+    if [ $((round % 2)) -eq 1 ]; then order="zocket minimal raw"; else order="raw minimal zocket"; fi
     for server in $order; do
       run "$server" "$scenario" || true
     done

@@ -425,8 +425,10 @@ async fn a_stream_goes_on_across_a_resumed_session_with_no_item_lost_or_repeated
     let mut cuts = 0;
     while let Some(item) = within("an item", stream.next()).await {
         got.push(item.expect("an item"));
-        // Cut the connection every 37 items, items in flight included.
-        if got.len() % 37 == 0 {
+        // Cut the connection every 37 items, items in flight included, and
+        // once near the end, when the handler has sent its last item and
+        // its reply waits in the reply cache.
+        if got.len() % 37 == 0 || got.len() as u64 == total - 3 {
             proxy.cut();
             cuts += 1;
             within("a recovered reconnection", async {
@@ -446,7 +448,7 @@ async fn a_stream_goes_on_across_a_resumed_session_with_no_item_lost_or_repeated
             .await;
         }
     }
-    assert!(cuts >= 10, "{cuts} cuts");
+    assert!(cuts >= 11, "{cuts} cuts");
     assert_eq!(got, (1..=total).collect::<Vec<_>>());
 }
 
@@ -568,4 +570,42 @@ async fn finished_streams_do_not_count_against_the_limit_and_a_resent_open_frame
     // Cancelling the finished ones forgets their items.
     c.send_json(json!({"type": "__cancel", "rpcId": id})).await;
     assert_eq!(c.reply(&id).await["error"]["code"], "CANCELLED");
+}
+
+#[tokio::test]
+async fn a_stream_that_ended_while_its_client_was_away_answers_its_resent_open_frame() {
+    let lab = lab(Config::default()).await;
+    let mut c = TestClient::connect(&lab.url()).await;
+    let session = c.ready["sessionId"].as_str().expect("a session").to_owned();
+    let id = c.start_call("jobs.count", json!(3)).await;
+    c.send_json(json!({"type": "__credit", "rpcId": id, "payload": {"received": 0, "window": 8}}))
+        .await;
+    for n in 1..=3 {
+        assert_eq!(c.next_of("__item").await["n"], n);
+    }
+    assert_eq!(c.reply(&id).await["type"], "__rpc_res");
+    // Gone without a close frame, nothing acknowledged: the items and the
+    // reply wait for a resume.
+    drop(c.into_inner());
+    let mut back = within("the resume", async {
+        loop {
+            let url = format!("{}?sessionId={session}&lastSeq=0", lab.url());
+            let c = TestClient::connect(&url).await;
+            if c.ready["recovered"] == true {
+                return c;
+            }
+        }
+    })
+    .await;
+    for n in 1..=3 {
+        assert_eq!(back.next_of("__item").await["n"], n, "replayed");
+    }
+    back.send_json(json!({"type": "jobs.count", "payload": 3, "rpcId": id}))
+        .await;
+    assert_eq!(
+        back.reply(&id).await,
+        json!({"type": "__rpc_res", "rpcId": id, "payload": null}),
+        "the stored reply, not a second run"
+    );
+    assert_eq!(lab.probe.attempted.load(Ordering::SeqCst), 3);
 }

@@ -213,6 +213,7 @@ fn label(options: &Options) -> String {
         ("d", Some(n)) if n % 1000 == 0 => format!("d{}k", n / 1000),
         ("d", Some(n)) => format!("d{n}"),
         ("d", None) => "d10k".into(),
+        ("a" | "b", Some(n)) if n != 64 => format!("{}{n}", options.scenario),
         (other, _) => other.into(),
     }
 }

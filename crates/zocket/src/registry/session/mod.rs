@@ -261,9 +261,10 @@ impl<C: Send + Sync + 'static> Session<C> {
             // From a connection already replaced: nothing to keep.
             return Begin::Run(Ticket::NONE);
         }
-        if state.running.contains_key(rpc_id) || state.streams.contains(rpc_id) {
+        if state.running.contains_key(rpc_id) || state.streams.is_running(rpc_id) {
             // Still running (its slot in the reply cache may have been
             // reused meanwhile): its reply goes to the live connection.
+            // A finished one is answered from the reply cache.
             return Begin::Running;
         }
         state.replies.begin(rpc_id, &self.hub.retained)

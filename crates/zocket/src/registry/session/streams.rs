@@ -97,6 +97,11 @@ impl Streams {
         self.flows.contains_key(rpc_id)
     }
 
+    /// Whether stream `rpc_id`'s handler still runs.
+    pub(crate) fn is_running(&self, rpc_id: &str) -> bool {
+        self.flows.get(rpc_id).is_some_and(|flow| flow.running)
+    }
+
     /// Forgets stream `rpc_id` if its handler has finished: the client
     /// cancelled it, it wants no more of its items.
     pub(crate) fn forget_finished(&mut self, rpc_id: &str, budget: &Budget) -> bool {
