@@ -609,3 +609,49 @@ async fn a_stream_that_ended_while_its_client_was_away_answers_its_resent_open_f
     );
     assert_eq!(lab.probe.attempted.load(Ordering::SeqCst), 3);
 }
+
+#[tokio::test]
+async fn a_stream_whose_session_did_not_come_back_ends_with_connection_lost() {
+    // No retention: a dropped connection ends its session, and the client
+    // reconnects to a fresh one.
+    let lab = lab(Config::default().session_retention(Duration::ZERO)).await;
+    let proxy = Proxy::start(lab.addr).await;
+    let backoff =
+        Backoff::new(Duration::from_millis(1), Duration::from_millis(20), 0.3).expect("valid");
+    let client = within(
+        "connect",
+        Client::builder().backoff(backoff).max_retries(200).connect(
+            &format!("ws://{}/", proxy.addr()),
+            &BTreeMap::<String, String>::new(),
+        ),
+    )
+    .await
+    .expect("connected");
+    let jobs = JobsClient::from_client(client);
+    let mut stream = within("open", jobs.count(&1_000_000))
+        .await
+        .expect("opened");
+    assert_eq!(
+        within("an item", stream.next())
+            .await
+            .expect("open")
+            .expect("an item"),
+        1
+    );
+    proxy.cut();
+    // The items already received come first, then the error, then the end.
+    let end = within("the end", async {
+        loop {
+            match stream.next().await {
+                Some(Ok(_)) => {}
+                other => return other,
+            }
+        }
+    })
+    .await;
+    assert!(
+        matches!(end, Some(Err(CallError::ConnectionLost))),
+        "{end:?}"
+    );
+    assert!(stream.next().await.is_none());
+}
