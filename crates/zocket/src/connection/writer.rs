@@ -1,4 +1,5 @@
-//! The writer task: drains the outbound queue into the socket, batching
+//! The writer (driven by the connection's task beside the reader): drains
+//! the outbound queue into the socket, batching
 //! what is queued into one flush, numbering events, and ending with the
 //! close frame the connection task asks for.
 
