@@ -1,7 +1,7 @@
-//! The writer (driven by the connection's task beside the reader): drains
-//! the outbound queue into the socket, batching
-//! what is queued into one flush, numbering events, and ending with the
-//! close frame the connection task asks for.
+//! The writer, driven by the connection's task beside the reader: drains
+//! the outbound queue into the socket, batching what is queued into one
+//! flush, numbering events, and ending with the close frame the
+//! connection asks for.
 
 use crate::registry::{DisconnectReason, Link, Outbound, Take};
 use axum::extract::ws::{CloseFrame, Message};
