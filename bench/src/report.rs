@@ -421,13 +421,18 @@ fn table(results: &Results) -> String {
     // zocket-shaped raw one.
     let _ = writeln!(
         out,
-        "| figure | zocket | minimal | raw (zocket-shaped) | zocket/baseline | target | verdict |"
+        "| figure | zocket | minimal | raw (zocket-shaped) | jsonrpsee | socketioxide | zocket/baseline | target | verdict |"
     );
-    let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | --- | --- |");
+    let _ = writeln!(
+        out,
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"
+    );
     for &(scenario, metric, label, target) in ROWS {
         let z = figure(results, "zocket", scenario, metric);
         let m = figure(results, "minimal", scenario, metric);
         let r = figure(results, "raw", scenario, metric);
+        let j = figure(results, "jsonrpsee", scenario, metric);
+        let s = figure(results, "socketioxide", scenario, metric);
         let skipped = figure(results, "zocket", scenario, "skipped_file_limit");
         if z.is_none() && r.is_none() && m.is_none() {
             let why = match skipped {
@@ -436,7 +441,7 @@ fn table(results: &Results) -> String {
             };
             let _ = writeln!(
                 out,
-                "| {label} | - | - | - | - | {} | {why} |",
+                "| {label} | - | - | - | - | - | - | {} | {why} |",
                 target_text(target)
             );
             continue;
@@ -466,10 +471,12 @@ fn table(results: &Results) -> String {
         let ratio_text = ratio.map_or("-".into(), |ratio| format!("{ratio:.2}"));
         let _ = writeln!(
             out,
-            "| {label} | {} | {} | {} | {ratio_text} | {} | {verdict} |",
+            "| {label} | {} | {} | {} | {} | {} | {ratio_text} | {} | {verdict} |",
             show(z),
             show(m),
             show(r),
+            show(j),
+            show(s),
             target_text(target)
         );
     }

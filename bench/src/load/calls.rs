@@ -22,6 +22,89 @@ struct Counted {
     latencies: Latencies,
 }
 
+/// The protocol `math.add` is called in: zocket's (zocket, minimal,
+/// raw), JSON-RPC 2.0 (jsonrpsee), or Socket.IO events with
+/// acknowledgements (socketioxide).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Proto {
+    Zocket,
+    JsonRpc,
+    SocketIo,
+}
+
+impl Proto {
+    fn of(server: &str) -> Self {
+        match server {
+            "jsonrpsee" => Self::JsonRpc,
+            "socketioxide" => Self::SocketIo,
+            _ => Self::Zocket,
+        }
+    }
+
+    /// The call `a + 1` with id `id`.
+    fn call(self, route: &str, id: u64) -> Message {
+        match self {
+            Self::Zocket => client::call_frame(route, &format!(r#"{{"a":{id},"b":1}}"#), id),
+            Self::JsonRpc => Message::text(format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"{route}","params":{{"a":{id},"b":1}}}}"#
+            )),
+            Self::SocketIo => Message::text(format!(r#"42{id}["{route}",{{"a":{id},"b":1}}]"#)),
+        }
+    }
+
+    /// A reply's id and sum; `Ok(None)` for a frame that is no reply (a
+    /// Socket.IO ping).
+    fn reply(self, text: &str) -> Result<Option<(u64, f64)>, String> {
+        let bad = || format!("unexpected frame {text}");
+        match self {
+            Self::Zocket => {
+                let frame = Frame::parse(text)?;
+                if frame.ty != "__rpc_res" {
+                    return Err(bad());
+                }
+                let id = frame
+                    .rpc_id
+                    .as_deref()
+                    .and_then(|id| id.parse().ok())
+                    .ok_or("bad rpcId")?;
+                let sum = serde_json::from_str(frame.payload())
+                    .map_err(|err| format!("bad sum: {err}"))?;
+                Ok(Some((id, sum)))
+            }
+            Self::JsonRpc => {
+                #[derive(serde::Deserialize)]
+                struct Response {
+                    id: u64,
+                    result: f64,
+                }
+                let response: Response = serde_json::from_str(text).map_err(|_| bad())?;
+                Ok(Some((response.id, response.result)))
+            }
+            Self::SocketIo => {
+                if text == "2" {
+                    return Ok(None);
+                }
+                let rest = text.strip_prefix("43").ok_or_else(bad)?;
+                let digits = rest.find('[').ok_or_else(bad)?;
+                let id = rest[..digits].parse().map_err(|_| bad())?;
+                let [sum]: [f64; 1] = serde_json::from_str(&rest[digits..]).map_err(|_| bad())?;
+                Ok(Some((id, sum)))
+            }
+        }
+    }
+}
+
+/// Connects in `proto`: zocket's `__ready`, a plain socket for JSON-RPC,
+/// Socket.IO's open and connect packets.
+async fn connect(proto: Proto, addr: std::net::SocketAddr) -> Result<Ws, String> {
+    let stage = |(stage, err): (client::Stage, String)| format!("{stage:?}: {err}");
+    match proto {
+        Proto::Zocket => client::connect(addr).await.map_err(stage),
+        Proto::JsonRpc => client::connect_plain(addr).await.map_err(stage),
+        Proto::SocketIo => super::crossnode::socketio_connect(addr).await,
+    }
+}
+
 pub(crate) async fn run(
     options: &Options,
     conns: usize,
@@ -29,13 +112,10 @@ pub(crate) async fn run(
     route: &'static str,
 ) -> Result<Map<String, Value>, String> {
     let conns = options.conns.unwrap_or(conns);
+    let proto = Proto::of(&options.server);
     let mut sockets = Vec::with_capacity(conns);
     for _ in 0..conns {
-        sockets.push(
-            client::connect(options.addr)
-                .await
-                .map_err(|(stage, err)| format!("{stage:?}: {err}"))?,
-        );
+        sockets.push(connect(proto, options.addr).await?);
     }
     let start = Instant::now();
     let measure_from = start + WARM_UP;
@@ -43,7 +123,7 @@ pub(crate) async fn run(
     let until = measure_from + measure;
     let tasks: Vec<_> = sockets
         .into_iter()
-        .map(|ws| tokio::spawn(caller(ws, route, in_flight, measure_from, until)))
+        .map(|ws| tokio::spawn(caller(proto, ws, route, in_flight, measure_from, until)))
         .collect();
     tokio::time::sleep_until(measure_from.into()).await;
     let cpu = CpuMeter::start(options.pid);
@@ -70,6 +150,7 @@ pub(crate) async fn run(
 /// Keeps `in_flight` calls going until `until`; counts the replies that
 /// arrive from `measure_from` on, and checks each sum.
 async fn caller(
+    proto: Proto,
     ws: Ws,
     route: &'static str,
     in_flight: usize,
@@ -80,7 +161,7 @@ async fn caller(
     let mut sent: HashMap<u64, Instant> = HashMap::with_capacity(in_flight * 2);
     let mut next = 0u64;
     let mut counted = Counted::default();
-    let send = |id: u64| client::call_frame(route, &format!(r#"{{"a":{id},"b":1}}"#), id);
+    let send = |id: u64| proto.call(route, id);
     for _ in 0..in_flight {
         next += 1;
         sent.insert(next, Instant::now());
@@ -96,18 +177,14 @@ async fn caller(
         let Message::Text(text) = message else {
             continue;
         };
-        let frame = Frame::parse(text.as_str())?;
-        if frame.ty != "__rpc_res" {
-            return Err(format!("unexpected frame {}", text.as_str()));
-        }
-        let id: u64 = frame
-            .rpc_id
-            .as_deref()
-            .and_then(|id| id.parse().ok())
-            .ok_or("bad rpcId")?;
+        let Some((id, sum)) = proto.reply(text.as_str())? else {
+            // Engine.IO's ping: answered, or the server drops us.
+            tx.send(Message::text("3"))
+                .await
+                .map_err(|err| err.to_string())?;
+            continue;
+        };
         let at = sent.remove(&id).ok_or("reply to an unknown call")?;
-        let sum: f64 =
-            serde_json::from_str(frame.payload()).map_err(|err| format!("bad sum: {err}"))?;
         if sum != (id + 1) as f64 {
             return Err(format!("math.add {id} + 1 gave {sum}"));
         }

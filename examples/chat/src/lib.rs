@@ -310,5 +310,6 @@ const RUNTIME: &[(&str, &str)] = &[
     runtime!("errors.js"),
     runtime!("internal.js"),
     runtime!("session.js"),
+    runtime!("stream.js"),
     runtime!("types.js"),
 ];
