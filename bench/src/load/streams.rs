@@ -74,7 +74,6 @@ pub(crate) async fn run(options: &Options, streams: usize) -> Result<Map<String,
     if !jsonrpsee {
         metrics.insert("window".into(), Value::from(WINDOW));
     }
-    metrics.insert("in_order".into(), Value::from(true));
     Ok(metrics)
 }
 
