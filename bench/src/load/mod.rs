@@ -51,19 +51,21 @@ pub(crate) struct Options {
     seconds: f64,
     /// Events published in the fan-out scenario.
     events: Option<usize>,
+    /// Calls in flight per connection in scenario b (default 8).
+    in_flight: Option<usize>,
 }
 
 const USAGE: &str = "usage:
   bench-load run --addr 127.0.0.1:PORT [--addr2 127.0.0.1:PORT] --server NAME
                  --scenario a|ac|b|c|d|e|s1|s64|x|hostile
-                 [--pid PID] [--conns N] [--seconds S] [--events N]
+                 [--pid PID] [--conns N] [--seconds S] [--events N] [--in-flight N]
                  [--part slowloris|rooms|replies] [--header-timeout S]
   bench-load table FILE...
 
 scenarios:
   a  calls, 64 connections, 1 call in flight each
   ac a on math.addChecked, whose input declares ranges (zocket only)
-  b  calls, 64 connections, 8 calls in flight each (pipelined)
+  b  calls, 64 connections, 8 calls in flight each (pipelined; --in-flight)
   c  fan-out: 1000 members of one room, one publisher (--events, default 1000)
   d  memory per idle connection (--conns, default 10000; needs --pid)
   e  10000 connections in a burst, one call each right after __ready
@@ -114,6 +116,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         conns: None,
         seconds: 5.0,
         events: None,
+        in_flight: None,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -139,6 +142,13 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--conns" => options.conns = Some(value.parse().map_err(|_| bad("a count"))?),
             "--seconds" => options.seconds = value.parse().map_err(|_| bad("seconds"))?,
             "--events" => options.events = Some(value.parse().map_err(|_| bad("a count"))?),
+            "--in-flight" => {
+                let n: usize = value.parse().map_err(|_| bad("a count"))?;
+                if !(1..=1024).contains(&n) {
+                    return Err("--in-flight must be from 1 to 1024".into());
+                }
+                options.in_flight = Some(n);
+            }
             "--part" => options.part = Some(value.clone()),
             "--header-timeout" => {
                 options.header_timeout = value.parse().map_err(|_| bad("seconds"))?;
@@ -180,7 +190,10 @@ fn run(options: Options) -> Result<(), String> {
             match scenario.as_str() {
                 "a" => one(calls::run(&options, 64, 1, crate::wire::ADD).await),
                 "ac" => one(calls::run(&options, 64, 1, crate::wire::ADD_CHECKED).await),
-                "b" => one(calls::run(&options, 64, 8, crate::wire::ADD).await),
+                "b" => {
+                    let in_flight = options.in_flight.unwrap_or(8);
+                    one(calls::run(&options, 64, in_flight, crate::wire::ADD).await)
+                }
                 "c" => one(fanout::run(&options).await),
                 "d" => one(conns::idle(&options).await),
                 "e" => one(conns::burst(&options).await),
