@@ -9,13 +9,12 @@
 //! sessions, numbering events for recovery) is what the ratios against it
 //! cost.
 
+use crate::raw::Envelope;
 use crate::wire::{Add, Join, Msg, Publish};
 use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
-use serde::Deserialize;
 use serde_json::value::RawValue;
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -28,16 +27,6 @@ const READY: &str = r#"{"type":"__ready","payload":{"clientId":"0","sessionId":"
 struct Rooms {
     members: RwLock<HashMap<String, HashMap<u64, mpsc::UnboundedSender<Utf8Bytes>>>>,
     next: AtomicU64,
-}
-
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(rename = "type", borrow)]
-    route: Cow<'a, str>,
-    #[serde(borrow, default)]
-    payload: Option<&'a RawValue>,
-    #[serde(rename = "rpcId", borrow, default)]
-    rpc_id: Option<Cow<'a, str>>,
 }
 
 /// The minimal server's axum app: the WebSocket on every path.

@@ -46,15 +46,15 @@ struct Hub {
     next: AtomicU64,
 }
 
-/// A client frame.
+/// A client frame (the minimal server reads it too).
 #[derive(Deserialize)]
-struct Envelope<'a> {
+pub(crate) struct Envelope<'a> {
     #[serde(rename = "type", borrow)]
-    route: Cow<'a, str>,
+    pub(crate) route: Cow<'a, str>,
     #[serde(borrow, default)]
-    payload: Option<&'a RawValue>,
+    pub(crate) payload: Option<&'a RawValue>,
     #[serde(rename = "rpcId", borrow, default)]
-    rpc_id: Option<Cow<'a, str>>,
+    pub(crate) rpc_id: Option<Cow<'a, str>>,
 }
 
 /// The raw server's axum app: the WebSocket on every path.

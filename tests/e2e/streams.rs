@@ -179,6 +179,22 @@ impl Lab {
     }
 }
 
+/// A client through `proxy` that reconnects at once, for as long as a
+/// test needs.
+async fn through(proxy: &Proxy) -> Client {
+    let backoff =
+        Backoff::new(Duration::from_millis(1), Duration::from_millis(20), 0.3).expect("valid");
+    within(
+        "connect",
+        Client::builder().backoff(backoff).max_retries(200).connect(
+            &format!("ws://{}/", proxy.addr()),
+            &BTreeMap::<String, String>::new(),
+        ),
+    )
+    .await
+    .expect("connected")
+}
+
 async fn typed(url: &str) -> JobsClient {
     let client = within(
         "connect",
@@ -406,17 +422,7 @@ async fn streams_are_limited_per_connection_and_windows_capped() {
 async fn a_stream_goes_on_across_a_resumed_session_with_no_item_lost_or_repeated() {
     let lab = lab(Config::default()).await;
     let proxy = Proxy::start(lab.addr).await;
-    let backoff =
-        Backoff::new(Duration::from_millis(1), Duration::from_millis(20), 0.3).expect("valid");
-    let client = within(
-        "connect",
-        Client::builder().backoff(backoff).max_retries(200).connect(
-            &format!("ws://{}/", proxy.addr()),
-            &BTreeMap::<String, String>::new(),
-        ),
-    )
-    .await
-    .expect("connected");
+    let client = through(&proxy).await;
     let mut states = client.state_changes();
     let jobs = JobsClient::from_client(client.clone());
     let total = 400;
@@ -616,17 +622,7 @@ async fn a_stream_whose_session_did_not_come_back_ends_with_connection_lost() {
     // reconnects to a fresh one.
     let lab = lab(Config::default().session_retention(Duration::ZERO)).await;
     let proxy = Proxy::start(lab.addr).await;
-    let backoff =
-        Backoff::new(Duration::from_millis(1), Duration::from_millis(20), 0.3).expect("valid");
-    let client = within(
-        "connect",
-        Client::builder().backoff(backoff).max_retries(200).connect(
-            &format!("ws://{}/", proxy.addr()),
-            &BTreeMap::<String, String>::new(),
-        ),
-    )
-    .await
-    .expect("connected");
+    let client = through(&proxy).await;
     let jobs = JobsClient::from_client(client);
     let mut stream = within("open", jobs.count(&1_000_000))
         .await

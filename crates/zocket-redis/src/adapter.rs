@@ -389,7 +389,10 @@ impl Adapter for RedisAdapter {
         let shared = &self.inner.shared;
         let local = shared.local.send(target, except, event);
         if let Target::Clients(ids) = target
-            && ids.iter().all(|id| lock(&shared.conns).contains(id))
+            && {
+                let conns = lock(&shared.conns);
+                ids.iter().all(|id| conns.contains(id))
+            }
         {
             // Every recipient is here: nothing for the other nodes.
             return local;
