@@ -11,6 +11,7 @@ mod cancel;
 mod chat;
 mod client;
 mod client_resilience;
+mod cluster;
 mod compat;
 mod constraints;
 mod context;

@@ -1,6 +1,7 @@
 //! A small WebSocket test client and helpers to run servers on 127.0.0.1,
 //! or in memory through zocket's test kit where a real socket adds nothing.
 
+pub mod cluster;
 pub mod proxy;
 pub mod redis;
 

@@ -28,6 +28,28 @@ struct Control {
     /// When set, the next server→client chunk is cut after this many bytes
     /// and the connection dropped.
     cut_mid_frame: watch::Sender<Option<usize>>,
+    /// The servers new connections go to, in turn.
+    upstreams: std::sync::Mutex<Vec<SocketAddr>>,
+    /// Counts connections, to take the upstreams in turn.
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl Control {
+    /// A connection to the next upstream that answers, if any.
+    async fn connect(&self) -> Option<TcpStream> {
+        let upstreams = self
+            .upstreams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let first = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        for i in 0..upstreams.len() {
+            if let Ok(stream) = TcpStream::connect(upstreams[(first + i) % upstreams.len()]).await {
+                return Some(stream);
+            }
+        }
+        None
+    }
 }
 
 /// A running proxy; dropping it stops accepting.
@@ -40,12 +62,21 @@ pub struct Proxy {
 impl Proxy {
     /// Proxies a new listener on 127.0.0.1 to `upstream`.
     pub async fn start(upstream: SocketAddr) -> Self {
+        Self::start_many(vec![upstream]).await
+    }
+
+    /// Proxies a new listener on 127.0.0.1 to several servers: each new
+    /// connection goes to the next one in turn that accepts it (a load
+    /// balancer without sticky sessions).
+    pub async fn start_many(upstreams: Vec<SocketAddr>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let control = Arc::new(Control {
             fault: watch::channel(Fault::None).0,
             cuts: watch::channel(0).0,
             cut_mid_frame: watch::channel(None).0,
+            upstreams: std::sync::Mutex::new(upstreams),
+            next: std::sync::atomic::AtomicUsize::new(0),
         });
         let task = tokio::spawn({
             let control = control.clone();
@@ -58,7 +89,7 @@ impl Proxy {
                         drop(client);
                         continue;
                     }
-                    tokio::spawn(pipe(client, upstream, control.clone()));
+                    tokio::spawn(pipe(client, control.clone()));
                 }
             }
         });
@@ -72,6 +103,15 @@ impl Proxy {
     /// The address clients connect to.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The servers new connections go to from now on (open ones stay).
+    pub fn set_upstreams(&self, upstreams: Vec<SocketAddr>) {
+        *self
+            .control
+            .upstreams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = upstreams;
     }
 
     /// Sets the fault for all traffic from now on.
@@ -98,8 +138,8 @@ impl Drop for Proxy {
     }
 }
 
-async fn pipe(client: TcpStream, upstream: SocketAddr, control: Arc<Control>) {
-    let Ok(server) = TcpStream::connect(upstream).await else {
+async fn pipe(client: TcpStream, control: Arc<Control>) {
+    let Some(server) = control.connect().await else {
         return;
     };
     let _ = client.set_nodelay(true);

@@ -3,21 +3,22 @@
 //! order), the subscriber (other nodes' messages, delivered locally) and
 //! the heartbeat (this node's entry in the cluster's connection list).
 
-use crate::wire::{Message, NodeId, Targets};
+use crate::wire::{Control, Message, NodeId, Targets};
 use fred::clients::SubscriberClient;
 use fred::prelude::{
-    ClientLike, Config, EventInterface, KeysInterface, PubsubInterface, ReconnectPolicy,
-    SetsInterface, SortedSetsInterface,
+    ClientLike, Config, EventInterface, HashesInterface, KeysInterface, PubsubInterface,
+    ReconnectPolicy, SetsInterface, SortedSetsInterface,
 };
 use fred::types::Value;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use zocket::ClientId;
 use zocket::adapter::{Adapter, EncodedEvent, MemoryAdapter, Recipient, Target};
+use zocket::store::{LocalSessions, Prepare, SessionRecord, SessionSnapshot, SessionStore, Taken};
 
 /// How often a node refreshes its entry.
 const HEARTBEAT: Duration = Duration::from_secs(5);
@@ -28,6 +29,9 @@ const NODE_TTL: Duration = Duration::from_secs(15);
 const RECEIVE_BUFFER: usize = 4096;
 /// Messages published in one pipeline at most.
 const BATCH: usize = 256;
+/// How long a node waits for another to hand a session over before it
+/// takes the session as orphaned (its node was killed).
+const TAKE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Why the adapter could not start, or a cluster-wide query failed.
 #[derive(Debug)]
@@ -69,6 +73,14 @@ pub struct Stats {
     pub receive_lost: u64,
     /// Messages that were not zocket messages, dropped.
     pub malformed: u64,
+    /// Sessions that moved here whole from another node.
+    pub sessions_in: u64,
+    /// Sessions this node handed over to another.
+    pub sessions_out: u64,
+    /// Sessions that came back here from their record only, their node not
+    /// answering (killed): their events since the client's last and the
+    /// replies of their calls in flight were lost.
+    pub sessions_orphaned: u64,
 }
 
 #[derive(Default)]
@@ -78,6 +90,9 @@ struct Counters {
     received: AtomicU64,
     receive_lost: AtomicU64,
     malformed: AtomicU64,
+    sessions_in: AtomicU64,
+    sessions_out: AtomicU64,
+    sessions_orphaned: AtomicU64,
 }
 
 impl Counters {
@@ -92,6 +107,26 @@ enum Outgoing {
     Event(Vec<u8>),
     Added(ClientId),
     Removed(ClientId),
+    /// A control message, on `channel`.
+    Control(String, Vec<u8>),
+    /// A session's record (session id, bytes).
+    Save(String, Vec<u8>),
+    /// A session ended or moved away: its record goes.
+    Forget(String),
+}
+
+impl Outgoing {
+    /// What it holds in the queue, for its byte budget.
+    fn bytes(&self) -> usize {
+        match self {
+            Self::Added(id) | Self::Removed(id) => id.as_str().len() + 16,
+            Self::Event(message) => message.len(),
+            Self::Control(channel, bytes) | Self::Save(channel, bytes) => {
+                channel.len() + bytes.len() + 16
+            }
+            Self::Forget(session) => session.len() + 16,
+        }
+    }
 }
 
 /// What the adapter and its tasks share.
@@ -105,7 +140,40 @@ struct Shared {
     conns_stale: AtomicBool,
     /// Bytes of events waiting in the publish queue.
     queued: AtomicUsize,
+    max_queued: usize,
     keys: Keys,
+    /// The publish queue, for what is not numbered (control messages,
+    /// records).
+    unnumbered: mpsc::UnboundedSender<Outgoing>,
+    /// Numbers this node's sends (every send, published or not).
+    sent: AtomicU64,
+    /// This node's sessions, once a server bound them.
+    sessions: OnceLock<Arc<dyn LocalSessions>>,
+    /// How long a session without a connection is kept (the server's
+    /// retention), once bound.
+    retention: OnceLock<Duration>,
+    /// Sessions this node asked for, by request number.
+    takes: Mutex<HashMap<u64, oneshot::Sender<Option<String>>>>,
+    requests: AtomicU64,
+}
+
+impl Shared {
+    /// Queues what is not numbered, within the queue's byte budget;
+    /// `false` when it did not fit.
+    fn queue(&self, out: Outgoing) -> bool {
+        let bytes = out.bytes();
+        if self.queued.fetch_add(bytes, Ordering::AcqRel) + bytes > self.max_queued {
+            self.queued.fetch_sub(bytes, Ordering::AcqRel);
+            // The list is written again in full at the next heartbeat.
+            self.conns_stale.store(true, Ordering::Relaxed);
+            return false;
+        }
+        self.unnumbered.send(out).is_ok()
+    }
+
+    fn node_u128(&self) -> u128 {
+        u128::from_be_bytes(self.node)
+    }
 }
 
 #[derive(Clone)]
@@ -120,6 +188,14 @@ impl Keys {
     fn conns(&self, node: &str) -> String {
         format!("{}:conns:{node}", self.prefix)
     }
+
+    fn sessions(&self, node: &str) -> String {
+        format!("{}:sessions:{node}", self.prefix)
+    }
+
+    fn node_channel(&self, node: &str) -> String {
+        format!("{}:node:{node}", self.prefix)
+    }
 }
 
 struct Inner {
@@ -127,7 +203,6 @@ struct Inner {
     /// The publish queue, and the last sequence number given: numbered and
     /// queued under one lock, so messages are published in their order.
     outbox: Mutex<(mpsc::UnboundedSender<Outgoing>, u64)>,
-    max_queued: usize,
     client: fred::clients::Client,
     subscriber: SubscriberClient,
     tasks: Vec<JoinHandle<()>>,
@@ -208,23 +283,6 @@ impl RedisAdapterBuilder {
         let client = builder.build()?;
         let subscriber = builder.build_subscriber_client()?;
         let messages = subscriber.message_rx();
-        let connected = async {
-            client.init().await?;
-            subscriber.init().await?;
-            // Subscribed before the first send can be published: every
-            // message of another node from here on reaches this one.
-            subscriber
-                .subscribe(format!("{}:events", self.prefix))
-                .await?;
-            Ok::<_, fred::error::Error>(())
-        };
-        if let Err(err) = connected.await {
-            // Their reconnection tasks would otherwise run on.
-            let _ = client.quit().await;
-            let _ = subscriber.quit().await;
-            return Err(err.into());
-        }
-
         let mut node = [0u8; 16];
         getrandom::fill(&mut node).map_err(|err| {
             Error(fred::error::Error::new(
@@ -239,6 +297,23 @@ impl RedisAdapterBuilder {
             prefix: self.prefix,
             node: node_hex,
         };
+        let connected = async {
+            client.init().await?;
+            subscriber.init().await?;
+            // Subscribed before the first send can be published: every
+            // message of another node from here on reaches this one.
+            subscriber.subscribe(keys.channel.clone()).await?;
+            subscriber.subscribe(keys.node_channel(&keys.node)).await?;
+            Ok::<_, fred::error::Error>(())
+        };
+        if let Err(err) = connected.await {
+            // Their reconnection tasks would otherwise run on.
+            let _ = client.quit().await;
+            let _ = subscriber.quit().await;
+            return Err(err.into());
+        }
+
+        let (outbox, queue) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             local: MemoryAdapter::new(),
             node,
@@ -246,9 +321,15 @@ impl RedisAdapterBuilder {
             conns: Mutex::new(HashSet::new()),
             conns_stale: AtomicBool::new(false),
             queued: AtomicUsize::new(0),
+            max_queued: self.max_queued_bytes,
             keys: keys.clone(),
+            unnumbered: outbox.clone(),
+            sent: AtomicU64::new(0),
+            sessions: OnceLock::new(),
+            retention: OnceLock::new(),
+            takes: Mutex::new(HashMap::new()),
+            requests: AtomicU64::new(0),
         });
-        let (outbox, queue) = mpsc::unbounded_channel();
         let tasks = vec![
             subscriber.manage_subscriptions(),
             tokio::spawn(receive(shared.clone(), messages)),
@@ -260,7 +341,6 @@ impl RedisAdapterBuilder {
             inner: Arc::new(Inner {
                 shared,
                 outbox: Mutex::new((outbox, 0)),
-                max_queued: self.max_queued_bytes,
                 client,
                 subscriber,
                 tasks,
@@ -299,6 +379,9 @@ impl RedisAdapter {
             received: c.received.load(Ordering::Relaxed),
             receive_lost: c.receive_lost.load(Ordering::Relaxed),
             malformed: c.malformed.load(Ordering::Relaxed),
+            sessions_in: c.sessions_in.load(Ordering::Relaxed),
+            sessions_out: c.sessions_out.load(Ordering::Relaxed),
+            sessions_orphaned: c.sessions_orphaned.load(Ordering::Relaxed),
         }
     }
 
@@ -336,18 +419,7 @@ impl RedisAdapter {
 
     /// Queues a connection list update, within the queue's byte budget.
     fn queue(&self, out: Outgoing) {
-        let shared = &self.inner.shared;
-        let bytes = match &out {
-            Outgoing::Added(id) | Outgoing::Removed(id) => id.as_str().len() + 16,
-            Outgoing::Event(message) => message.len(),
-        };
-        if shared.queued.fetch_add(bytes, Ordering::AcqRel) + bytes > self.inner.max_queued {
-            shared.queued.fetch_sub(bytes, Ordering::AcqRel);
-            // The list is written again in full at the next heartbeat.
-            shared.conns_stale.store(true, Ordering::Relaxed);
-            return;
-        }
-        let _ = lock(&self.inner.outbox).0.send(out);
+        self.inner.shared.queue(out);
     }
 }
 
@@ -387,6 +459,10 @@ impl Adapter for RedisAdapter {
     /// known when the send returns.
     fn send(&self, target: Target<'_>, except: &[ClientId], event: &EncodedEvent) -> usize {
         let shared = &self.inner.shared;
+        // Every send gets an id, unique in the cluster: a session moving
+        // between nodes gets an event that reached both once.
+        let id = shared.sent.fetch_add(1, Ordering::Relaxed) + 1;
+        let event = &event.with_origin(shared.node_u128(), id);
         let local = shared.local.send(target, except, event);
         if let Target::Clients(ids) = target
             && {
@@ -408,6 +484,7 @@ impl Adapter for RedisAdapter {
         let mut message = Message {
             node: shared.node,
             seq: 0,
+            id,
             targets: Targets::from_target(target),
             except: except.to_vec(),
             event: event.clone(),
@@ -420,7 +497,7 @@ impl Adapter for RedisAdapter {
             return local;
         };
         let len = bytes.len();
-        if shared.queued.fetch_add(len, Ordering::AcqRel) + len > self.inner.max_queued {
+        if shared.queued.fetch_add(len, Ordering::AcqRel) + len > shared.max_queued {
             shared.queued.fetch_sub(len, Ordering::AcqRel);
             drop(outbox);
             lost("redis publish queue full");
@@ -450,29 +527,47 @@ async fn publish(
 ) {
     let keys = shared.keys.clone();
     let conns_key = keys.conns(&keys.node);
+    let sessions_key = keys.sessions(&keys.node);
     let mut batch = Vec::with_capacity(BATCH);
     while queue.recv_many(&mut batch, BATCH).await > 0 {
         let pipeline = client.pipeline();
         let mut events = Vec::with_capacity(batch.len());
         let mut bytes = 0;
         for out in batch.drain(..) {
+            bytes += out.bytes();
             let queued: Result<(), _> = match out {
                 Outgoing::Event(message) => {
-                    bytes += message.len();
                     events.push(true);
                     pipeline
                         .publish(&keys.channel, Value::from(message.into_boxed_slice()))
                         .await
                 }
                 Outgoing::Added(id) => {
-                    bytes += id.as_str().len() + 16;
                     events.push(false);
                     pipeline.sadd(&conns_key, id.as_str()).await
                 }
                 Outgoing::Removed(id) => {
-                    bytes += id.as_str().len() + 16;
                     events.push(false);
                     pipeline.srem(&conns_key, id.as_str()).await
+                }
+                Outgoing::Control(channel, message) => {
+                    events.push(false);
+                    pipeline
+                        .publish(channel, Value::from(message.into_boxed_slice()))
+                        .await
+                }
+                Outgoing::Save(session, record) => {
+                    events.push(false);
+                    pipeline
+                        .hset(
+                            &sessions_key,
+                            (session, Value::from(record.into_boxed_slice())),
+                        )
+                        .await
+                }
+                Outgoing::Forget(session) => {
+                    events.push(false);
+                    pipeline.hdel(&sessions_key, session).await
                 }
             };
             if queued.is_err() {
@@ -535,10 +630,21 @@ async fn receive(
             }
             Err(RecvError::Closed) => return,
         };
-        if message.channel != shared.keys.channel {
+        let on_events = message.channel == shared.keys.channel;
+        let Some(bytes) = message.value.as_bytes() else {
+            shared
+                .stats
+                .add(&shared.stats.malformed, "zocket_redis_malformed_total", 1);
+            continue;
+        };
+        if let Some(control) = Control::decode(bytes) {
+            control_message(&shared, control, on_events);
             continue;
         }
-        let Some(message) = message.value.as_bytes().and_then(Message::decode) else {
+        if !on_events {
+            continue;
+        }
+        let Some(message) = Message::decode(bytes) else {
             shared
                 .stats
                 .add(&shared.stats.malformed, "zocket_redis_malformed_total", 1);
@@ -574,7 +680,227 @@ async fn receive(
         shared
             .stats
             .add(&shared.stats.received, "zocket_redis_received_total", 1);
-        shared.local.send(target, &message.except, &message.event);
+        let event = message
+            .event
+            .with_origin(u128::from_be_bytes(message.node), message.id);
+        shared.local.send(target, &message.except, &event);
+    }
+}
+
+/// A message moving a session: a request for a session this node holds
+/// (handed over here, in the order of the events channel, so that every
+/// event before it reached the session here), the answer to this node's
+/// request, or a reply forwarded to a session that moved here.
+fn control_message(shared: &Arc<Shared>, control: Control, on_events: bool) {
+    match control {
+        Control::Take {
+            session,
+            holder,
+            from,
+            request,
+        } if on_events && holder == shared.keys.node => {
+            let Some(sessions) = shared.sessions.get() else {
+                return;
+            };
+            let to = shared.keys.node_channel(&from);
+            let forward = {
+                let shared = shared.clone();
+                let (session, to) = (session.clone(), to.clone());
+                Box::new(move |rpc_id: &str, reply: &str| {
+                    let control = Control::Reply {
+                        session: session.clone(),
+                        rpc_id: rpc_id.to_owned(),
+                        reply: reply.to_owned(),
+                    };
+                    shared.queue(Outgoing::Control(to.clone(), control.encode()));
+                }) as zocket::store::ForwardReply
+            };
+            let snapshot = sessions.hand_over(&session, forward);
+            if snapshot.is_some() {
+                shared.stats.add(
+                    &shared.stats.sessions_out,
+                    "zocket_redis_sessions_out_total",
+                    1,
+                );
+                shared.queue(Outgoing::Forget(session));
+            }
+            let give = Control::Give {
+                request,
+                snapshot: snapshot
+                    .map(|snapshot| String::from_utf8(snapshot.to_bytes()).unwrap_or_default()),
+            };
+            shared.queue(Outgoing::Control(to, give.encode()));
+        }
+        Control::Give { request, snapshot } if !on_events => {
+            if let Some(waiter) = lock(&shared.takes).remove(&request) {
+                let _ = waiter.send(snapshot);
+            }
+        }
+        Control::Reply {
+            session,
+            rpc_id,
+            reply,
+        } if !on_events => {
+            if let Some(sessions) = shared.sessions.get() {
+                sessions.forwarded_reply(&session, &rpc_id, &reply);
+            }
+        }
+        _ => {}
+    }
+}
+
+impl SessionStore for RedisAdapter {
+    fn bind(&self, sessions: Arc<dyn LocalSessions>, retention: Duration) {
+        let shared = &self.inner.shared;
+        if shared.sessions.set(sessions).is_err() {
+            tracing::warn!("a redis adapter serves the sessions of one server only");
+        }
+        let _ = shared.retention.set(retention);
+    }
+
+    fn save(&self, record: &SessionRecord) {
+        self.inner.shared.queue(Outgoing::Save(
+            record.session_id().to_owned(),
+            record.to_bytes(),
+        ));
+    }
+
+    fn forget(&self, session_id: &str) {
+        self.inner
+            .shared
+            .queue(Outgoing::Forget(session_id.to_owned()));
+    }
+
+    fn take<'a>(
+        &'a self,
+        session_id: &'a str,
+        prepare: Prepare<'a>,
+    ) -> futures_util::future::BoxFuture<'a, Taken> {
+        Box::pin(async move {
+            match self.find(session_id).await {
+                Ok(Some((record, holder, live))) => {
+                    self.take_from(record, holder, live, prepare).await
+                }
+                Ok(None) => Taken::NotFound,
+                Err(err) => {
+                    tracing::warn!(%err, "cannot look a session up");
+                    Taken::NotFound
+                }
+            }
+        })
+    }
+}
+
+impl RedisAdapter {
+    /// The record of session `session_id` and the node holding it (and
+    /// whether that node is live): one `ZRANGEBYSCORE` and one `HGET` per
+    /// node, pipelined.
+    async fn find(&self, session_id: &str) -> Result<Option<(SessionRecord, String, bool)>, Error> {
+        let shared = &self.inner.shared;
+        let client = &self.inner.client;
+        let now = unix_ms();
+        let kept = NODE_TTL + shared.retention.get().copied().unwrap_or_default();
+        let since = now.saturating_sub(kept.as_millis() as u64) as f64;
+        let nodes: Vec<(String, f64)> = client
+            .zrangebyscore(&shared.keys.nodes, since, "+inf", true, None)
+            .await?;
+        if nodes.is_empty() {
+            return Ok(None);
+        }
+        let pipeline = client.pipeline();
+        for (node, _) in &nodes {
+            let _: Result<(), _> = pipeline.hget(shared.keys.sessions(node), session_id).await;
+        }
+        let records: Vec<Option<Vec<u8>>> = pipeline.all().await?;
+        let live_since = now.saturating_sub(NODE_TTL.as_millis() as u64) as f64;
+        let mut best: Option<(SessionRecord, String, bool, f64)> = None;
+        for ((node, beat), record) in nodes.into_iter().zip(records) {
+            let Some(record) = record.as_deref().and_then(SessionRecord::from_bytes) else {
+                continue;
+            };
+            if record.session_id() != session_id {
+                continue;
+            }
+            let live = beat >= live_since;
+            // A live holder first, then the latest heartbeat.
+            if best
+                .as_ref()
+                .is_none_or(|(_, _, best_live, best_beat)| (live, beat) > (*best_live, *best_beat))
+            {
+                best = Some((record, node, live, beat));
+            }
+        }
+        Ok(best.map(|(record, node, live, _)| (record, node, live)))
+    }
+
+    /// Asks `holder` to hand the session over, once `prepare` has put it in
+    /// its rooms here; a holder that does not answer in time is taken for
+    /// dead (the session is orphaned).
+    async fn take_from(
+        &self,
+        record: SessionRecord,
+        holder: String,
+        live: bool,
+        prepare: Prepare<'_>,
+    ) -> Taken {
+        let shared = &self.inner.shared;
+        if holder == shared.keys.node {
+            // Recorded here, but no longer here: it ended.
+            return Taken::NotFound;
+        }
+        if !prepare(&record) {
+            return Taken::NotFound;
+        }
+        let taken = if live {
+            let request = shared.requests.fetch_add(1, Ordering::Relaxed) + 1;
+            let (answer, answered) = oneshot::channel();
+            lock(&shared.takes).insert(request, answer);
+            let take = Control::Take {
+                session: record.session_id().to_owned(),
+                holder,
+                from: shared.keys.node.clone(),
+                request,
+            };
+            // Published after every event this node queued before it.
+            let sent = {
+                let outbox = lock(&self.inner.outbox);
+                let out = Outgoing::Control(shared.keys.channel.clone(), take.encode());
+                let bytes = out.bytes();
+                shared.queued.fetch_add(bytes, Ordering::AcqRel);
+                outbox.0.send(out).is_ok()
+            };
+            let answer = match sent {
+                true => tokio::time::timeout(TAKE_TIMEOUT, answered)
+                    .await
+                    .ok()
+                    .and_then(Result::ok),
+                false => None,
+            };
+            lock(&shared.takes).remove(&request);
+            match answer {
+                Some(Some(snapshot)) => match SessionSnapshot::from_bytes(snapshot.as_bytes()) {
+                    Some(snapshot) => Taken::Moved(snapshot),
+                    None => Taken::NotFound,
+                },
+                Some(None) => Taken::NotFound,
+                // No answer: its node is gone.
+                None => Taken::Orphaned,
+            }
+        } else {
+            Taken::Orphaned
+        };
+        let counter = match &taken {
+            Taken::Moved(_) => Some((&shared.stats.sessions_in, "zocket_redis_sessions_in_total")),
+            Taken::Orphaned => Some((
+                &shared.stats.sessions_orphaned,
+                "zocket_redis_sessions_orphaned_total",
+            )),
+            Taken::NotFound => None,
+        };
+        if let Some((counter, name)) = counter {
+            shared.stats.add(counter, name, 1);
+        }
+        taken
     }
 }
 
@@ -583,6 +909,7 @@ async fn receive(
 async fn heartbeat(shared: Arc<Shared>, client: fred::clients::Client) {
     let keys = shared.keys.clone();
     let conns_key = keys.conns(&keys.node);
+    let sessions_key = keys.sessions(&keys.node);
     let mut reconnects = client.reconnect_rx();
     let mut tick = tokio::time::interval(HEARTBEAT);
     loop {
@@ -606,11 +933,21 @@ async fn heartbeat(shared: Arc<Shared>, client: fred::clients::Client) {
                 (now as f64, keys.node.as_str()),
             )
             .await;
+        // A node's entry outlives it by the retention window: the records
+        // of its sessions are still found, and their sessions restored.
+        let retention = shared.retention.get().copied().unwrap_or_default();
         let _: Result<(), _> = pipeline
             .zremrangebyscore(
                 &keys.nodes,
                 f64::NEG_INFINITY,
-                now.saturating_sub(NODE_TTL.as_millis() as u64) as f64,
+                now.saturating_sub((NODE_TTL + retention).as_millis() as u64) as f64,
+            )
+            .await;
+        let _: Result<(), _> = pipeline
+            .expire(
+                &sessions_key,
+                (NODE_TTL + retention).as_secs() as i64 + 1,
+                None,
             )
             .await;
         if shared.conns_stale.swap(false, Ordering::Relaxed) {

@@ -3,16 +3,25 @@
 //! they missed), who it goes to, and the event serialized once.
 //!
 //! ```text
-//! version 1 | node id (16) | seq (8, big-endian) | target kind (1) |
+//! version 2 | node id (16) | seq (8, big-endian) | event id (8) | target kind (1) |
 //! policy (1) | target count (2) | targets (len 2 + bytes each) |
 //! except count (2) | excepts (len 2 + bytes each) |
 //! name (len 2 + bytes) | payload JSON (the rest)
 //! ```
+//!
+//! `seq` numbers the node's messages (their gaps are what a receiver
+//! missed); the event id numbers every send of the node, also those that
+//! were not published (all their recipients were local), and tells a
+//! session moving between nodes which events it got both ways.
+//!
+//! Messages that move sessions ([`Control`]) are JSON objects, on the
+//! same channel (a request to hand a session over) or on a node's own
+//! channel (the answer, a forwarded reply).
 
 use zocket::adapter::{EncodedEvent, Target};
 use zocket::{ClientId, WhenFull};
 
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 /// A node's id: 16 random bytes.
 pub(crate) type NodeId = [u8; 16];
@@ -40,6 +49,7 @@ impl Targets {
 pub(crate) struct Message {
     pub(crate) node: NodeId,
     pub(crate) seq: u64,
+    pub(crate) id: u64,
     pub(crate) targets: Targets,
     pub(crate) except: Vec<ClientId>,
     pub(crate) event: EncodedEvent,
@@ -81,6 +91,7 @@ impl Message {
         out.push(VERSION);
         out.extend_from_slice(&self.node);
         out.extend_from_slice(&self.seq.to_be_bytes());
+        out.extend_from_slice(&self.id.to_be_bytes());
         let (kind, targets): (u8, Vec<&str>) = match &self.targets {
             Targets::All => (0, Vec::new()),
             Targets::Clients(ids) => (1, ids.iter().map(ClientId::as_str).collect()),
@@ -110,6 +121,7 @@ impl Message {
         }
         let node: NodeId = r.take(16)?.try_into().ok()?;
         let seq = u64::from_be_bytes(r.take(8)?.try_into().ok()?);
+        let id = u64::from_be_bytes(r.take(8)?.try_into().ok()?);
         let kind = r.u8()?;
         let policy = policy_of(r.u8()?)?;
         let count = r.u16()?;
@@ -134,10 +146,53 @@ impl Message {
         Some(Self {
             node,
             seq,
+            id,
             targets,
             except,
             event,
         })
+    }
+}
+
+/// A message that moves a session between nodes.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub(crate) enum Control {
+    /// On the events channel: node `from` asks node `holder` for session
+    /// `session` (request `request`). After every message `from` received
+    /// before it joined the session's rooms.
+    Take {
+        session: String,
+        holder: String,
+        from: String,
+        request: u64,
+    },
+    /// On node `from`'s channel: the session's snapshot, or `None` when the
+    /// holder no longer has it.
+    Give {
+        request: u64,
+        snapshot: Option<String>,
+    },
+    /// On the new holder's channel: the reply of a call that was running
+    /// on the old one when the session moved.
+    Reply {
+        session: String,
+        rpc_id: String,
+        reply: String,
+    },
+}
+
+impl Control {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// A control message, if `bytes` are one (a JSON object).
+    pub(crate) fn decode(bytes: &[u8]) -> Option<Self> {
+        if bytes.first() != Some(&b'{') {
+            return None;
+        }
+        serde_json::from_slice(bytes).ok()
     }
 }
 
@@ -178,6 +233,7 @@ mod tests {
         Message {
             node: [7; 16],
             seq: 42,
+            id: 9,
             targets,
             except,
             event: EncodedEvent::new(NEWS, &serde_json::json!({"text": "hé", "n": [1, 2]}))
@@ -194,7 +250,7 @@ mod tests {
         ] {
             let written = message(targets.clone(), vec!["x".into()]);
             let read = Message::decode(&written.encode().expect("fits")).expect("reads back");
-            assert_eq!((read.node, read.seq), ([7; 16], 42));
+            assert_eq!((read.node, read.seq, read.id), ([7; 16], 42, 9));
             assert_eq!(read.targets, targets);
             assert_eq!(read.except, vec![ClientId::from("x")]);
             assert_eq!(read.event.name(), "chat.news");
@@ -212,10 +268,10 @@ mod tests {
             assert!(Message::decode(&bytes[..cut]).is_none(), "cut at {cut}");
         }
         let mut other = bytes.clone();
-        other[0] = 2;
+        other[0] = 1;
         assert!(Message::decode(&other).is_none(), "another version");
         let mut kind = bytes.clone();
-        kind[25] = 9;
+        kind[33] = 9;
         assert!(Message::decode(&kind).is_none(), "an unknown target kind");
         let mut payload = bytes;
         payload.push(b'}');
@@ -223,6 +279,20 @@ mod tests {
             Message::decode(&payload).is_none(),
             "a payload that is not JSON"
         );
+    }
+
+    #[test]
+    fn control_messages_read_back_and_are_told_from_events() {
+        let take = Control::Take {
+            session: "ab".into(),
+            holder: "01".into(),
+            from: "02".into(),
+            request: 7,
+        };
+        assert_eq!(Control::decode(&take.encode()), Some(take));
+        let event = message(Targets::All, Vec::new()).encode().expect("fits");
+        assert_eq!(Control::decode(&event), None);
+        assert_eq!(Control::decode(b"{\"t\":\"other\"}"), None);
     }
 
     #[test]

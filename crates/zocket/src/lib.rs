@@ -182,6 +182,15 @@ pub mod adapter {
     pub use crate::registry::{Adapter, EncodedEvent, MemoryAdapter, Recipient, Target};
 }
 
+/// Sessions across the nodes of a cluster: the [`SessionStore`](store::SessionStore)
+/// trait a cluster store implements (see
+/// [`ServerBuilder::session_store`]).
+pub mod store {
+    pub use crate::registry::store::{
+        ForwardReply, LocalSessions, Prepare, SessionRecord, SessionSnapshot, SessionStore, Taken,
+    };
+}
+
 /// Sending events: [`Emit`](send::Emit), what `ctx.emit(..)` and the typed
 /// senders return (pick the recipients on it), and
 /// [`Emitter`](send::Emitter), what events can be sent from (a [`Ctx`] or a

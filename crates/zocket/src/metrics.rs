@@ -14,6 +14,7 @@
 //! | `zocket_events_dropped_total` | counter | `policy` | events not delivered: `slow_consumer` (the connection was closed for it), or the event's own policy (`drop`, `drop_oldest`, `latest`) |
 //! | `zocket_slow_consumer_closes_total` | counter | | connections closed with `1008 slow consumer` |
 //! | `zocket_resumes_total` | counter | `outcome` | resume attempts: `recovered`, or `fresh` (the session was gone or too far behind) |
+//! | `zocket_sessions_moved_total` | counter | `outcome` | sessions that moved between nodes through a session store: `in` (moved here whole), `orphaned` (came back from its record: its node did not answer), `out` (handed over to another node) |
 //! | `zocket_sessions_retained` | gauge | | sessions kept for recovery without a connection |
 //! | `zocket_queued_bytes`, `zocket_history_bytes`, `zocket_reply_bytes` | gauge | | the server's own byte accounting (see `ServerHandle::memory`) |
 //!
@@ -58,6 +59,11 @@ pub(crate) fn event_dropped(policy: &'static str) {
 pub(crate) fn resume(recovered: bool) {
     let outcome = if recovered { "recovered" } else { "fresh" };
     counter!("zocket_resumes_total", "outcome" => outcome).increment(1);
+}
+
+/// A session moved between nodes: `in`, `orphaned` or `out`.
+pub(crate) fn session_moved(outcome: &'static str) {
+    counter!("zocket_sessions_moved_total", "outcome" => outcome).increment(1);
 }
 
 /// An event queued for `recipients` connections.

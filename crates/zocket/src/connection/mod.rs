@@ -104,10 +104,12 @@ pub(crate) enum Start<C> {
         connect: BoxFuture<'static, Result<C, Close>>,
     },
     /// A retained session, resumed after the events up to `last_seq`, once
-    /// `check` (`on_resume`) allows it.
+    /// `check` (`on_resume`) allows it; without its events (`None`: it came
+    /// back from its record on another node), the client is told it was
+    /// not recovered.
     Resume {
         session: Arc<Session<C>>,
-        last_seq: u64,
+        last_seq: Option<u64>,
         check: Option<BoxFuture<'static, Result<(), Close>>>,
     },
 }
@@ -144,14 +146,14 @@ pub(crate) async fn run<C, S, I>(
     };
     let span = tracing::info_span!("zocket.conn", client = id.short());
     async move {
-        let (session, resume_from) = match start {
+        let (session, resume_from, fresh) = match start {
             Start::Resume { session, last_seq, check } => {
                 let allowed = match check {
                     None => Ok(Ok(())),
                     Some(check) => AssertUnwindSafe(check).catch_unwind().await,
                 };
                 match allowed {
-                    Ok(Ok(())) => (session, Some(last_seq)),
+                    Ok(Ok(())) => (session, last_seq, false),
                     Ok(Err(close)) => {
                         crate::metrics::refused("on_resume");
                         tracing::info!(code = close.code, reason = %close.reason, "on_resume refused to hand over the session");
@@ -168,7 +170,8 @@ pub(crate) async fn run<C, S, I>(
                     let session = Arc::new(Session::new(id, app, hub.clone()));
                     hub.insert(session.clone());
                     hub.adapter.add(session.recipient());
-                    (session, None)
+                    hub.save_record(&session);
+                    (session, None, true)
                 }
                 Ok(Err(close)) => {
                     crate::metrics::refused("on_connect");
@@ -182,7 +185,7 @@ pub(crate) async fn run<C, S, I>(
             },
         };
         if hub.shutdown.is_cancelled() {
-            if resume_from.is_none() {
+            if fresh {
                 Box::pin(session.end(DisconnectReason::Shutdown)).await;
             }
             return Box::pin(refuse(socket, CloseCode::GOING_AWAY, "server shutting down".into())).await;

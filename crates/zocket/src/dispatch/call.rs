@@ -337,7 +337,7 @@ fn record<C: Send + Sync + 'static>(
         }
     };
     match (rpc_id, frame) {
-        (Some((_, ticket)), Some(frame)) => session.finish_call(ticket, frame),
+        (Some((id, ticket)), Some(frame)) => session.finish_call(ticket, &id, frame),
         (None, Some(frame)) => session.send(frame),
         (_, None) => {}
     }

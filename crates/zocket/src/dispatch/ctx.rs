@@ -110,6 +110,7 @@ impl<C: Send + Sync + 'static> Ctx<C> {
         let left = self.conn.hub.adapter.leave(self.client_id(), room);
         if left {
             self.conn.rooms.fetch_sub(1, Ordering::AcqRel);
+            self.conn.hub.save_record(&self.conn);
         }
         left
     }
@@ -205,7 +206,9 @@ pub(crate) fn join<C: Send + Sync + 'static>(
         ));
     }
     let joined = session.hub.adapter.join(&session.id, room);
-    if !joined {
+    if joined {
+        session.hub.save_record(session);
+    } else {
         session.rooms.fetch_sub(1, Ordering::AcqRel);
     }
     Ok(joined)

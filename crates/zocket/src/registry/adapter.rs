@@ -7,7 +7,6 @@
 //! other nodes, with no change to handler code.
 
 use super::{ClientId, EncodedEvent};
-use crate::protocol::EventFrame;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
@@ -15,7 +14,7 @@ use std::sync::{Arc, RwLock};
 /// currently has.
 pub(crate) trait Deliver: Send + Sync {
     fn client_id(&self) -> &ClientId;
-    fn deliver(&self, event: &Arc<EventFrame>);
+    fn deliver(&self, event: &EncodedEvent);
 }
 
 impl<C: Send + Sync + 'static> Deliver for super::Session<C> {
@@ -23,7 +22,7 @@ impl<C: Send + Sync + 'static> Deliver for super::Session<C> {
         &self.id
     }
 
-    fn deliver(&self, event: &Arc<EventFrame>) {
+    fn deliver(&self, event: &EncodedEvent) {
         super::Session::deliver(self, event);
     }
 }
@@ -42,7 +41,7 @@ impl Recipient {
     /// Queues an event for this client (see the slow-consumer policy of
     /// [`Config::outbound_queue`](crate::Config::outbound_queue)).
     pub fn deliver(&self, event: &EncodedEvent) {
-        self.0.deliver(&event.0);
+        self.0.deliver(event);
     }
 }
 

@@ -117,22 +117,47 @@ impl<C: Send + Sync + 'static> ServerHandle<C> {
     /// connection's in-flight calls finish (up to the shutdown timeout),
     /// closes every socket with `1001`, runs `on_disconnect` for each, and
     /// resolves once all of that is done (or the deadline passed).
+    ///
+    /// With a [session store](crate::ServerBuilder::session_store), the
+    /// sessions are not ended at once: they wait for their clients, which
+    /// reconnect to the other nodes and take them over there. What is
+    /// still here when the shutdown timeout has passed again ends.
     pub async fn shutdown(&self) {
-        self.0.shutdown.cancel();
-        for session in self.0.all() {
+        let hub = &self.0;
+        hub.shutdown.cancel();
+        let moves = hub.cluster.is_some() && !hub.config.retention.is_zero();
+        for session in hub.all() {
             match session.link() {
                 Some(link) => link.stop(DisconnectReason::Shutdown),
                 // Kept for recovery: no connection to close.
-                None => session.end(DisconnectReason::Shutdown).await,
+                None if !moves => session.end(DisconnectReason::Shutdown).await,
+                None => {}
             }
         }
-        let config = &self.0.config;
+        let config = &hub.config;
         let deadline = config.shutdown_timeout + config.close_timeout * 2;
-        if tokio::time::timeout(deadline, self.0.all_ended())
+        if tokio::time::timeout(deadline, hub.all_ended())
             .await
             .is_err()
         {
             tracing::warn!("shutdown deadline passed with connections still closing");
+        }
+        if moves {
+            let moved = tokio::time::timeout(config.shutdown_timeout, async {
+                while hub.len() > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            })
+            .await;
+            if moved.is_err() {
+                tracing::info!(
+                    sessions = hub.len(),
+                    "shutdown: sessions no other node took over end here"
+                );
+            }
+            for session in hub.all() {
+                session.end(DisconnectReason::Shutdown).await;
+            }
         }
     }
 

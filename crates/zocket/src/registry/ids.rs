@@ -77,7 +77,12 @@ impl SessionId {
         Self(random_hex128())
     }
 
-    /// The full id, for the `__ready` frame only.
+    /// A session id that came from another node.
+    pub(crate) fn from_moved(id: &str) -> Self {
+        Self(id.into())
+    }
+
+    /// The full id, for the `__ready` frame and a session store only.
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }

@@ -14,6 +14,7 @@ mod link;
 mod reason;
 pub(crate) mod send;
 mod session;
+pub(crate) mod store;
 
 pub use adapter::{Adapter, MemoryAdapter, Recipient, Target};
 pub use connection::Connection;
@@ -47,6 +48,13 @@ pub(crate) struct SessionHooks<C> {
     pub(crate) on_disconnect: Option<DisconnectHook<C>>,
 }
 
+/// A server's session store, and how its context travels as JSON.
+pub(crate) struct Cluster<C> {
+    pub(crate) store: Arc<dyn store::SessionStore>,
+    pub(crate) encode: fn(&C) -> Option<serde_json::Value>,
+    pub(crate) decode: fn(serde_json::Value) -> Option<C>,
+}
+
 /// What every session of a server shares: the configuration, the adapter,
 /// the tables of sessions, the hooks, the shutdown signal and the count of
 /// live connections.
@@ -69,6 +77,8 @@ pub(crate) struct Hub<C> {
     pub(crate) schema_hash: Option<String>,
     /// Sessions kept for recovery without a connection.
     retained_sessions: std::sync::atomic::AtomicUsize,
+    /// The session store, when sessions may move between nodes.
+    pub(crate) cluster: Option<Cluster<C>>,
 }
 
 struct Tables<C> {
@@ -177,6 +187,7 @@ impl<C: Send + Sync + 'static> Hub<C> {
             retained: Budget::new(config_retained),
             schema_hash: None,
             retained_sessions: std::sync::atomic::AtomicUsize::new(0),
+            cluster: None,
         }
     }
 
@@ -273,5 +284,38 @@ impl<C: Send + Sync + 'static> Hub<C> {
 
     pub(crate) fn routes(&self) -> &[(Arc<str>, RouteKind)] {
         &self.routes
+    }
+
+    /// Hands the session store the record of `session` (a new session, or
+    /// its rooms changed).
+    pub(crate) fn save_record(&self, session: &Session<C>) {
+        if let Some(cluster) = &self.cluster
+            && let Some(context) = (cluster.encode)(&session.app)
+        {
+            cluster.store.save(&session.record(context));
+        }
+    }
+}
+
+/// A server's sessions as its session store sees them.
+pub(crate) struct NodeSessions<C>(pub(crate) std::sync::Weak<Hub<C>>);
+
+impl<C: Send + Sync + 'static> store::LocalSessions for NodeSessions<C> {
+    fn hand_over(
+        &self,
+        session_id: &str,
+        forward: store::ForwardReply,
+    ) -> Option<store::SessionSnapshot> {
+        let hub = self.0.upgrade()?;
+        let cluster = hub.cluster.as_ref()?;
+        let session = hub.by_session(session_id)?;
+        let context = (cluster.encode)(&session.app)?;
+        session.hand_over(context, forward)
+    }
+
+    fn forwarded_reply(&self, session_id: &str, rpc_id: &str, reply: &str) {
+        if let Some(session) = self.0.upgrade().and_then(|hub| hub.by_session(session_id)) {
+            session.forwarded_reply(rpc_id, reply);
+        }
     }
 }

@@ -82,17 +82,22 @@ impl<T: ?Sized> std::fmt::Debug for Event<T> {
 /// An event serialized once, ready to be queued for any number of
 /// connections.
 #[derive(Clone, Debug)]
-pub struct EncodedEvent(pub(crate) Arc<EventFrame>);
+pub struct EncodedEvent {
+    pub(crate) frame: Arc<EventFrame>,
+    /// Where it was sent from, as a cluster adapter numbers it (see
+    /// [`with_origin`](Self::with_origin)).
+    pub(crate) origin: Option<(u128, u64)>,
+}
 
 impl EncodedEvent {
     /// Serializes `payload` as the event `event`.
     pub fn new<T: Serialize + ?Sized>(event: Event<T>, payload: &T) -> Result<Self, SendError> {
         let json = serde_json::to_string(payload)?;
-        Ok(Self(Arc::new(EventFrame::new(
+        Ok(Self::framed(EventFrame::new(
             event.name,
             &json,
             event.policy,
-        ))))
+        )))
     }
 
     /// The event `name` with a payload already serialized (`payload_json`),
@@ -100,22 +105,46 @@ impl EncodedEvent {
     /// `payload_json` is not one JSON value.
     pub fn from_json(name: &str, payload_json: &str, policy: WhenFull) -> Result<Self, SendError> {
         serde_json::from_str::<serde::de::IgnoredAny>(payload_json)?;
-        Ok(Self(Arc::new(EventFrame::new(name, payload_json, policy))))
+        Ok(Self::framed(EventFrame::new(name, payload_json, policy)))
+    }
+
+    fn framed(frame: EventFrame) -> Self {
+        Self {
+            frame: Arc::new(frame),
+            origin: None,
+        }
+    }
+
+    /// The same event, identified as event `n` of node `node`: a cluster
+    /// adapter gives every send such an id, unique in the cluster, so that
+    /// a session moving between nodes gets an event that reached both of
+    /// them once (see [`SessionStore`](crate::store::SessionStore)).
+    #[must_use]
+    pub fn with_origin(&self, node: u128, n: u64) -> Self {
+        Self {
+            frame: self.frame.clone(),
+            origin: Some((node, n)),
+        }
+    }
+
+    /// The id given by [`with_origin`](Self::with_origin), if any.
+    pub fn origin(&self) -> Option<(u128, u64)> {
+        self.origin
     }
 
     /// The event's name.
     pub fn name(&self) -> &str {
-        self.0.name()
+        self.frame.name()
     }
 
     /// What happens when it finds a recipient's queue full.
     pub fn policy(&self) -> WhenFull {
-        self.0.policy()
+        self.frame.policy()
     }
 
     /// The payload's JSON, as serialized once for every recipient.
     pub fn payload_json(&self) -> &str {
-        self.0.payload_json()
+        self.frame.payload_json()
     }
 }
 

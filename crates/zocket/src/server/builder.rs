@@ -7,9 +7,10 @@ use super::handshake::{BeforeHook, ConnectHook, Handshaker, HeaderSchema, Reject
 use crate::config::Config;
 use crate::dispatch::{Dispatcher, Router};
 use crate::protocol::Close;
+use crate::registry::store::SessionStore;
 use crate::registry::{
-    Adapter, ClientId, Connection, DisconnectHook, DisconnectReason, Hub, LostHook, MemoryAdapter,
-    SessionHooks,
+    Adapter, ClientId, Cluster, Connection, DisconnectHook, DisconnectReason, Hub, LostHook,
+    MemoryAdapter, NodeSessions, SessionHooks,
 };
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -31,6 +32,7 @@ pub struct ServerBuilder<H, C> {
     router: Router<C>,
     config: Config,
     adapter: Option<Arc<dyn Adapter>>,
+    cluster: Option<Cluster<C>>,
     before: Option<BeforeHook<H>>,
     connect: Option<ConnectHook<H, C>>,
     resume: Option<ResumeHook<H, C>>,
@@ -63,6 +65,7 @@ where
             router,
             config: Config::default(),
             adapter: None,
+            cluster: None,
             before: None,
             connect: None,
             resume: None,
@@ -283,6 +286,26 @@ where
         self
     }
 
+    /// Lets sessions move between the nodes of a cluster: a client that
+    /// reconnects to another node within the retention window resumes
+    /// there, with its client id, context, rooms, missed events and reply
+    /// cache (see [`store`](crate::store)). `zocket_redis::RedisAdapter`
+    /// is both the adapter and the store: pass it to both. The context
+    /// travels as JSON, hence the bounds; a node shutting down keeps its
+    /// sessions for the other nodes until its clients have moved (at most
+    /// the shutdown timeout).
+    pub fn session_store(mut self, store: impl SessionStore) -> Self
+    where
+        C: serde::Serialize + DeserializeOwned,
+    {
+        self.cluster = Some(Cluster {
+            store: Arc::new(store),
+            encode: |context| serde_json::to_value(context).ok(),
+            decode: |value| serde_json::from_value(value).ok(),
+        });
+        self
+    }
+
     /// Checks the routes and hooks and builds the server.
     pub fn build(self) -> Result<Server<H, C>, BuildError> {
         let mut problems = Vec::new();
@@ -323,9 +346,16 @@ where
             on_connection_lost: self.lost,
             on_disconnect: self.disconnect,
         };
+        let retention = self.config.retention;
         let mut hub = Hub::new(self.config, adapter, hooks, dispatcher.names().collect());
         hub.schema_hash = self.schema_hash;
+        hub.cluster = self.cluster;
         let hub = Arc::new(hub);
+        if let Some(cluster) = &hub.cluster {
+            cluster
+                .store
+                .bind(Arc::new(NodeSessions(Arc::downgrade(&hub))), retention);
+        }
         Ok(Server {
             handshaker: Arc::new(Handshaker {
                 schema: headers,

@@ -12,7 +12,8 @@ mod streams;
 pub(crate) use replies::{Begin, Ticket};
 pub(crate) use streams::Offer;
 
-use super::{ClientId, Connection, DisconnectReason, Hub, Link, Outbound, SessionId};
+use super::store::{ForwardReply, KeptEvent, SessionRecord, SessionSnapshot};
+use super::{ClientId, Connection, DisconnectReason, EncodedEvent, Hub, Link, Outbound, SessionId};
 use crate::protocol::{Close, EventFrame};
 use axum::extract::ws::Utf8Bytes;
 use futures_util::FutureExt;
@@ -41,7 +42,7 @@ struct State {
     /// The last `seq` given to an event.
     seq: u64,
     /// The latest events, for replay on recovery.
-    history: VecDeque<(u64, Arc<EventFrame>)>,
+    history: VecDeque<(u64, EncodedEvent)>,
     /// What `history` holds, in bytes.
     history_bytes: usize,
     /// The live connection, if any.
@@ -63,6 +64,21 @@ struct State {
     calls_tracked: u64,
     /// The streams: their credit and unacknowledged items.
     streams: Streams,
+    /// Set while the session is moving here from another node: what
+    /// reaches it until the other node's snapshot arrives.
+    pending: Option<Pending>,
+    /// Set once the session moved to another node: where the replies of
+    /// its calls still running here go.
+    forward: Option<ForwardReply>,
+}
+
+/// Events that reached a session moving here before its snapshot did.
+#[derive(Default)]
+struct Pending {
+    events: Vec<EncodedEvent>,
+    bytes: usize,
+    /// More than the history holds arrived: the move cannot be whole.
+    overflowed: bool,
 }
 
 impl State {
@@ -82,7 +98,7 @@ impl State {
 
 /// What one event pins in a session's history.
 fn history_bytes(event: &EventFrame) -> usize {
-    event.len() + 40
+    event.len() + 56
 }
 
 /// What a session holds for recovery, in bytes.
@@ -111,6 +127,22 @@ impl<C: Send + Sync + 'static> Session<C> {
     }
 
     pub(crate) fn new(id: ClientId, app: C, hub: Arc<Hub<C>>) -> Self {
+        Self::with_ids(id, SessionId::random(), app, hub, None)
+    }
+
+    /// A session moving here from another node: it keeps what reaches it
+    /// until [`complete`](Self::complete) brings its snapshot.
+    pub(crate) fn moving(id: ClientId, session_id: SessionId, app: C, hub: Arc<Hub<C>>) -> Self {
+        Self::with_ids(id, session_id, app, hub, Some(Pending::default()))
+    }
+
+    fn with_ids(
+        id: ClientId,
+        session_id: SessionId,
+        app: C,
+        hub: Arc<Hub<C>>,
+        pending: Option<Pending>,
+    ) -> Self {
         let replies = Replies::new(
             if hub.config.retention.is_zero() {
                 0
@@ -121,7 +153,7 @@ impl<C: Send + Sync + 'static> Session<C> {
         );
         Self {
             id,
-            session_id: SessionId::random(),
+            session_id,
             app,
             hub,
             rooms: std::sync::atomic::AtomicUsize::new(0),
@@ -138,6 +170,8 @@ impl<C: Send + Sync + 'static> Session<C> {
                 running: std::collections::HashMap::new(),
                 calls_tracked: 0,
                 streams: Streams::default(),
+                pending,
+                forward: None,
             }),
             ended: Notify::new(),
         }
@@ -163,7 +197,10 @@ impl<C: Send + Sync + 'static> Session<C> {
     /// (events came between the handshake's check and now).
     pub(crate) fn attach(&self, link: Arc<Link>, resume_from: Option<u64>) -> Option<u64> {
         let mut state = self.lock();
-        if state.ended || resume_from.is_some_and(|last_seq| !state.can_resume(last_seq)) {
+        if state.ended
+            || state.pending.is_some()
+            || resume_from.is_some_and(|last_seq| !state.can_resume(last_seq))
+        {
             return None;
         }
         if let Some(expiry) = state.expiry.take() {
@@ -186,7 +223,7 @@ impl<C: Send + Sync + 'static> Session<C> {
         link.push(Outbound::Text(ready.to_frame().into()));
         if let Some(last_seq) = resume_from {
             for (seq, event) in state.history.iter().filter(|(seq, _)| *seq > last_seq) {
-                link.push_replay(Outbound::Event(event.clone(), *seq));
+                link.push_replay(Outbound::Event(event.frame.clone(), *seq));
             }
             // Then the items the client has not acknowledged: it drops
             // those it has (by `n`).
@@ -205,8 +242,7 @@ impl<C: Send + Sync + 'static> Session<C> {
 
     /// Numbers an event, keeps it for replay, and queues it for the live
     /// connection.
-    pub(crate) fn deliver(&self, event: &Arc<EventFrame>) {
-        let config = &self.hub.config;
+    pub(crate) fn deliver(&self, event: &EncodedEvent) {
         let mut state = self.lock();
         if state.ended {
             return;
@@ -214,19 +250,36 @@ impl<C: Send + Sync + 'static> Session<C> {
         if event.policy().is_droppable() {
             // Ephemeral: no `seq`, no history; the queue counts drops.
             if let Some(link) = &state.link {
-                link.push(Outbound::Event(event.clone(), 0));
+                link.push(Outbound::Event(event.frame.clone(), 0));
             }
             return;
         }
+        if let Some(pending) = &mut state.pending {
+            let bytes = history_bytes(&event.frame);
+            if pending.bytes + bytes > self.hub.config.history_bytes {
+                pending.overflowed = true;
+            } else {
+                pending.bytes += bytes;
+                pending.events.push(event.clone());
+            }
+            return;
+        }
+        self.append(&mut state, event);
+    }
+
+    /// Numbers an event and keeps it in the history (within its budgets);
+    /// queues it for the live connection.
+    fn append(&self, state: &mut State, event: &EncodedEvent) {
+        let config = &self.hub.config;
         state.seq += 1;
         let seq = state.seq;
         if config.history > 0 && !config.retention.is_zero() {
-            let bytes = history_bytes(event);
+            let bytes = history_bytes(&event.frame);
             while let Some((_, oldest)) = state.history.front()
                 && (state.history.len() >= config.history
                     || state.history_bytes + bytes > config.history_bytes)
             {
-                let freed = history_bytes(oldest);
+                let freed = history_bytes(&oldest.frame);
                 state.history.pop_front();
                 state.history_bytes -= freed;
                 self.hub.retained.give(freed);
@@ -243,7 +296,7 @@ impl<C: Send + Sync + 'static> Session<C> {
             }
         }
         if let Some(link) = &state.link {
-            link.push(Outbound::Event(event.clone(), seq));
+            link.push(Outbound::Event(event.frame.clone(), seq));
         }
     }
 
@@ -365,10 +418,15 @@ impl<C: Send + Sync + 'static> Session<C> {
             .finish(rpc_id, number, cancelled, &self.hub.retained);
     }
 
-    /// Stores a call's reply and sends it to the live connection.
-    pub(crate) fn finish_call(&self, ticket: Ticket, frame: String) {
+    /// Stores a call's reply and sends it to the live connection; once the
+    /// session moved to another node, forwards it there.
+    pub(crate) fn finish_call(&self, ticket: Ticket, rpc_id: &str, frame: String) {
         let frame = Utf8Bytes::from(frame);
         let mut state = self.lock();
+        if let Some(forward) = &state.forward {
+            forward(rpc_id, &frame);
+            return;
+        }
         state.replies.finish(ticket, &frame, &self.hub.retained);
         if let Some(link) = &state.link {
             link.push(Outbound::Text(frame));
@@ -399,32 +457,17 @@ impl<C: Send + Sync + 'static> Session<C> {
     /// transient drop keeps the session for the retention window (unless a
     /// new connection resumed it meanwhile); anything else ends it.
     pub(crate) async fn connection_ended(self: &Arc<Self>, reason: DisconnectReason) {
-        let retention = self.hub.config.retention;
         let kept = {
             let mut state = self.lock();
             if state.link.is_some() || state.ended {
                 // Resumed already, or over.
                 return;
             }
-            let keep = reason.is_transient()
-                && !retention.is_zero()
-                && !state.ended
-                && !self.hub.shutdown.is_cancelled()
-                && self.hub.retain_one();
-            if keep {
-                let session = self.clone();
-                let reason = reason.clone();
-                let expiry = tokio::spawn(async move {
-                    tokio::time::sleep(retention).await;
-                    // From here on nothing may abort this task: `end` awaits
-                    // `on_disconnect`.
-                    if session.lock().expiry.take().is_some() {
-                        session.hub.release_retained();
-                    }
-                    session.end(reason).await;
-                });
-                state.expiry = Some(expiry.abort_handle());
-            }
+            // A node of a cluster shutting down keeps its sessions for the
+            // nodes its clients reconnect to.
+            let moves = self.hub.cluster.is_some() && reason == DisconnectReason::Shutdown;
+            let keep = (reason.is_transient() && !self.hub.shutdown.is_cancelled() || moves)
+                && self.keep(&mut state, reason.clone());
             keep
         };
         if !kept {
@@ -439,6 +482,188 @@ impl<C: Send + Sync + 'static> Session<C> {
             if AssertUnwindSafe(hook).catch_unwind().await.is_err() {
                 tracing::error!("on_connection_lost panicked");
             }
+        }
+    }
+
+    /// Keeps the session without a connection for the retention window,
+    /// then ends it with `reason`; `false` when it cannot be kept (recovery
+    /// off, or `max_retained_sessions` kept already).
+    fn keep(self: &Arc<Self>, state: &mut State, reason: DisconnectReason) -> bool {
+        let retention = self.hub.config.retention;
+        if retention.is_zero() || state.ended || !self.hub.retain_one() {
+            return false;
+        }
+        let session = self.clone();
+        let expiry = tokio::spawn(async move {
+            tokio::time::sleep(retention).await;
+            // From here on nothing may abort this task: `end` awaits
+            // `on_disconnect`.
+            if session.lock().expiry.take().is_some() {
+                session.hub.release_retained();
+            }
+            session.end(reason).await;
+        });
+        if let Some(old) = state.expiry.replace(expiry.abort_handle()) {
+            old.abort();
+            self.hub.release_retained();
+        }
+        true
+    }
+
+    /// The session's record, for a session store.
+    pub(crate) fn record(&self, context: serde_json::Value) -> SessionRecord {
+        SessionRecord {
+            session_id: self.session_id.expose().to_owned(),
+            client_id: self.id.as_str().to_owned(),
+            context,
+            rooms: self.hub.adapter.rooms(&self.id),
+        }
+    }
+
+    /// Takes the session out of this node for another one (see
+    /// [`LocalSessions::hand_over`](super::store::LocalSessions::hand_over)):
+    /// out of its rooms first, so that every event either reached it here
+    /// (and is in the snapshot) or goes to the other node; then its
+    /// connection closed as replaced, its streams stopped, and what it
+    /// holds given back. No `on_disconnect`: the session goes on there.
+    pub(crate) fn hand_over(
+        self: &Arc<Self>,
+        context: serde_json::Value,
+        forward: ForwardReply,
+    ) -> Option<SessionSnapshot> {
+        if self.lock().ended {
+            return None;
+        }
+        let record = self.record(context);
+        self.hub.adapter.remove(&self.id);
+        let (snapshot, link, running) = {
+            let mut state = self.lock();
+            if state.ended || state.pending.is_some() {
+                return None;
+            }
+            state.ended = true;
+            state.finished = true;
+            if let Some(expiry) = state.expiry.take() {
+                expiry.abort();
+                self.hub.release_retained();
+            }
+            let history = state
+                .history
+                .drain(..)
+                .map(|(seq, event)| KeptEvent {
+                    seq,
+                    name: event.name().to_owned(),
+                    payload: event.payload_json().to_owned(),
+                    policy: super::store::policy_byte(event.policy()),
+                    origin: event
+                        .origin
+                        .map(|(node, n)| ((node >> 64) as u64, node as u64, n)),
+                })
+                .collect();
+            let mut calls = state.replies.export();
+            // Streams stop here: a resent open frame is answered
+            // `REPLY_LOST` there, never run twice.
+            let mut running = Vec::new();
+            for call in &mut calls {
+                if call.running && state.streams.is_running(&call.rpc_id) {
+                    call.running = false;
+                    if let Some((_, token)) = state.running.remove(call.rpc_id.as_str()) {
+                        running.push(token);
+                    }
+                }
+            }
+            state.streams.clear(&self.hub.retained);
+            let freed = std::mem::take(&mut state.history_bytes) + state.replies.clear();
+            self.hub.retained.give(freed);
+            state.forward = Some(forward);
+            let snapshot = SessionSnapshot {
+                record,
+                seq: state.seq,
+                history,
+                calls,
+            };
+            (snapshot, state.link.take(), running)
+        };
+        for token in running {
+            token.cancel();
+        }
+        if let Some(link) = link {
+            link.stop(DisconnectReason::Replaced);
+        }
+        self.hub.remove(self);
+        self.ended.notify_waiters();
+        tracing::info!(client = self.id.short(), "session moved to another node");
+        crate::metrics::session_moved("out");
+        Some(snapshot)
+    }
+
+    /// Brings in the snapshot of a session moving here (`None`: its node
+    /// did not answer; it starts again from its record, with no history).
+    /// The events that reached it meanwhile follow the snapshot's, those
+    /// already in it once. The session is then kept for its client for the
+    /// retention window.
+    pub(crate) fn complete(self: &Arc<Self>, snapshot: Option<SessionSnapshot>) {
+        let mut state = self.lock();
+        let Some(pending) = state.pending.take() else {
+            return;
+        };
+        if let Some(snapshot) = snapshot {
+            let global = &self.hub.retained;
+            let mut seen = std::collections::HashSet::new();
+            for kept in snapshot.history {
+                let Ok(event) = EncodedEvent::from_json(
+                    &kept.name,
+                    &kept.payload,
+                    super::store::policy_of(kept.policy),
+                ) else {
+                    continue;
+                };
+                let event = match kept.origin {
+                    Some((high, low, n)) => {
+                        let node = (u128::from(high) << 64) | u128::from(low);
+                        seen.insert((node, n));
+                        event.with_origin(node, n)
+                    }
+                    None => event,
+                };
+                let bytes = history_bytes(&event.frame);
+                global.overdraw(bytes);
+                state.history_bytes += bytes;
+                state.history.push_back((kept.seq, event));
+            }
+            state.seq = snapshot.seq;
+            state.replies.import(snapshot.calls, global);
+            for event in pending.events {
+                if event.origin.is_none_or(|id| !seen.contains(&id)) {
+                    self.append(&mut state, &event);
+                }
+            }
+            if pending.overflowed {
+                // A gap: no resume can be whole.
+                let freed = std::mem::take(&mut state.history_bytes);
+                state.history.clear();
+                global.give(freed);
+                state.seq += 1;
+            }
+        }
+        self.keep(
+            &mut state,
+            DisconnectReason::Error("not resumed after a move".into()),
+        );
+    }
+
+    /// The reply of a call that was running on the node this session moved
+    /// from: kept, and sent to the live connection.
+    pub(crate) fn forwarded_reply(&self, rpc_id: &str, reply: &str) {
+        let reply = Utf8Bytes::from(reply.to_owned());
+        let mut state = self.lock();
+        let state = &mut *state;
+        if state
+            .replies
+            .finish_forwarded(rpc_id, &reply, &self.hub.retained)
+            && let Some(link) = &state.link
+        {
+            link.push(Outbound::Text(reply));
         }
     }
 
@@ -473,6 +698,9 @@ impl<C: Send + Sync + 'static> Session<C> {
         }
         self.hub.adapter.remove(&self.id);
         self.hub.remove(self);
+        if let Some(cluster) = &self.hub.cluster {
+            cluster.store.forget(self.session_id.expose());
+        }
         tracing::info!(client = self.id.short(), %reason, "session ended");
         if let Some(hook) = &self.hub.hooks.on_disconnect {
             let done = AssertUnwindSafe(hook(Connection(self.clone()), reason))

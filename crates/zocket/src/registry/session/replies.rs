@@ -10,6 +10,7 @@
 //! `REPLY_LOST`, never run again.
 
 use super::super::Budget;
+use super::super::store::KeptCall;
 use axum::extract::ws::Utf8Bytes;
 use std::sync::Arc;
 
@@ -193,6 +194,73 @@ impl Replies {
         } else {
             Reply::Lost
         };
+    }
+
+    /// The calls remembered, oldest first, as they travel to another node.
+    pub(crate) fn export(&self) -> Vec<KeptCall> {
+        let mut slots: Vec<&Slot> = self.slots.iter().collect();
+        slots.sort_unstable_by_key(|slot| slot.number);
+        slots
+            .into_iter()
+            .map(|slot| KeptCall {
+                rpc_id: slot.rpc_id.to_string(),
+                reply: match &slot.reply {
+                    Reply::Kept(reply) => Some(reply.to_string()),
+                    Reply::Running | Reply::Lost => None,
+                },
+                running: matches!(slot.reply, Reply::Running),
+            })
+            .collect()
+    }
+
+    /// Takes in the calls of a session that moved here, as calls of an
+    /// earlier connection (within this cache's budgets).
+    pub(crate) fn import(&mut self, calls: Vec<KeptCall>, global: &Budget) {
+        for call in calls {
+            let Begin::Run(ticket) = self.begin(&Arc::from(call.rpc_id), global) else {
+                continue;
+            };
+            if let Some(reply) = call.reply {
+                self.finish(ticket, &reply.into(), global);
+            } else if !call.running
+                && let Some(slot) = self.slot(ticket)
+            {
+                slot.reply = Reply::Lost;
+            }
+        }
+    }
+
+    /// Stores the reply of call `rpc_id` that was running on the node this
+    /// session moved from; `false` when no such call is running here.
+    pub(crate) fn finish_forwarded(
+        &mut self,
+        rpc_id: &str,
+        reply: &Utf8Bytes,
+        global: &Budget,
+    ) -> bool {
+        let latest = self
+            .slots
+            .iter()
+            .filter(|slot| *slot.rpc_id == *rpc_id && matches!(slot.reply, Reply::Running))
+            .map(|slot| slot.number)
+            .max();
+        match latest {
+            Some(number) => {
+                self.finish(Ticket(number), reply, global);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn slot(&mut self, ticket: Ticket) -> Option<&mut Slot> {
+        if self.capacity == 0 {
+            return None;
+        }
+        let index = (ticket.0 % self.capacity as u64) as usize;
+        self.slots
+            .get_mut(index)
+            .filter(|slot| slot.number == ticket.0)
     }
 
     /// Drops the oldest reply kept, leaving its call remembered as lost;

@@ -17,6 +17,8 @@ pub(crate) use refusal::{READABLE_REFUSALS, Refusal};
 use crate::connection::{self, Start};
 use crate::dispatch::Dispatcher;
 use crate::protocol::Close;
+use crate::registry::SessionId;
+use crate::registry::store::{SessionRecord, Taken};
 use crate::registry::{ClientId, Connection, Full, Hub, Session, Slot};
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, FromRequestParts, Request};
@@ -24,7 +26,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
-use resume::resume_request;
+use resume::{ResumeRequest, resume_request};
 use std::net::{IpAddr, SocketAddr};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -98,7 +100,12 @@ where
                 }
             }
         }
-        let start = match resumable(hub, query, headers) {
+        let local = match resumable(hub, query, headers) {
+            Resumable::Here(session, last_seq) => Some((session, Some(last_seq))),
+            Resumable::Elsewhere(request) => moved_here(hub, request).await,
+            Resumable::No => None,
+        };
+        let start = match local {
             Some((session, last_seq)) => {
                 let check = self
                     .resume
@@ -181,32 +188,122 @@ fn offers(headers: &HeaderMap, protocol: &str) -> bool {
     subprotocols(headers).any(|entry| entry == protocol)
 }
 
+/// Where the session a handshake asks to resume is.
+enum Resumable<C> {
+    /// Here, and it still has every event after the client's last `seq`.
+    Here(Arc<Session<C>>, u64),
+    /// Not on this node, which has a session store: maybe on another one.
+    Elsewhere(ResumeRequest),
+    /// Nowhere (unknown, expired, too far behind, malformed): a fresh
+    /// session.
+    No,
+}
+
 /// The retained session the handshake asks to resume, if it exists and
-/// still has every event after the client's last `seq`. Anything else
-/// (unknown, expired, too far behind, malformed) means a fresh session.
+/// still has every event after the client's last `seq`.
 fn resumable<C: Send + Sync + 'static>(
     hub: &Hub<C>,
     query: Option<&str>,
     headers: &HeaderMap,
-) -> Option<(Arc<Session<C>>, u64)> {
+) -> Resumable<C> {
     if hub.config.retention.is_zero() {
-        return None;
+        return Resumable::No;
     }
     let request = match resume_request(query, headers) {
-        Ok(request) => request?,
+        Ok(Some(request)) => request,
+        Ok(None) => return Resumable::No,
         Err(err) => {
             tracing::debug!(%err, "unusable resume parameters: a fresh session");
+            crate::metrics::resume(false);
+            return Resumable::No;
+        }
+    };
+    match hub.by_session(&request.session_id) {
+        Some(session) if session.can_resume(request.last_seq) => {
+            Resumable::Here(session, request.last_seq)
+        }
+        None if hub.cluster.is_some() => Resumable::Elsewhere(request),
+        _ => {
+            // A recovered resume is counted once the connection takes over.
+            crate::metrics::resume(false);
+            Resumable::No
+        }
+    }
+}
+
+/// Brings the session a handshake asks for from the node that holds it,
+/// through the session store: `Some` with the client's last `seq` when it
+/// moved whole, `Some` with `None` when it came back from its record only
+/// (its node did not answer), `None` when no node has it.
+async fn moved_here<C: Send + Sync + 'static>(
+    hub: &Arc<Hub<C>>,
+    request: ResumeRequest,
+) -> Option<(Arc<Session<C>>, Option<u64>)> {
+    let cluster = hub.cluster.as_ref()?;
+    let prepared = std::sync::Mutex::new(None);
+    let prepare = |record: &SessionRecord| {
+        let Some(app) = (cluster.decode)(record.context.clone()) else {
+            tracing::warn!("a moving session's context does not decode: a fresh session");
+            return false;
+        };
+        let session = Arc::new(Session::moving(
+            record.client_id(),
+            SessionId::from_moved(&record.session_id),
+            app,
+            hub.clone(),
+        ));
+        hub.insert(session.clone());
+        hub.adapter.add(session.recipient());
+        // In its rooms before the holder lets go of it: every event from
+        // here on reaches it here, or there (and is in the snapshot).
+        join_all(&session, &record.rooms);
+        *prepared.lock().unwrap_or_else(|p| p.into_inner()) = Some(session);
+        true
+    };
+    let taken = cluster.store.take(&request.session_id, &prepare).await;
+    let session = prepared.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let session = session?;
+    let resumed = match taken {
+        Taken::Moved(snapshot) => {
+            let rooms = snapshot.record.rooms.clone();
+            session.complete(Some(snapshot));
+            // Rooms joined after the record was saved.
+            join_all(&session, &rooms);
+            let whole = session.can_resume(request.last_seq);
+            tracing::info!(client = session.id.short(), whole, "session moved here");
+            crate::metrics::session_moved("in");
+            whole.then_some(request.last_seq)
+        }
+        Taken::Orphaned => {
+            session.complete(None);
+            tracing::info!(
+                client = session.id.short(),
+                "session restored from its record: its node did not answer"
+            );
+            crate::metrics::session_moved("orphaned");
+            None
+        }
+        Taken::NotFound => {
+            hub.adapter.remove(&session.id);
+            hub.remove(&session);
             crate::metrics::resume(false);
             return None;
         }
     };
-    let resumed = hub
-        .by_session(&request.session_id)
-        .filter(|session| session.can_resume(request.last_seq))
-        .map(|session| (session, request.last_seq));
+    hub.save_record(&session);
     if resumed.is_none() {
-        // A recovered resume is counted once the connection takes over.
         crate::metrics::resume(false);
     }
-    resumed
+    Some((session, resumed))
+}
+
+/// Puts a session moving here in `rooms`.
+fn join_all<C: Send + Sync + 'static>(session: &Session<C>, rooms: &[String]) {
+    for room in rooms {
+        if session.hub.adapter.join(&session.id, room) {
+            session
+                .rooms
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        }
+    }
 }

@@ -1,0 +1,193 @@
+//! Sessions across nodes: what a [`SessionStore`] keeps of each session
+//! so that a client reconnecting to another node resumes there.
+//!
+//! By default there is no store: sessions live in the memory of the node
+//! that opened them, and a client resumes only on that node. A cluster
+//! store (`zocket_redis::RedisAdapter` is one) moves a session to the
+//! node its client reconnects to:
+//!
+//! - **Records.** When a session starts and whenever its rooms change, the
+//!   server hands the store a [`SessionRecord`]: the session and client
+//!   ids, the context as JSON and the rooms. It is what survives the node.
+//! - **Moves.** A handshake presenting a session id this node does not
+//!   hold asks the store to [`take`](SessionStore::take) it. The store
+//!   finds its record and calls `prepare` with it: the server builds the
+//!   session (context from the record), puts it in its rooms on this node
+//!   and buffers what reaches it. Only then does the store ask the holding
+//!   node to [`hand_over`](LocalSessions::hand_over) the session: that
+//!   node takes it out of its rooms and sends a [`SessionSnapshot`] (its
+//!   `seq`, its history of events and its reply cache). The new node
+//!   appends what it buffered that the snapshot does not hold (events are
+//!   told apart by the id a cluster adapter gives each send, see
+//!   [`EncodedEvent::with_origin`](crate::adapter::EncodedEvent::with_origin))
+//!   and resumes the client: every event once, calls answered from the
+//!   reply cache. A call still running on the old node when the session
+//!   moved has its reply forwarded to the new one.
+//! - **Orphans.** When the holding node does not answer (it was killed),
+//!   the session comes back from its record: same client id, context and
+//!   rooms, but no history: the client gets `"recovered": false`.
+//!
+//! A context travels as JSON: servers with a store need a context that is
+//! `Serialize + DeserializeOwned` (see
+//! [`ServerBuilder::session_store`](crate::ServerBuilder::session_store)).
+
+use super::ClientId;
+use crate::WhenFull;
+use futures_util::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What outlives a node of a session: enough to bring it back elsewhere
+/// without its history.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SessionRecord {
+    #[serde(rename = "s")]
+    pub(crate) session_id: String,
+    #[serde(rename = "c")]
+    pub(crate) client_id: String,
+    /// The context, as JSON.
+    #[serde(rename = "x")]
+    pub(crate) context: serde_json::Value,
+    #[serde(rename = "r")]
+    pub(crate) rooms: Vec<String>,
+}
+
+impl SessionRecord {
+    /// The session's secret id: a store keeps it, never logs it.
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
+    /// The client's id.
+    pub fn client_id(&self) -> ClientId {
+        ClientId::from(self.client_id.clone())
+    }
+
+    /// The record as bytes (JSON).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// A record from [`to_bytes`](Self::to_bytes); `None` when the bytes
+    /// are not one.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        serde_json::from_slice(bytes).ok()
+    }
+}
+
+/// One event of a session's history, as it travels.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct KeptEvent {
+    pub(crate) seq: u64,
+    pub(crate) name: String,
+    pub(crate) payload: String,
+    pub(crate) policy: u8,
+    /// The origin node's id (two halves) and its number for the send.
+    pub(crate) origin: Option<(u64, u64, u64)>,
+}
+
+/// One call of a session's reply cache, as it travels.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct KeptCall {
+    pub(crate) rpc_id: String,
+    /// `Some`: its reply. `None`: running (when `running`) or lost.
+    pub(crate) reply: Option<String>,
+    pub(crate) running: bool,
+}
+
+/// A session handed over by the node that held it: its record, the `seq`
+/// of its last event, its history and its reply cache.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SessionSnapshot {
+    pub(crate) record: SessionRecord,
+    pub(crate) seq: u64,
+    pub(crate) history: Vec<KeptEvent>,
+    pub(crate) calls: Vec<KeptCall>,
+}
+
+impl SessionSnapshot {
+    /// The session's record.
+    pub fn record(&self) -> &SessionRecord {
+        &self.record
+    }
+
+    /// The snapshot as bytes (JSON).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// A snapshot from [`to_bytes`](Self::to_bytes); `None` when the bytes
+    /// are not one.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        serde_json::from_slice(bytes).ok()
+    }
+}
+
+pub(crate) fn policy_byte(policy: WhenFull) -> u8 {
+    match policy {
+        WhenFull::Close => 0,
+        WhenFull::Drop => 1,
+        WhenFull::DropOldest => 2,
+        WhenFull::Latest => 3,
+    }
+}
+
+pub(crate) fn policy_of(byte: u8) -> WhenFull {
+    match byte {
+        1 => WhenFull::Drop,
+        2 => WhenFull::DropOldest,
+        3 => WhenFull::Latest,
+        _ => WhenFull::Close,
+    }
+}
+
+/// How [`SessionStore::take`] ended.
+#[derive(Debug)]
+pub enum Taken {
+    /// No node holds the session (it ended, expired, or never was): the
+    /// client gets a fresh session.
+    NotFound,
+    /// The node holding it handed it over.
+    Moved(SessionSnapshot),
+    /// Its record was found but its node did not answer (it was killed):
+    /// the session comes back from the record, without its history.
+    Orphaned,
+}
+
+/// Sends a reply of a call that was still running when its session moved
+/// to the node that has the session now: `(rpc_id, reply frame)`.
+pub type ForwardReply = Box<dyn Fn(&str, &str) + Send + Sync>;
+
+/// Builds a session on this node from its record before the holding node
+/// hands it over; `false` when it cannot (a context that does not decode).
+pub type Prepare<'a> = &'a (dyn Fn(&SessionRecord) -> bool + Send + Sync);
+
+/// Where sessions go between nodes (see the [module docs](self)). Every
+/// method but [`take`](Self::take) is called on a server's own tasks and
+/// must not wait: a store that writes to a broker queues the write.
+pub trait SessionStore: Send + Sync + 'static {
+    /// Gives the store this node's sessions, so that it can hand them over
+    /// when another node asks, and how long a session without a connection
+    /// is kept. Called once, by [`ServerBuilder::build`](crate::ServerBuilder::build).
+    fn bind(&self, sessions: Arc<dyn LocalSessions>, retention: Duration);
+    /// A session started, or its rooms changed: keep its record.
+    fn save(&self, record: &SessionRecord);
+    /// A session ended: forget its record.
+    fn forget(&self, session_id: &str);
+    /// Takes the session `session_id`, which this node does not hold, from
+    /// wherever it is: finds its record, calls `prepare` with it, then asks
+    /// the node holding it to hand it over (waiting a bounded time).
+    fn take<'a>(&'a self, session_id: &'a str, prepare: Prepare<'a>) -> BoxFuture<'a, Taken>;
+}
+
+/// This node's sessions, as a [`SessionStore`] sees them.
+pub trait LocalSessions: Send + Sync + 'static {
+    /// Takes session `session_id` out of this node for another one: out of
+    /// its rooms, its connection (if any) closed as replaced, no
+    /// `on_disconnect`. Replies of calls still running go to `forward`.
+    /// `None` when this node does not hold it.
+    fn hand_over(&self, session_id: &str, forward: ForwardReply) -> Option<SessionSnapshot>;
+    /// The reply of a call that was running when its session moved here.
+    fn forwarded_reply(&self, session_id: &str, rpc_id: &str, reply: &str);
+}
