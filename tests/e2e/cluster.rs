@@ -159,6 +159,48 @@ async fn an_unknown_or_ended_session_is_a_fresh_one_on_any_node() {
 }
 
 #[tokio::test]
+async fn sessions_still_move_after_redis_restarted_empty() {
+    let mut redis = RedisServer::start().await;
+    let runs = Runs::default();
+    let a = Node::start("a", &redis.url(), runs.clone(), Config::default()).await;
+    let b = Node::start("b", &redis.url(), runs.clone(), Config::default()).await;
+    let mut c = TestClient::connect(&a.url()).await;
+    let (id, session) = (
+        c.client_id(),
+        c.ready["sessionId"].as_str().unwrap().to_owned(),
+    );
+    c.call_ok("join", json!("room")).await;
+
+    // Redis comes back with nothing: each node writes its lists and its
+    // sessions' records again once it has reconnected.
+    redis.restart().await;
+    within("A's connections to be listed again", async {
+        loop {
+            if let Ok(ids) = b.adapter.cluster_connections().await
+                && ids.iter().any(|listed| listed.as_str() == id)
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let mut d = TestClient::connect(&b.url()).await;
+    d.call_ok("join", json!("room")).await;
+    // Through A's ordered queue: once B has it, A's rewrite is done.
+    c.call_ok("say", json!({"room": "room", "text": 1})).await;
+    assert_eq!(news(&mut d).await.0, 1);
+    assert_eq!(news(&mut c).await, (json!(1), 1));
+    drop_connection(c);
+
+    let mut c = resume(&b.url(), &session, 1).await;
+    assert_eq!(c.ready["recovered"], true, "{}", c.ready);
+    assert_eq!(c.client_id(), id);
+    d.call_ok("say", json!({"room": "room", "text": 2})).await;
+    assert_eq!(news(&mut c).await, (json!(2), 2));
+}
+
+#[tokio::test]
 async fn a_killed_node_s_clients_come_back_on_another_from_their_records() {
     let redis = RedisServer::start().await;
     let b = Node::start("b", &redis.url(), Runs::default(), Config::default()).await;
@@ -221,4 +263,154 @@ async fn a_killed_node_s_clients_come_back_on_another_from_their_records() {
         .await;
     assert_eq!(news(&mut c).await, (json!("after"), 1));
     assert_eq!(b.adapter.stats().sessions_orphaned, 1);
+}
+
+/// What one chatting client saw.
+struct Seen {
+    /// Its client id, from its first `__ready` and its last.
+    ids: (String, String),
+    /// Every `news` payload, in arrival order.
+    news: Vec<Value>,
+    /// Its connections after the first: whether each was recovered.
+    reconnections: Vec<bool>,
+}
+
+#[tokio::test]
+async fn a_rolling_deploy_of_three_nodes_loses_and_repeats_nothing() {
+    const CLIENTS: usize = 50;
+    const MESSAGES: u64 = 30;
+    let redis = RedisServer::start().await;
+    let runs = Runs::default();
+    let config = || Config::default().shutdown_timeout(Duration::from_secs(5));
+    let mut nodes = Vec::new();
+    for label in ["n0", "n1", "n2"] {
+        nodes.push(Node::start(label, &redis.url(), runs.clone(), config()).await);
+    }
+    let proxy =
+        zocket_tests::proxy::Proxy::start_many(nodes.iter().map(|n| n.addr).collect()).await;
+    let url = format!("ws://{}/", proxy.addr());
+
+    // Every client joins the room, then (once all have) says its messages
+    // one call at a time, with a counted `run` call beside each, while
+    // reading every message of the room.
+    let joined = std::sync::Arc::new(tokio::sync::Barrier::new(CLIENTS + 1));
+    let mut clients = Vec::new();
+    for i in 0..CLIENTS {
+        let (url, joined) = (url.clone(), joined.clone());
+        clients.push(tokio::spawn(async move {
+            use futures_util::StreamExt;
+            let mut builder = zocket_client::Client::builder().max_retries(50).backoff(
+                zocket_client::Backoff::new(
+                    Duration::from_millis(20),
+                    Duration::from_millis(200),
+                    0.3,
+                )
+                .expect("valid backoff"),
+            );
+            let mut events = builder.events::<Value>("news");
+            let client = builder.connect(&url, &json!({})).await.expect("connects");
+            let first = client.ready().client_id;
+            let mut states = client.state_changes();
+            let reconnections = tokio::spawn(async move {
+                // The current state first: the first connection.
+                let _ = states.next().await;
+                let mut seen = Vec::new();
+                while let Some(state) = states.next().await {
+                    if let zocket_client::State::Connected { recovered } = state {
+                        seen.push(recovered);
+                    }
+                }
+                seen
+            });
+            let reader = tokio::spawn(async move {
+                let mut news = Vec::new();
+                while news.len() < CLIENTS * MESSAGES as usize {
+                    match events.next().await {
+                        Some(Ok(value)) => news.push(value),
+                        Some(Err(err)) => panic!("client {i}: {err}"),
+                        None => break,
+                    }
+                }
+                news
+            });
+            let () = client.call("join", "room").await.expect("joined");
+            joined.wait().await;
+            for n in 0..MESSAGES {
+                let key = format!("{i}-{n}");
+                let ran: u32 = client
+                    .call("run", &json!({"key": key, "wait_ms": 5}))
+                    .await
+                    .unwrap_or_else(|err| panic!("client {i}, run {n}: {err}"));
+                assert_eq!(ran, 1, "{key} ran once before this reply");
+                let _: usize = client
+                    .call("say", &json!({"room": "room", "text": {"from": i, "n": n}}))
+                    .await
+                    .unwrap_or_else(|err| panic!("client {i}, say {n}: {err}"));
+                tokio::time::sleep(Duration::from_millis(15)).await;
+            }
+            let news = within("every message of the room", reader)
+                .await
+                .expect("reader");
+            let last = client.ready().client_id;
+            drop(client);
+            Seen {
+                ids: (first, last),
+                news,
+                reconnections: reconnections.await.expect("states"),
+            }
+        }));
+    }
+    within("every client to join", joined.wait()).await;
+
+    // Each node in turn: out of the balancer, shut down (its clients move
+    // to the others and take their sessions over), replaced by a new one.
+    for (step, label) in ["n0b", "n1b", "n2b"].into_iter().enumerate() {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let old = nodes.remove(0);
+        proxy.set_upstreams(nodes.iter().map(|n| n.addr).collect());
+        within("the node to shut down", old.handle.shutdown()).await;
+        assert_eq!(
+            old.handle.connection_count(),
+            0,
+            "step {step}: every session of the old node moved"
+        );
+        assert!(
+            old.adapter.stats().sessions_out > 0,
+            "step {step}: sessions moved out"
+        );
+        drop(old);
+        nodes.push(Node::start(label, &redis.url(), runs.clone(), config()).await);
+        proxy.set_upstreams(nodes.iter().map(|n| n.addr).collect());
+    }
+
+    let mut moved = 0;
+    for (i, client) in clients.into_iter().enumerate() {
+        let seen = within("a client to finish", client)
+            .await
+            .expect("client task");
+        assert_eq!(seen.ids.0, seen.ids.1, "client {i} kept its id");
+        assert!(
+            seen.reconnections.iter().all(|recovered| *recovered),
+            "client {i}: every reconnection recovered: {:?}",
+            seen.reconnections
+        );
+        moved += usize::from(!seen.reconnections.is_empty());
+        // Every message once, each sender's in its order.
+        let mut next = vec![0u64; CLIENTS];
+        for message in &seen.news {
+            let from = message["from"].as_u64().unwrap() as usize;
+            let n = message["n"].as_u64().unwrap();
+            assert_eq!(
+                n, next[from],
+                "client {i}: message {n} of client {from} where {} was next",
+                next[from]
+            );
+            next[from] += 1;
+        }
+        assert!(next.iter().all(|n| *n == MESSAGES), "client {i}: {next:?}");
+    }
+    assert_eq!(moved, CLIENTS, "every client moved at least once");
+    let all = runs.all();
+    assert_eq!(all.len(), CLIENTS * MESSAGES as usize);
+    assert!(all.values().all(|n| *n == 1), "no call ran twice");
 }

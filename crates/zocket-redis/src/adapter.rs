@@ -113,6 +113,8 @@ enum Outgoing {
     Save(String, Vec<u8>),
     /// A session ended or moved away: its record goes.
     Forget(String),
+    /// The server shut down: this node leaves the cluster's lists.
+    Leave,
 }
 
 impl Outgoing {
@@ -125,6 +127,7 @@ impl Outgoing {
                 channel.len() + bytes.len() + 16
             }
             Self::Forget(session) => session.len() + 16,
+            Self::Leave => 16,
         }
     }
 }
@@ -155,6 +158,8 @@ struct Shared {
     /// Sessions this node asked for, by request number.
     takes: Mutex<HashMap<u64, oneshot::Sender<Option<String>>>>,
     requests: AtomicU64,
+    /// Set once the server shut down: no more heartbeats.
+    left: AtomicBool,
 }
 
 impl Shared {
@@ -329,6 +334,7 @@ impl RedisAdapterBuilder {
             retention: OnceLock::new(),
             takes: Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),
+            left: AtomicBool::new(false),
         });
         let tasks = vec![
             subscriber.manage_subscriptions(),
@@ -569,6 +575,12 @@ async fn publish(
                     events.push(false);
                     pipeline.hdel(&sessions_key, session).await
                 }
+                Outgoing::Leave => {
+                    events.push(false);
+                    let _: Result<(), _> = pipeline.zrem(&keys.nodes, keys.node.as_str()).await;
+                    let _: Result<(), _> = pipeline.del(&conns_key).await;
+                    pipeline.del(&sessions_key).await
+                }
             };
             if queued.is_err() {
                 // Not queued in the pipeline: no result will come for it.
@@ -778,10 +790,7 @@ impl SessionStore for RedisAdapter {
     ) -> futures_util::future::BoxFuture<'a, Taken> {
         Box::pin(async move {
             match self.find(session_id).await {
-                Ok(Some((record, holder, live))) => {
-                    self.take_from(record, holder, live, prepare).await
-                }
-                Ok(None) => Taken::NotFound,
+                Ok(found) => self.take_from(found, prepare).await,
                 Err(err) => {
                     tracing::warn!(%err, "cannot look a session up");
                     Taken::NotFound
@@ -789,13 +798,64 @@ impl SessionStore for RedisAdapter {
             }
         })
     }
+
+    /// Leaves the cluster's lists (this node's entry, connections and
+    /// records), then waits until the publish queue is empty: the last
+    /// answers to other nodes are out.
+    fn drain(&self) -> futures_util::future::BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let shared = &self.inner.shared;
+            shared.left.store(true, Ordering::Release);
+            shared
+                .queued
+                .fetch_add(Outgoing::Leave.bytes(), Ordering::AcqRel);
+            let _ = shared.unnumbered.send(Outgoing::Leave);
+            while shared.queued.load(Ordering::Acquire) > 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    }
 }
 
 impl RedisAdapter {
-    /// The record of session `session_id` and the node holding it (and
-    /// whether that node is live): one `ZRANGEBYSCORE` and one `HGET` per
-    /// node, pipelined.
-    async fn find(&self, session_id: &str) -> Result<Option<(SessionRecord, String, bool)>, Error> {
+    /// Asks `holder` for session `session_id`: `Some(Some(snapshot))` when
+    /// it handed it over, `Some(None)` when it does not have it, `None`
+    /// when it did not answer in time.
+    async fn ask(&self, session_id: &str, holder: &str) -> Option<Option<String>> {
+        let shared = &self.inner.shared;
+        let request = shared.requests.fetch_add(1, Ordering::Relaxed) + 1;
+        let (answer, answered) = oneshot::channel();
+        lock(&shared.takes).insert(request, answer);
+        let take = Control::Take {
+            session: session_id.to_owned(),
+            holder: holder.to_owned(),
+            from: shared.keys.node.clone(),
+            request,
+        };
+        // Published after every event this node queued before it.
+        let sent = {
+            let outbox = lock(&self.inner.outbox);
+            let out = Outgoing::Control(shared.keys.channel.clone(), take.encode());
+            shared.queued.fetch_add(out.bytes(), Ordering::AcqRel);
+            outbox.0.send(out).is_ok()
+        };
+        let answer = match sent {
+            true => tokio::time::timeout(TAKE_TIMEOUT, answered)
+                .await
+                .ok()
+                .and_then(Result::ok),
+            false => None,
+        };
+        lock(&shared.takes).remove(&request);
+        answer
+    }
+
+    /// The records of session `session_id`, with the node of each and
+    /// whether it is live, live nodes first, then by latest heartbeat: one
+    /// `ZRANGEBYSCORE` and one `HGET` per node, pipelined. A session
+    /// recorded by two nodes is moving (or its old node has not written
+    /// its leaving yet).
+    async fn find(&self, session_id: &str) -> Result<Vec<(SessionRecord, String, bool)>, Error> {
         let shared = &self.inner.shared;
         let client = &self.inner.client;
         let now = unix_ms();
@@ -805,7 +865,7 @@ impl RedisAdapter {
             .zrangebyscore(&shared.keys.nodes, since, "+inf", true, None)
             .await?;
         if nodes.is_empty() {
-            return Ok(None);
+            return Ok(Vec::new());
         }
         let pipeline = client.pipeline();
         for (node, _) in &nodes {
@@ -813,82 +873,71 @@ impl RedisAdapter {
         }
         let records: Vec<Option<Vec<u8>>> = pipeline.all().await?;
         let live_since = now.saturating_sub(NODE_TTL.as_millis() as u64) as f64;
-        let mut best: Option<(SessionRecord, String, bool, f64)> = None;
-        for ((node, beat), record) in nodes.into_iter().zip(records) {
-            let Some(record) = record.as_deref().and_then(SessionRecord::from_bytes) else {
-                continue;
-            };
-            if record.session_id() != session_id {
-                continue;
-            }
-            let live = beat >= live_since;
-            // A live holder first, then the latest heartbeat.
-            if best
-                .as_ref()
-                .is_none_or(|(_, _, best_live, best_beat)| (live, beat) > (*best_live, *best_beat))
-            {
-                best = Some((record, node, live, beat));
-            }
-        }
-        Ok(best.map(|(record, node, live, _)| (record, node, live)))
+        let mut found: Vec<(SessionRecord, String, bool, f64)> = nodes
+            .into_iter()
+            .zip(records)
+            .filter_map(|((node, beat), record)| {
+                let record = SessionRecord::from_bytes(&record?)?;
+                (record.session_id() == session_id).then_some((
+                    record,
+                    node,
+                    beat >= live_since,
+                    beat,
+                ))
+            })
+            .collect();
+        found.sort_by(|a, b| {
+            (b.2, b.3)
+                .partial_cmp(&(a.2, a.3))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        Ok(found
+            .into_iter()
+            .map(|(record, node, live, _)| (record, node, live))
+            .collect())
     }
 
-    /// Asks `holder` to hand the session over, once `prepare` has put it in
-    /// its rooms here; a holder that does not answer in time is taken for
-    /// dead (the session is orphaned).
+    /// Asks the nodes that recorded the session, live ones first, to hand
+    /// it over, once `prepare` has put it in its rooms here. A node that
+    /// no longer has it says so; one that does not answer in time is taken
+    /// for dead. Orphaned when some record was found but no node handed
+    /// the session over and one did not answer (or was not live).
     async fn take_from(
         &self,
-        record: SessionRecord,
-        holder: String,
-        live: bool,
+        found: Vec<(SessionRecord, String, bool)>,
         prepare: Prepare<'_>,
     ) -> Taken {
         let shared = &self.inner.shared;
-        if holder == shared.keys.node {
-            // Recorded here, but no longer here: it ended.
+        let Some((record, _, _)) = found.first() else {
             return Taken::NotFound;
-        }
-        if !prepare(&record) {
-            return Taken::NotFound;
-        }
-        let taken = if live {
-            let request = shared.requests.fetch_add(1, Ordering::Relaxed) + 1;
-            let (answer, answered) = oneshot::channel();
-            lock(&shared.takes).insert(request, answer);
-            let take = Control::Take {
-                session: record.session_id().to_owned(),
-                holder,
-                from: shared.keys.node.clone(),
-                request,
-            };
-            // Published after every event this node queued before it.
-            let sent = {
-                let outbox = lock(&self.inner.outbox);
-                let out = Outgoing::Control(shared.keys.channel.clone(), take.encode());
-                let bytes = out.bytes();
-                shared.queued.fetch_add(bytes, Ordering::AcqRel);
-                outbox.0.send(out).is_ok()
-            };
-            let answer = match sent {
-                true => tokio::time::timeout(TAKE_TIMEOUT, answered)
-                    .await
-                    .ok()
-                    .and_then(Result::ok),
-                false => None,
-            };
-            lock(&shared.takes).remove(&request);
-            match answer {
-                Some(Some(snapshot)) => match SessionSnapshot::from_bytes(snapshot.as_bytes()) {
-                    Some(snapshot) => Taken::Moved(snapshot),
-                    None => Taken::NotFound,
-                },
-                Some(None) => Taken::NotFound,
-                // No answer: its node is gone.
-                None => Taken::Orphaned,
-            }
-        } else {
-            Taken::Orphaned
         };
+        if !prepare(record) {
+            return Taken::NotFound;
+        }
+        let mut orphaned = false;
+        let mut taken = None;
+        for (record, holder, live) in &found {
+            if *holder == shared.keys.node {
+                // Recorded here, but no longer here: it ended or moved on.
+                continue;
+            }
+            if !live {
+                orphaned = true;
+                continue;
+            }
+            match self.ask(record.session_id(), holder).await {
+                Some(Some(snapshot)) => {
+                    taken = SessionSnapshot::from_bytes(snapshot.as_bytes()).map(Taken::Moved);
+                    break;
+                }
+                Some(None) => {}
+                None => orphaned = true,
+            }
+        }
+        let taken = taken.unwrap_or(match orphaned {
+            true => Taken::Orphaned,
+            false => Taken::NotFound,
+        });
         let counter = match &taken {
             Taken::Moved(_) => Some((&shared.stats.sessions_in, "zocket_redis_sessions_in_total")),
             Taken::Orphaned => Some((
@@ -920,6 +969,9 @@ async fn heartbeat(shared: Arc<Shared>, client: fred::clients::Client) {
                     shared.conns_stale.store(true, Ordering::Relaxed);
                 }
             }
+        }
+        if shared.left.load(Ordering::Acquire) {
+            return;
         }
         let now = unix_ms();
         let pipeline = client.pipeline();
@@ -958,6 +1010,22 @@ async fn heartbeat(shared: Arc<Shared>, client: fred::clients::Client) {
             let _: Result<(), _> = pipeline.del(&conns_key).await;
             if !ids.is_empty() {
                 let _: Result<(), _> = pipeline.sadd(&conns_key, ids).await;
+            }
+            // The sessions' records too: Redis may have come back empty.
+            let records: Vec<(String, Value)> = shared
+                .sessions
+                .get()
+                .map(|sessions| sessions.records())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|record| {
+                    let bytes = record.to_bytes().into_boxed_slice();
+                    (record.session_id().to_owned(), Value::from(bytes))
+                })
+                .collect();
+            let _: Result<(), _> = pipeline.del(&sessions_key).await;
+            if !records.is_empty() {
+                let _: Result<(), _> = pipeline.hset(&sessions_key, records).await;
             }
         }
         let _: Result<(), _> = pipeline

@@ -159,6 +159,13 @@ impl<C: Send + Sync + 'static> ServerHandle<C> {
                 session.end(DisconnectReason::Shutdown).await;
             }
         }
+        if let Some(cluster) = &hub.cluster
+            && tokio::time::timeout(config.shutdown_timeout, cluster.store.drain())
+                .await
+                .is_err()
+        {
+            tracing::warn!("shutdown: the session store did not drain in time");
+        }
     }
 
     /// Whether [`shutdown`](Self::shutdown) was called.

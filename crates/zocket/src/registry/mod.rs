@@ -318,4 +318,18 @@ impl<C: Send + Sync + 'static> store::LocalSessions for NodeSessions<C> {
             session.forwarded_reply(rpc_id, reply);
         }
     }
+
+    fn records(&self) -> Vec<store::SessionRecord> {
+        let Some(hub) = self.0.upgrade() else {
+            return Vec::new();
+        };
+        let Some(cluster) = &hub.cluster else {
+            return Vec::new();
+        };
+        hub.all()
+            .iter()
+            .filter(|session| !session.is_ended())
+            .filter_map(|session| Some(session.record((cluster.encode)(&session.app)?)))
+            .collect()
+    }
 }

@@ -179,6 +179,13 @@ pub trait SessionStore: Send + Sync + 'static {
     /// wherever it is: finds its record, calls `prepare` with it, then asks
     /// the node holding it to hand it over (waiting a bounded time).
     fn take<'a>(&'a self, session_id: &'a str, prepare: Prepare<'a>) -> BoxFuture<'a, Taken>;
+    /// The server has shut down: write out what is queued (the last
+    /// sessions handed over, the records forgotten) and leave the cluster.
+    /// [`ServerHandle::shutdown`](crate::ServerHandle::shutdown) waits for
+    /// it, up to the shutdown timeout. Does nothing by default.
+    fn drain(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// This node's sessions, as a [`SessionStore`] sees them.
@@ -190,4 +197,7 @@ pub trait LocalSessions: Send + Sync + 'static {
     fn hand_over(&self, session_id: &str, forward: ForwardReply) -> Option<SessionSnapshot>;
     /// The reply of a call that was running when its session moved here.
     fn forwarded_reply(&self, session_id: &str, rpc_id: &str, reply: &str);
+    /// The records of every session this node holds, for a store that
+    /// lost what it kept (a broker restarted without its data).
+    fn records(&self) -> Vec<SessionRecord>;
 }

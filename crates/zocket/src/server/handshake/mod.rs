@@ -267,8 +267,16 @@ async fn moved_here<C: Send + Sync + 'static>(
         Taken::Moved(snapshot) => {
             let rooms = snapshot.record.rooms.clone();
             session.complete(Some(snapshot));
-            // Rooms joined after the record was saved.
+            // The rooms as the holder had them: the record read may be
+            // older.
             join_all(&session, &rooms);
+            for room in hub.adapter.rooms(&session.id) {
+                if !rooms.contains(&room) && hub.adapter.leave(&session.id, &room) {
+                    session
+                        .rooms
+                        .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+                }
+            }
             let whole = session.can_resume(request.last_seq);
             tracing::info!(client = session.id.short(), whole, "session moved here");
             crate::metrics::session_moved("in");
