@@ -135,6 +135,42 @@ async fn a_session_moves_to_another_node_with_its_rooms_context_events_and_repli
 }
 
 #[tokio::test]
+async fn a_stream_does_not_move_its_handler_stops_and_its_resent_open_frame_is_refused() {
+    let redis = RedisServer::start().await;
+    let runs = Runs::default();
+    let a = Node::start("a", &redis.url(), runs.clone(), Config::default()).await;
+    let b = Node::start("b", &redis.url(), runs.clone(), Config::default()).await;
+    let mut c = TestClient::connect(&a.url()).await;
+    let session = c.ready["sessionId"].as_str().unwrap().to_owned();
+    let id = c.start_call("count", json!(100)).await;
+    c.send_json(json!({"type": "__credit", "rpcId": id, "payload": {"received": 0, "window": 2}}))
+        .await;
+    for n in 1..=2 {
+        assert_eq!(c.next_of("__item").await["n"], n);
+    }
+    drop_connection(c);
+
+    let mut c = resume(&b.url(), &session, 0).await;
+    assert_eq!(c.ready["recovered"], true);
+    c.send_json(json!({"type": "count", "rpcId": id, "payload": 100}))
+        .await;
+    let reply = c.reply(&id).await;
+    assert_eq!(reply["type"], "__rpc_err", "{reply}");
+    assert_eq!(reply["error"]["code"], "REPLY_LOST", "{reply}");
+    within("A's handler to stop", async {
+        while runs.of("count-dropped") < 1 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert_eq!(
+        c.quiet_for(Duration::from_millis(100)).await,
+        None,
+        "no item"
+    );
+}
+
+#[tokio::test]
 async fn an_unknown_or_ended_session_is_a_fresh_one_on_any_node() {
     let redis = RedisServer::start().await;
     let runs = Runs::default();

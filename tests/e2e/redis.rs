@@ -337,34 +337,44 @@ async fn the_chat_example_runs_as_a_cluster() {
         let adapter = RedisAdapter::connect(&redis.url())
             .await
             .expect("connected");
-        let server = chat::server_with_adapter(adapter);
+        let server = chat::cluster_server(&adapter);
         let (addr, _) = serve(server).await;
-        nodes.push(format!("ws://{addr}/"));
+        nodes.push(addr);
     }
-    let connect = |url: &String, name: &str| {
-        let (url, name) = (url.clone(), name.to_owned());
+    // Ada reaches the cluster through a balancer (the proxy), Bob node 1.
+    let proxy = zocket_tests::proxy::Proxy::start(nodes[0]).await;
+    let connect = |url: String, name: &str| {
+        let name = name.to_owned();
         async move {
-            let client = zocket_client::Client::connect(&url, &ChatHeaders { name })
+            let client = zocket_client::Client::builder()
+                .backoff(
+                    zocket_client::Backoff::new(
+                        std::time::Duration::from_millis(20),
+                        std::time::Duration::from_millis(200),
+                        0.0,
+                    )
+                    .expect("valid"),
+                )
+                .connect(&url, &ChatHeaders { name })
                 .await
                 .expect("connected");
             ChatClient::from_client(client)
         }
     };
-    let ada = connect(&nodes[0], "ada").await;
-    let bob = connect(&nodes[1], "bob").await;
+    let ada = connect(format!("ws://{}/", proxy.addr()), "ada").await;
+    let bob = connect(format!("ws://{}/", nodes[1]), "bob").await;
     let (mut ada_messages, mut bob_messages) = (ada.on_message(), bob.on_message());
     let room = RoomInput {
         room: "general".into(),
     };
     ada.join(&room).await.expect("joined");
     bob.join(&room).await.expect("joined");
+    let say = |text: &str| SendInput {
+        room: "general".into(),
+        text: text.into(),
+    };
     for (from, text) in [(&ada, "hi bob"), (&bob, "hi ada")] {
-        from.send(&SendInput {
-            room: "general".into(),
-            text: text.into(),
-        })
-        .await
-        .expect("sent");
+        from.send(&say(text)).await.expect("sent");
         for messages in [&mut ada_messages, &mut bob_messages] {
             let message = within("the message", messages.next())
                 .await
@@ -372,5 +382,44 @@ async fn the_chat_example_runs_as_a_cluster() {
                 .expect("decoded");
             assert_eq!(message.text, text);
         }
+    }
+
+    // The balancer moves Ada to node 1: her session follows, with what
+    // Bob said while she was away.
+    let me = ada.whoami().await.expect("whoami");
+    let mut states = ada.client().state_changes();
+    let _ = states.next().await;
+    proxy.set_upstreams(vec![nodes[1]]);
+    proxy.cut();
+    bob.send(&say("while you moved")).await.expect("sent");
+    let state = within("Ada to reconnect", async {
+        loop {
+            match states.next().await.expect("states") {
+                zocket_client::State::Connected { recovered } => return recovered,
+                _ => continue,
+            }
+        }
+    })
+    .await;
+    assert!(state, "Ada's session recovered on the other node");
+    for messages in [&mut ada_messages, &mut bob_messages] {
+        let message = within("the message", messages.next())
+            .await
+            .expect("open")
+            .expect("decoded");
+        assert_eq!(message.text, "while you moved");
+    }
+    let again = ada.whoami().await.expect("whoami");
+    assert_eq!(
+        (again.client_id, again.name, again.rooms),
+        (me.client_id, me.name, vec!["general".to_owned()])
+    );
+    ada.send(&say("back")).await.expect("sent");
+    for messages in [&mut ada_messages, &mut bob_messages] {
+        let message = within("the message", messages.next())
+            .await
+            .expect("open")
+            .expect("decoded");
+        assert_eq!(message.text, "back");
     }
 }

@@ -54,9 +54,19 @@ struct Run {
     wait_ms: u64,
 }
 
+/// Counts a dropped stream handler under `key` in [`Runs`].
+struct Dropped(Runs, &'static str);
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        *self.0.lock().entry(self.1.to_owned()).or_insert(0) += 1;
+    }
+}
+
 /// The node's server: `join` a room, `say` to a room, `whoami` (client id,
 /// context, rooms), `run {key, wait_ms}` (counts the key's runs, waits,
-/// returns the count).
+/// returns the count), and the stream `count n` (1 to `n`; counts its
+/// handlers dropped under `count-dropped`).
 pub fn server(
     label: &str,
     adapter: &RedisAdapter,
@@ -79,6 +89,21 @@ pub fn server(
                 "openedOn": ctx.context().opened_on,
                 "rooms": ctx.current(),
             }))
+        })
+        .stream("count", {
+            let runs = runs.clone();
+            move |_: Ctx<Member>, n: u64, mut items: zocket::StreamSink<u64>| {
+                let guard = Dropped(runs.clone(), "count-dropped");
+                async move {
+                    let _guard = guard;
+                    for i in 1..=n {
+                        if items.send(i).await.is_err() {
+                            break;
+                        }
+                    }
+                    Ok::<_, RpcError>(())
+                }
+            }
         })
         .call("run", move |_: Ctx<Member>, run: Run| {
             let runs = runs.clone();

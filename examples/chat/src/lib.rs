@@ -27,8 +27,9 @@ pub struct ChatHeaders {
     pub name: String,
 }
 
-/// Each connection's context.
-#[derive(Debug)]
+/// Each connection's context. It travels as JSON when a session moves to
+/// another node of a cluster (see [`cluster_server`]).
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Member {
     /// The display name from the handshake.
     pub name: String,
@@ -218,11 +219,13 @@ pub fn server() -> Server<ChatHeaders, Member> {
 }
 
 /// The chat server as one node of a cluster: its rooms and messages go
-/// through `adapter` (a `zocket_redis::RedisAdapter`) to the other nodes.
-/// Message ids count per node.
-pub fn server_with_adapter(adapter: impl zocket::adapter::Adapter) -> Server<ChatHeaders, Member> {
+/// through `adapter` to the other nodes, and a client that reconnects to
+/// another node resumes its session there (the adapter is also the session
+/// store). Message ids count per node.
+pub fn cluster_server(adapter: &zocket_redis::RedisAdapter) -> Server<ChatHeaders, Member> {
     Chat::server(ChatApp::default())
-        .adapter(adapter)
+        .adapter(adapter.clone())
+        .session_store(adapter.clone())
         .build()
         .expect("the chat's routes are valid")
 }

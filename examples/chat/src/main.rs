@@ -4,23 +4,30 @@
 //! its TypeScript client (`clients/typescript/fixtures/chat.ts`),
 //! `--asyncapi` its AsyncAPI 3.0.0 document, `--help` the usage.
 
+mod balance;
+
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 const USAGE: &str = "\
 The zocket chat example: a page at /, the WebSocket at /ws, metrics at /metrics.
 
-Usage: cargo run -p chat [-- --schema | --typescript | --asyncapi | --help]
+Usage: cargo run -p chat [-- --schema | --typescript | --asyncapi | --balance PORTS | --help]
 
   --schema       print the API's JSON Schema and exit
   --typescript   print the API's TypeScript client module and exit
   --asyncapi     print the API's AsyncAPI 3.0.0 document (JSON) and exit
+  --balance 3001,3002
+                 no server: a load balancer on PORT for the chat nodes on
+                 these ports, each connection to the next node up (no
+                 sticky sessions), to try a cluster on one machine
   --help         print this and exit
 
 Environment:
   PORT       the port on 127.0.0.1 (default 3000; 0 picks a free one)
   REDIS_URL  run as one node of a cluster: rooms and messages cross to the
-             other nodes on this Redis (redis://127.0.0.1:6379)
+             other nodes on this Redis (redis://127.0.0.1:6379), and a
+             client that reconnects to another node resumes there
   RUST_LOG   the log filter (default info)";
 
 #[tokio::main]
@@ -56,9 +63,12 @@ async fn run() -> Result<(), String> {
         print!("{}", chat::Chat::typescript());
         return Ok(());
     }
-    if let Some(unknown) = args.first() {
-        return Err(format!("unknown argument {unknown:?} (try --help)"));
-    }
+    let balance = match args.as_slice() {
+        [flag, ports] if flag == "--balance" => Some(balance::nodes(ports)?),
+        [flag] if flag == "--balance" => return Err("--balance needs ports, like 3001,3002".into()),
+        [unknown, ..] => return Err(format!("unknown argument {unknown:?} (try --help)")),
+        [] => None,
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -83,6 +93,14 @@ async fn run() -> Result<(), String> {
         Err(err) => return Err(format!("cannot listen on 127.0.0.1:{port}: {err}")),
     };
     let addr = listener.local_addr().map_err(|err| err.to_string())?;
+    if let Some(nodes) = balance {
+        println!("balancing http://{addr} over {nodes:?}; Ctrl-C to stop");
+        tokio::select! {
+            () = balance::run(listener, nodes) => {}
+            () = stop_signal() => {}
+        }
+        return Ok(());
+    }
     let metrics = chat::install_metrics().map_err(|err| err.to_string())?;
     let server = match std::env::var("REDIS_URL") {
         Ok(url) => {
@@ -90,7 +108,7 @@ async fn run() -> Result<(), String> {
                 .await
                 .map_err(|err| format!("cannot use REDIS_URL: {err}"))?;
             tracing::info!(node = adapter.node_id(), "a cluster node, on Redis");
-            chat::server_with_adapter(adapter)
+            chat::cluster_server(&adapter)
         }
         Err(_) => chat::server(),
     };

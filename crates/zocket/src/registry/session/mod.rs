@@ -561,12 +561,14 @@ impl<C: Send + Sync + 'static> Session<C> {
                 })
                 .collect();
             let mut calls = state.replies.export();
-            // Streams stop here: a resent open frame is answered
-            // `REPLY_LOST` there, never run twice.
+            // Streams stop here, their items not acknowledged yet with
+            // them: a resent open frame is answered `REPLY_LOST` there,
+            // never run twice, never ended without all its items.
             let mut running = Vec::new();
             for call in &mut calls {
-                if call.running && state.streams.is_running(&call.rpc_id) {
+                if state.streams.contains(&call.rpc_id) {
                     call.running = false;
+                    call.reply = None;
                     if let Some((_, token)) = state.running.remove(call.rpc_id.as_str()) {
                         running.push(token);
                     }
@@ -630,6 +632,18 @@ impl<C: Send + Sync + 'static> Session<C> {
                 global.overdraw(bytes);
                 state.history_bytes += bytes;
                 state.history.push_back((kept.seq, event));
+            }
+            // Within this node's budgets, which may be smaller than the
+            // old node's: the oldest go first.
+            let config = &self.hub.config;
+            while let Some((_, oldest)) = state.history.front()
+                && (state.history.len() > config.history
+                    || state.history_bytes > config.history_bytes)
+            {
+                let freed = history_bytes(&oldest.frame);
+                state.history.pop_front();
+                state.history_bytes -= freed;
+                global.give(freed);
             }
             state.seq = snapshot.seq;
             state.replies.import(snapshot.calls, global);

@@ -93,7 +93,6 @@ impl Streams {
 
     /// Whether stream `rpc_id` is open (running, or waiting for its last
     /// acknowledgement).
-    #[cfg(test)]
     pub(crate) fn contains(&self, rpc_id: &str) -> bool {
         self.flows.contains_key(rpc_id)
     }
