@@ -1,5 +1,5 @@
-//! Rooms and events across several zocket server nodes, through Redis
-//! pub/sub.
+//! Rooms, events and sessions across several zocket server nodes, through
+//! Redis.
 //!
 //! ```no_run
 //! # async fn run(app: zocket::Router<()>) -> Result<(), Box<dyn std::error::Error>> {
@@ -11,6 +11,7 @@
 //! let server = Server::builder(app)
 //!     .on_connect(|_: Arc<NoHeaders>, _: ClientId| async { Ok(()) })
 //!     .adapter(adapter.clone())
+//!     .session_store(adapter.clone())
 //!     .build()?;
 //! server.serve("127.0.0.1:3001").await?;
 //! # Ok(()) }
@@ -19,7 +20,10 @@
 //! Every node runs the same server with its own [`RedisAdapter`] on the
 //! same Redis: a handler's `ctx.emit(..).to_room(..)`, a typed event
 //! sender, or a `ServerHandle` on any node reaches the room's members on
-//! every node. Handler code does not change.
+//! every node. Handler code does not change. As the server's session store
+//! too ([`ServerBuilder::session_store`](zocket::ServerBuilder::session_store),
+//! optional), it lets a client that reconnects to another node resume its
+//! session there: no sticky sessions needed.
 //!
 //! # How it works
 //!
@@ -54,16 +58,54 @@
 //! and keeps the order across rooms; it suits clusters of a few to tens of
 //! nodes (past that, sharded channels per room would be the next step).
 //!
+//! # Sessions
+//!
+//! - **Records.** Each node keeps, in one hash, the record of every session
+//!   it holds (session id → client id, context as JSON, rooms): written
+//!   when a session starts and when its rooms change (one `HSET`, queued
+//!   like a publish), deleted when it ends or moves away (`HDEL`).
+//! - **Moves.** A handshake presenting a session id the node does not hold
+//!   looks the session up: one `ZRANGEBYSCORE` for the nodes and one
+//!   `HGET` per node, pipelined. The new node builds the session from the
+//!   record and puts it in its rooms, *then* publishes a request on
+//!   `{prefix}:events`. The holding node reads it in the channel's order,
+//!   takes the session out of its rooms and answers on the new node's own
+//!   channel with a snapshot (`seq`, history, reply cache). Every event
+//!   published before the request reached the session on the old node (it
+//!   is in the snapshot); every event after the new node joined reaches it
+//!   there; those that did both are told apart by their id (the
+//!   publishing node and its number for the send), so the client gets
+//!   each once, each publisher's in order. A call still running on the old
+//!   node has its reply forwarded to the new one (a message on its
+//!   channel). Streams do not move: they stop, and their resent open frame
+//!   is answered `REPLY_LOST`. Cost per move: the lookup above, two
+//!   `PUBLISH` (request, snapshot), one `HSET`, one `HDEL`; the snapshot
+//!   is at most the history's and the reply cache's byte budgets.
+//! - **Shutdown.** A node shutting down keeps its sessions until their
+//!   clients have moved (up to the shutdown timeout), then publishes what
+//!   is queued and leaves the lists (`ZREM`, `DEL`).
+//! - **Killed nodes.** A node that does not answer a request within 2 s,
+//!   or whose heartbeat is older than 15 s, is taken for dead: the session
+//!   comes back from its record with its client id, context and rooms but
+//!   no history (`"recovered": false`; the client resynchronises and its
+//!   calls in flight fail). Lost with it: the events the client missed
+//!   and the replies of its calls in flight. Counted in
+//!   [`Stats::sessions_orphaned`] (and `zocket_redis_sessions_orphaned_total`).
+//!
 //! # Keys
 //!
 //! | key | type | what | TTL |
 //! | --- | --- | --- | --- |
-//! | `{prefix}:events` | pub/sub channel | every send, as above | |
-//! | `{prefix}:nodes` | sorted set | node id → its last heartbeat (Unix ms), every 5 s | members older than 15 s are ignored and removed |
+//! | `{prefix}:events` | pub/sub channel | every send, and requests for sessions | |
+//! | `{prefix}:node:{node}` | pub/sub channel | answers to that node's requests, replies forwarded to it | |
+//! | `{prefix}:nodes` | sorted set | node id → its last heartbeat (Unix ms), every 5 s | a node is live for 15 s after its heartbeat; its entry is removed 15 s plus the session retention after it |
 //! | `{prefix}:conns:{node}` | set | the client ids connected to that node | 15 s, refreshed by each heartbeat |
+//! | `{prefix}:sessions:{node}` | hash | session id → the session's record | 15 s plus the session retention, refreshed by each heartbeat |
 //!
 //! [`RedisAdapter::cluster_connections`] reads the live nodes and their
-//! sets: one `ZRANGEBYSCORE` and one `SMEMBERS` per node.
+//! sets: one `ZRANGEBYSCORE` and one `SMEMBERS` per node. Session ids are
+//! secrets: Redis holds them as the hash's fields, and they are never
+//! logged.
 //!
 //! # Failures
 //!
@@ -89,9 +131,13 @@
 //!   that node never published it) counts in `receive_lost`, from the gap
 //!   in that node's sequence numbers.
 //!
+//! After Redis comes back (empty, when it does not persist), each node
+//! writes its connection list and its sessions' records again.
+//!
 //! Redis is trusted: whoever can publish on `{prefix}:events` can send
-//! events to every client. A malformed message is dropped and counted
-//! (`malformed`), never delivered.
+//! events to every client, and whoever can read the hashes can take over
+//! sessions. A malformed message is dropped and counted (`malformed`),
+//! never delivered.
 
 mod adapter;
 mod wire;

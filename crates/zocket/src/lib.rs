@@ -182,9 +182,38 @@ pub mod adapter {
     pub use crate::registry::{Adapter, EncodedEvent, MemoryAdapter, Recipient, Target};
 }
 
-/// Sessions across the nodes of a cluster: the [`SessionStore`](store::SessionStore)
-/// trait a cluster store implements (see
-/// [`ServerBuilder::session_store`]).
+/// Sessions across nodes: what a [`SessionStore`](store::SessionStore) keeps of each session
+/// so that a client reconnecting to another node resumes there.
+///
+/// By default there is no store: sessions live in the memory of the node
+/// that opened them, and a client resumes only on that node. A cluster
+/// store (`zocket_redis::RedisAdapter` is one) moves a session to the
+/// node its client reconnects to:
+///
+/// - **Records.** When a session starts and whenever its rooms change, the
+///   server hands the store a [`SessionRecord`](store::SessionRecord): the session and client
+///   ids, the context as JSON and the rooms. It is what survives the node.
+/// - **Moves.** A handshake presenting a session id this node does not
+///   hold asks the store to [`take`](store::SessionStore::take) it. The store
+///   finds its record and calls `prepare` with it: the server builds the
+///   session (context from the record), puts it in its rooms on this node
+///   and buffers what reaches it. Only then does the store ask the holding
+///   node to [`hand_over`](store::LocalSessions::hand_over) the session: that
+///   node takes it out of its rooms and sends a [`SessionSnapshot`](store::SessionSnapshot) (its
+///   `seq`, its history of events and its reply cache). The new node
+///   appends what it buffered that the snapshot does not hold (events are
+///   told apart by the id a cluster adapter gives each send, see
+///   [`EncodedEvent::with_origin`](crate::adapter::EncodedEvent::with_origin))
+///   and resumes the client: every event once, calls answered from the
+///   reply cache. A call still running on the old node when the session
+///   moved has its reply forwarded to the new one.
+/// - **Orphans.** When the holding node does not answer (it was killed),
+///   the session comes back from its record: same client id, context and
+///   rooms, but no history: the client gets `"recovered": false`.
+///
+/// A context travels as JSON: servers with a store need a context that is
+/// `Serialize + DeserializeOwned` (see
+/// [`ServerBuilder::session_store`](crate::ServerBuilder::session_store)).
 pub mod store {
     pub use crate::registry::store::{
         ForwardReply, LocalSessions, Prepare, SessionRecord, SessionSnapshot, SessionStore, Taken,

@@ -466,9 +466,8 @@ impl<C: Send + Sync + 'static> Session<C> {
             // A node of a cluster shutting down keeps its sessions for the
             // nodes its clients reconnect to.
             let moves = self.hub.cluster.is_some() && reason == DisconnectReason::Shutdown;
-            let keep = (reason.is_transient() && !self.hub.shutdown.is_cancelled() || moves)
-                && self.keep(&mut state, reason.clone());
-            keep
+            (reason.is_transient() && !self.hub.shutdown.is_cancelled() || moves)
+                && self.keep(&mut state, reason.clone())
         };
         if !kept {
             return self.end(reason).await;
