@@ -60,7 +60,8 @@ pub fn server(config: Config) -> Result<Server<NoHeaders, ()>, BuildError> {
     server_on(config, None)
 }
 
-/// [`server`], as one node of several on Redis when `adapter` is given.
+/// [`server`], as one node of several on Redis when `adapter` is given
+/// (as the adapter and the session store: sessions move between nodes).
 pub fn server_on(
     config: Config,
     adapter: Option<zocket_redis::RedisAdapter>,
@@ -69,7 +70,10 @@ pub fn server_on(
         .config(config)
         .on_connect(|_headers: Arc<NoHeaders>, _id: ClientId| async { Ok(()) });
     match adapter {
-        Some(adapter) => builder.adapter(adapter).build(),
+        Some(adapter) => builder
+            .adapter(adapter.clone())
+            .session_store(adapter)
+            .build(),
         None => builder.build(),
     }
 }

@@ -32,6 +32,26 @@ async fn resume(url: &str, session: &str, last_seq: u64) -> TestClient {
     .expect("handshake accepted")
 }
 
+/// Says `text` to the room from `from` until `to` hears it: the nodes of
+/// both have subscribed (again). Returns the `seq` of the last event `to`
+/// read.
+async fn until_heard(from: &mut TestClient, to: &mut TestClient, text: &str) -> u64 {
+    within("one node to hear the other", async {
+        let mut last_seq = 0;
+        loop {
+            from.call_ok("say", json!({"room": "room", "text": text}))
+                .await;
+            while let Some(frame) = to.quiet_for(Duration::from_millis(100)).await {
+                last_seq = frame["seq"].as_u64().unwrap_or(last_seq);
+                if frame["payload"] == text {
+                    return last_seq;
+                }
+            }
+        }
+    })
+    .await
+}
+
 /// Drops the client's TCP connection without a close frame: a lost
 /// connection, kept for recovery.
 fn drop_connection(client: TestClient) {
@@ -223,17 +243,22 @@ async fn sessions_still_move_after_redis_restarted_empty() {
     .await;
     let mut d = TestClient::connect(&b.url()).await;
     d.call_ok("join", json!("room")).await;
-    // Through A's ordered queue: once B has it, A's rewrite is done.
-    c.call_ok("say", json!({"room": "room", "text": 1})).await;
-    assert_eq!(news(&mut d).await.0, 1);
-    assert_eq!(news(&mut c).await, (json!(1), 1));
+    // Each node has subscribed again once it hears the other. What was
+    // said before that reached one node only. Through A's ordered queue:
+    // once B hears A, A's rewrite is done too.
+    until_heard(&mut c, &mut d, "from a").await;
+    let mut last_seq = until_heard(&mut d, &mut c, "from b").await;
+    while let Some(frame) = c.quiet_for(Duration::from_millis(100)).await {
+        last_seq = frame["seq"].as_u64().unwrap_or(last_seq);
+    }
     drop_connection(c);
 
-    let mut c = resume(&b.url(), &session, 1).await;
+    let mut c = resume(&b.url(), &session, last_seq).await;
     assert_eq!(c.ready["recovered"], true, "{}", c.ready);
     assert_eq!(c.client_id(), id);
-    d.call_ok("say", json!({"room": "room", "text": 2})).await;
-    assert_eq!(news(&mut c).await, (json!(2), 2));
+    d.call_ok("say", json!({"room": "room", "text": "after"}))
+        .await;
+    assert_eq!(news(&mut c).await, (json!("after"), last_seq + 1));
 }
 
 #[tokio::test]

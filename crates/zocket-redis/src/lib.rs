@@ -132,7 +132,11 @@
 //!   in that node's sequence numbers.
 //!
 //! After Redis comes back (empty, when it does not persist), each node
-//! writes its connection list and its sessions' records again.
+//! writes its connection list and its sessions' records again. Until a
+//! node has subscribed again it cannot hear requests for its sessions: a
+//! client that moves meanwhile gets its session back from its record
+//! (orphaned, as from a killed node), and the old node, which still holds
+//! it, ends it when its retention passes (`on_disconnect` runs there).
 //!
 //! Redis is trusted: whoever can publish on `{prefix}:events` can send
 //! events to every client, and whoever can read the hashes can take over
