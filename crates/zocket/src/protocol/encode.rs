@@ -121,6 +121,9 @@ pub(crate) struct EventFrame {
     policy: WhenFull,
     /// Where the payload starts in `body`.
     payload_at: usize,
+    /// The send's id in a cluster, given once by its adapter (see
+    /// `EncodedEvent::with_origin`).
+    origin: std::sync::OnceLock<(u128, u64)>,
 }
 
 impl EventFrame {
@@ -137,7 +140,24 @@ impl EventFrame {
             name: name.into(),
             policy,
             payload_at,
+            origin: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The send's id in a cluster, if its adapter gave it one.
+    pub(crate) fn origin(&self) -> Option<(u128, u64)> {
+        self.origin.get().copied()
+    }
+
+    /// Gives the frame its send's id; `false` when it has another one
+    /// already (the same frame sent twice).
+    pub(crate) fn set_origin(&self, origin: (u128, u64)) -> bool {
+        self.origin.get_or_init(|| origin) == &origin
+    }
+
+    /// A copy of the frame, for another send of it.
+    pub(crate) fn copy(&self) -> Self {
+        Self::new(&self.name, self.payload_json(), self.policy)
     }
 
     /// The payload's JSON.

@@ -84,9 +84,6 @@ impl<T: ?Sized> std::fmt::Debug for Event<T> {
 #[derive(Clone, Debug)]
 pub struct EncodedEvent {
     pub(crate) frame: Arc<EventFrame>,
-    /// Where it was sent from, as a cluster adapter numbers it (see
-    /// [`with_origin`](Self::with_origin)).
-    pub(crate) origin: Option<(u128, u64)>,
 }
 
 impl EncodedEvent {
@@ -111,25 +108,28 @@ impl EncodedEvent {
     fn framed(frame: EventFrame) -> Self {
         Self {
             frame: Arc::new(frame),
-            origin: None,
         }
     }
 
     /// The same event, identified as event `n` of node `node`: a cluster
     /// adapter gives every send such an id, unique in the cluster, so that
     /// a session moving between nodes gets an event that reached both of
-    /// them once (see [`SessionStore`](crate::store::SessionStore)).
+    /// them once (see [`SessionStore`](crate::store::SessionStore)). The
+    /// id lives in the frame every recipient shares: the first send of an
+    /// event costs nothing more; another send of the same one copies it.
     #[must_use]
     pub fn with_origin(&self, node: u128, n: u64) -> Self {
-        Self {
-            frame: self.frame.clone(),
-            origin: Some((node, n)),
+        if self.frame.set_origin((node, n)) {
+            return self.clone();
         }
+        let frame = self.frame.copy();
+        frame.set_origin((node, n));
+        Self::framed(frame)
     }
 
     /// The id given by [`with_origin`](Self::with_origin), if any.
     pub fn origin(&self) -> Option<(u128, u64)> {
-        self.origin
+        self.frame.origin()
     }
 
     /// The event's name.
@@ -247,5 +247,28 @@ pub trait Emitter: sealed::Sealed {
 impl<C: Send + Sync + 'static> Emitter for super::ServerHandle<C> {
     fn emit_event<T: Serialize + ?Sized>(&self, event: Event<T>, payload: &T) -> Emit<'_> {
         self.emit(event, payload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_origin_is_shared_by_one_send_and_copied_for_another() {
+        const NEWS: Event<u32> = Event::new("news");
+        let event = EncodedEvent::new(NEWS, &7).expect("encodes");
+        assert_eq!(event.origin(), None);
+        let first = event.with_origin(1, 10);
+        assert!(Arc::ptr_eq(&first.frame, &event.frame), "no copy");
+        assert_eq!(first.origin(), Some((1, 10)));
+        assert!(Arc::ptr_eq(&event.with_origin(1, 10).frame, &event.frame));
+        // The same event sent again: its own id, on a copy.
+        let second = event.with_origin(1, 11);
+        assert!(!Arc::ptr_eq(&second.frame, &event.frame));
+        assert_eq!(second.origin(), Some((1, 11)));
+        assert_eq!(first.origin(), Some((1, 10)), "the first send keeps its id");
+        assert_eq!(second.payload_json(), "7");
+        assert_eq!(second.name(), "news");
     }
 }

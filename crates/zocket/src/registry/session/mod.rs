@@ -42,7 +42,7 @@ struct State {
     /// The last `seq` given to an event.
     seq: u64,
     /// The latest events, for replay on recovery.
-    history: VecDeque<(u64, EncodedEvent)>,
+    history: VecDeque<(u64, Arc<EventFrame>)>,
     /// What `history` holds, in bytes.
     history_bytes: usize,
     /// The live connection, if any.
@@ -98,7 +98,7 @@ impl State {
 
 /// What one event pins in a session's history.
 fn history_bytes(event: &EventFrame) -> usize {
-    event.len() + 56
+    event.len() + 40
 }
 
 /// What a session holds for recovery, in bytes.
@@ -223,7 +223,7 @@ impl<C: Send + Sync + 'static> Session<C> {
         link.push(Outbound::Text(ready.to_frame().into()));
         if let Some(last_seq) = resume_from {
             for (seq, event) in state.history.iter().filter(|(seq, _)| *seq > last_seq) {
-                link.push_replay(Outbound::Event(event.frame.clone(), *seq));
+                link.push_replay(Outbound::Event(event.clone(), *seq));
             }
             // Then the items the client has not acknowledged: it drops
             // those it has (by `n`).
@@ -279,13 +279,13 @@ impl<C: Send + Sync + 'static> Session<C> {
                 && (state.history.len() >= config.history
                     || state.history_bytes + bytes > config.history_bytes)
             {
-                let freed = history_bytes(&oldest.frame);
+                let freed = history_bytes(oldest);
                 state.history.pop_front();
                 state.history_bytes -= freed;
                 self.hub.retained.give(freed);
             }
             if bytes <= config.history_bytes && self.hub.retained.take(bytes) {
-                state.history.push_back((seq, event.clone()));
+                state.history.push_back((seq, event.frame.clone()));
                 state.history_bytes += bytes;
             } else {
                 // Not kept: the history would have a gap, so what it holds
@@ -555,7 +555,7 @@ impl<C: Send + Sync + 'static> Session<C> {
                     payload: event.payload_json().to_owned(),
                     policy: super::store::policy_byte(event.policy()),
                     origin: event
-                        .origin
+                        .origin()
                         .map(|(node, n)| ((node >> 64) as u64, node as u64, n)),
                 })
                 .collect();
@@ -630,7 +630,7 @@ impl<C: Send + Sync + 'static> Session<C> {
                 let bytes = history_bytes(&event.frame);
                 global.overdraw(bytes);
                 state.history_bytes += bytes;
-                state.history.push_back((kept.seq, event));
+                state.history.push_back((kept.seq, event.frame));
             }
             // Within this node's budgets, which may be smaller than the
             // old node's: the oldest go first.
@@ -639,7 +639,7 @@ impl<C: Send + Sync + 'static> Session<C> {
                 && (state.history.len() > config.history
                     || state.history_bytes > config.history_bytes)
             {
-                let freed = history_bytes(&oldest.frame);
+                let freed = history_bytes(oldest);
                 state.history.pop_front();
                 state.history_bytes -= freed;
                 global.give(freed);
@@ -647,7 +647,7 @@ impl<C: Send + Sync + 'static> Session<C> {
             state.seq = snapshot.seq;
             state.replies.import(snapshot.calls, global);
             for event in pending.events {
-                if event.origin.is_none_or(|id| !seen.contains(&id)) {
+                if event.origin().is_none_or(|id| !seen.contains(&id)) {
                     self.append(&mut state, &event);
                 }
             }
