@@ -70,7 +70,8 @@ stop_server() {
     SERVER_PID=
   fi
 }
-trap 'stop_server; [ -n "${NODE2_PID:-}" ] && kill "$NODE2_PID" 2>/dev/null; [ -n "${REDIS_PID:-}" ] && kill "$REDIS_PID" 2>/dev/null; true' EXIT
+# Each kill may find its process gone already: not a failure of the run.
+trap 'stop_server; if [ -n "${NODE2_PID:-}" ]; then kill "$NODE2_PID" 2>/dev/null || true; fi; if [ -n "${REDIS_PID:-}" ]; then kill "$REDIS_PID" 2>/dev/null || true; fi' EXIT
 
 # run SERVER SCENARIO: a fresh server process for each scenario.
 run() {
