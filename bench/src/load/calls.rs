@@ -4,14 +4,11 @@
 //! ranges that zocket checks.
 
 use super::Options;
-use super::client::{self, Frame, READ_TIMEOUT, Ws};
+use super::lean::{self, Conn, Proto, Reply};
 use super::procfs::CpuMeter;
 use super::stats::Latencies;
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
-use tokio_tungstenite::tungstenite::Message;
 
 const WARM_UP: Duration = Duration::from_secs(1);
 
@@ -20,89 +17,6 @@ const WARM_UP: Duration = Duration::from_secs(1);
 struct Counted {
     calls: u64,
     latencies: Latencies,
-}
-
-/// The protocol `math.add` is called in: zocket's (zocket, minimal,
-/// raw), JSON-RPC 2.0 (jsonrpsee), or Socket.IO events with
-/// acknowledgements (socketioxide).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Proto {
-    Zocket,
-    JsonRpc,
-    SocketIo,
-}
-
-impl Proto {
-    fn of(server: &str) -> Self {
-        match server {
-            "jsonrpsee" => Self::JsonRpc,
-            "socketioxide" => Self::SocketIo,
-            _ => Self::Zocket,
-        }
-    }
-
-    /// The call `a + 1` with id `id`.
-    fn call(self, route: &str, id: u64) -> Message {
-        match self {
-            Self::Zocket => client::call_frame(route, &format!(r#"{{"a":{id},"b":1}}"#), id),
-            Self::JsonRpc => Message::text(format!(
-                r#"{{"jsonrpc":"2.0","id":{id},"method":"{route}","params":{{"a":{id},"b":1}}}}"#
-            )),
-            Self::SocketIo => Message::text(format!(r#"42{id}["{route}",{{"a":{id},"b":1}}]"#)),
-        }
-    }
-
-    /// A reply's id and sum; `Ok(None)` for a frame that is no reply (a
-    /// Socket.IO ping).
-    fn reply(self, text: &str) -> Result<Option<(u64, f64)>, String> {
-        let bad = || format!("unexpected frame {text}");
-        match self {
-            Self::Zocket => {
-                let frame = Frame::parse(text)?;
-                if frame.ty != "__rpc_res" {
-                    return Err(bad());
-                }
-                let id = frame
-                    .rpc_id
-                    .as_deref()
-                    .and_then(|id| id.parse().ok())
-                    .ok_or("bad rpcId")?;
-                let sum = serde_json::from_str(frame.payload())
-                    .map_err(|err| format!("bad sum: {err}"))?;
-                Ok(Some((id, sum)))
-            }
-            Self::JsonRpc => {
-                #[derive(serde::Deserialize)]
-                struct Response {
-                    id: u64,
-                    result: f64,
-                }
-                let response: Response = serde_json::from_str(text).map_err(|_| bad())?;
-                Ok(Some((response.id, response.result)))
-            }
-            Self::SocketIo => {
-                if text == "2" {
-                    return Ok(None);
-                }
-                let rest = text.strip_prefix("43").ok_or_else(bad)?;
-                let digits = rest.find('[').ok_or_else(bad)?;
-                let id = rest[..digits].parse().map_err(|_| bad())?;
-                let [sum]: [f64; 1] = serde_json::from_str(&rest[digits..]).map_err(|_| bad())?;
-                Ok(Some((id, sum)))
-            }
-        }
-    }
-}
-
-/// Connects in `proto`: zocket's `__ready`, a plain socket for JSON-RPC,
-/// Socket.IO's open and connect packets.
-async fn connect(proto: Proto, addr: std::net::SocketAddr) -> Result<Ws, String> {
-    let stage = |(stage, err): (client::Stage, String)| format!("{stage:?}: {err}");
-    match proto {
-        Proto::Zocket => client::connect(addr).await.map_err(stage),
-        Proto::JsonRpc => client::connect_plain(addr).await.map_err(stage),
-        Proto::SocketIo => super::crossnode::socketio_connect(addr).await,
-    }
 }
 
 pub(crate) async fn run(
@@ -115,7 +29,7 @@ pub(crate) async fn run(
     let proto = Proto::of(&options.server);
     let mut sockets = Vec::with_capacity(conns);
     for _ in 0..conns {
-        sockets.push(connect(proto, options.addr).await?);
+        sockets.push(Conn::open(proto, options.addr).await?);
     }
     let start = Instant::now();
     let measure_from = start + WARM_UP;
@@ -123,7 +37,7 @@ pub(crate) async fn run(
     let until = measure_from + measure;
     let tasks: Vec<_> = sockets
         .into_iter()
-        .map(|ws| tokio::spawn(caller(proto, ws, route, in_flight, measure_from, until)))
+        .map(|conn| tokio::spawn(caller(proto, conn, route, in_flight, measure_from, until)))
         .collect();
     tokio::time::sleep_until(measure_from.into()).await;
     let cpu = CpuMeter::start(options.pid);
@@ -148,57 +62,67 @@ pub(crate) async fn run(
 }
 
 /// Keeps `in_flight` calls going until `until`; counts the replies that
-/// arrive from `measure_from` on, and checks each sum.
+/// arrive from `measure_from` on, and checks each sum. Call slot `k` is
+/// always call `k` (its frame encoded once): a reply sends its slot's
+/// frame again, and the replies of one read go out in one write.
 async fn caller(
     proto: Proto,
-    ws: Ws,
+    mut conn: Conn,
     route: &'static str,
     in_flight: usize,
     measure_from: Instant,
     until: Instant,
 ) -> Result<Counted, String> {
-    let (mut tx, mut rx) = ws.split();
-    let mut sent: HashMap<u64, Instant> = HashMap::with_capacity(in_flight * 2);
-    let mut next = 0u64;
+    let frames: Vec<Vec<u8>> = (1..=in_flight as u64)
+        .map(|id| proto.call(route, id))
+        .collect();
+    let mut sent_at = vec![Some(Instant::now()); in_flight];
+    let mut outstanding = in_flight;
     let mut counted = Counted::default();
-    let send = |id: u64| proto.call(route, id);
-    for _ in 0..in_flight {
-        next += 1;
-        sent.insert(next, Instant::now());
-        tx.feed(send(next)).await.map_err(|err| err.to_string())?;
-    }
-    tx.flush().await.map_err(|err| err.to_string())?;
-    while !sent.is_empty() {
-        let message = tokio::time::timeout(READ_TIMEOUT, rx.next())
-            .await
-            .map_err(|_| format!("no reply within {READ_TIMEOUT:?}"))?
-            .ok_or("connection ended")?
-            .map_err(|err| err.to_string())?;
-        let Message::Text(text) = message else {
-            continue;
-        };
-        let Some((id, sum)) = proto.reply(text.as_str())? else {
-            // Engine.IO's ping: answered, or the server drops us.
-            tx.send(Message::text("3"))
-                .await
-                .map_err(|err| err.to_string())?;
-            continue;
-        };
-        let at = sent.remove(&id).ok_or("reply to an unknown call")?;
-        if sum != (id + 1) as f64 {
-            return Err(format!("math.add {id} + 1 gave {sum}"));
-        }
+    let mut out: Vec<u8> = frames.concat();
+    conn.write(&out).await?;
+    while outstanding > 0 {
+        conn.fill().await?;
+        out.clear();
         let now = Instant::now();
-        if now >= measure_from && now < until {
-            counted.calls += 1;
-            counted
-                .latencies
-                .record(u64::try_from(now.duration_since(at).as_micros()).unwrap_or(u64::MAX));
+        while let Some(frame) = conn.next_frame() {
+            match frame.opcode {
+                1 => {}
+                8 => return Err("closed by the server".into()),
+                _ => continue,
+            }
+            let (id, sum) = match proto.reply(conn.payload(&frame))? {
+                Reply::Sum(id, sum) => (id, sum),
+                Reply::Ping => {
+                    // Engine.IO's ping: answered, or the server drops us.
+                    out.extend_from_slice(&lean::client_frame(b"3"));
+                    continue;
+                }
+            };
+            let slot = usize::try_from(id)
+                .ok()
+                .and_then(|id| id.checked_sub(1))
+                .filter(|slot| *slot < in_flight)
+                .ok_or("reply to an unknown call")?;
+            let at = sent_at[slot].take().ok_or("a second reply to one call")?;
+            outstanding -= 1;
+            if sum != (id + 1) as f64 {
+                return Err(format!("math.add {id} + 1 gave {sum}"));
+            }
+            if now >= measure_from && now < until {
+                counted.calls += 1;
+                counted
+                    .latencies
+                    .record(u64::try_from(now.duration_since(at).as_micros()).unwrap_or(u64::MAX));
+            }
+            if now < until {
+                sent_at[slot] = Some(now);
+                outstanding += 1;
+                out.extend_from_slice(&frames[slot]);
+            }
         }
-        if now < until {
-            next += 1;
-            sent.insert(next, now);
-            tx.send(send(next)).await.map_err(|err| err.to_string())?;
+        if !out.is_empty() {
+            conn.write(&out).await?;
         }
     }
     Ok(counted)

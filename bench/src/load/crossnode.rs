@@ -72,12 +72,6 @@ async fn member_conn(proto: Proto, addr: SocketAddr) -> Result<Ws, String> {
     Ok(ws)
 }
 
-/// A Socket.IO connection to the default namespace: Engine.IO's open
-/// packet, then Socket.IO's connect.
-pub(crate) async fn socketio_connect(addr: SocketAddr) -> Result<Ws, String> {
-    connect(Proto::SocketIo, addr).await
-}
-
 /// Connects: zocket's `__ready`, or Socket.IO's open and connect packets.
 async fn connect(proto: Proto, addr: SocketAddr) -> Result<Ws, String> {
     let stage = |(stage, err): (Stage, String)| format!("{stage:?}: {err}");

@@ -19,6 +19,7 @@ mod conns;
 mod crossnode;
 mod fanout;
 mod hostile;
+mod lean;
 mod procfs;
 mod stats;
 mod streams;
