@@ -192,7 +192,8 @@ impl Conn {
             match proto {
                 Proto::Zocket => {
                     let ready = conn.text().await?;
-                    if !ready.starts_with(br#"{"type":"__ready""#) {
+                    let kind = br#""type":"__ready""#;
+                    if !ready.windows(kind.len()).any(|w| w == kind) {
                         return Err("the first frame is not __ready".into());
                     }
                 }
