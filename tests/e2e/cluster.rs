@@ -338,8 +338,11 @@ struct Seen {
 
 #[tokio::test]
 async fn a_rolling_deploy_of_three_nodes_loses_and_repeats_nothing() {
+    use futures_util::StreamExt;
     const CLIENTS: usize = 50;
-    const MESSAGES: u64 = 30;
+    /// Each client says at least this many messages, and goes on until
+    /// the deploy is over.
+    const MESSAGES: u64 = 10;
     let redis = RedisServer::start().await;
     let runs = Runs::default();
     let config = || Config::default().shutdown_timeout(Duration::from_secs(5));
@@ -353,13 +356,17 @@ async fn a_rolling_deploy_of_three_nodes_loses_and_repeats_nothing() {
 
     // Every client joins the room, then (once all have) says its messages
     // one call at a time, with a counted `run` call beside each, while
-    // reading every message of the room.
+    // reading every message of the room. Once every client has said how
+    // many it said, each reads until it has them all.
     let joined = std::sync::Arc::new(tokio::sync::Barrier::new(CLIENTS + 1));
+    let deployed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (said_tx, mut said_rx) = tokio::sync::mpsc::unbounded_channel::<(usize, u64)>();
+    let (totals_tx, totals_rx) = tokio::sync::watch::channel::<Option<Vec<u64>>>(None);
     let mut clients = Vec::new();
     for i in 0..CLIENTS {
-        let (url, joined) = (url.clone(), joined.clone());
+        let (url, joined, deployed) = (url.clone(), joined.clone(), deployed.clone());
+        let (said_tx, mut totals_rx) = (said_tx.clone(), totals_rx.clone());
         clients.push(tokio::spawn(async move {
-            use futures_util::StreamExt;
             let mut builder = zocket_client::Client::builder().max_retries(50).backoff(
                 zocket_client::Backoff::new(
                     Duration::from_millis(20),
@@ -384,8 +391,15 @@ async fn a_rolling_deploy_of_three_nodes_loses_and_repeats_nothing() {
                 seen
             });
             let reader = tokio::spawn(async move {
+                let totals = totals_rx
+                    .wait_for(Option::is_some)
+                    .await
+                    .expect("totals")
+                    .clone()
+                    .expect("set");
+                let all: u64 = totals.iter().sum();
                 let mut news = Vec::new();
-                while news.len() < CLIENTS * MESSAGES as usize {
+                while (news.len() as u64) < all {
                     match events.next().await {
                         Some(Ok(value)) => news.push(value),
                         Some(Err(err)) => panic!("client {i}: {err}"),
@@ -396,7 +410,8 @@ async fn a_rolling_deploy_of_three_nodes_loses_and_repeats_nothing() {
             });
             let () = client.call("join", "room").await.expect("joined");
             joined.wait().await;
-            for n in 0..MESSAGES {
+            let mut n = 0;
+            while n < MESSAGES || !deployed.load(std::sync::atomic::Ordering::Acquire) {
                 let key = format!("{i}-{n}");
                 let ran: u32 = client
                     .call("run", &json!({"key": key, "wait_ms": 5}))
@@ -407,8 +422,10 @@ async fn a_rolling_deploy_of_three_nodes_loses_and_repeats_nothing() {
                     .call("say", &json!({"room": "room", "text": {"from": i, "n": n}}))
                     .await
                     .unwrap_or_else(|err| panic!("client {i}, say {n}: {err}"));
+                n += 1;
                 tokio::time::sleep(Duration::from_millis(15)).await;
             }
+            said_tx.send((i, n)).expect("the test listens");
             let news = within("every message of the room", reader)
                 .await
                 .expect("reader");
@@ -429,20 +446,30 @@ async fn a_rolling_deploy_of_three_nodes_loses_and_repeats_nothing() {
         tokio::time::sleep(Duration::from_millis(150)).await;
         let old = nodes.remove(0);
         proxy.set_upstreams(nodes.iter().map(|n| n.addr).collect());
+        let (held, out_before) = (
+            old.handle.connection_count(),
+            old.adapter.stats().sessions_out,
+        );
+        assert!(held > 0, "step {step}: the node has clients");
         within("the node to shut down", old.handle.shutdown()).await;
         assert_eq!(
-            old.handle.connection_count(),
-            0,
-            "step {step}: every session of the old node moved"
-        );
-        assert!(
-            old.adapter.stats().sessions_out > 0,
-            "step {step}: sessions moved out"
+            old.adapter.stats().sessions_out - out_before,
+            held as u64,
+            "step {step}: every session of the old node moved to another"
         );
         drop(old);
         nodes.push(Node::start(label, &redis.url(), runs.clone(), config()).await);
         proxy.set_upstreams(nodes.iter().map(|n| n.addr).collect());
     }
+    deployed.store(true, std::sync::atomic::Ordering::Release);
+    let mut totals = vec![0u64; CLIENTS];
+    for _ in 0..CLIENTS {
+        let (i, n) = within("a client to say how many it said", said_rx.recv())
+            .await
+            .expect("a count");
+        totals[i] = n;
+    }
+    totals_tx.send_replace(Some(totals.clone()));
 
     let mut moved = 0;
     for (i, client) in clients.into_iter().enumerate() {
@@ -468,10 +495,10 @@ async fn a_rolling_deploy_of_three_nodes_loses_and_repeats_nothing() {
             );
             next[from] += 1;
         }
-        assert!(next.iter().all(|n| *n == MESSAGES), "client {i}: {next:?}");
+        assert_eq!(next, totals, "client {i}: every message of every client");
     }
     assert_eq!(moved, CLIENTS, "every client moved at least once");
     let all = runs.all();
-    assert_eq!(all.len(), CLIENTS * MESSAGES as usize);
+    assert_eq!(all.len() as u64, totals.iter().sum::<u64>());
     assert!(all.values().all(|n| *n == 1), "no call ran twice");
 }

@@ -33,6 +33,13 @@ const BATCH: usize = 256;
 /// takes the session as orphaned (its node was killed).
 const TAKE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// A request for a session, waiting for its answer.
+struct Answer {
+    shared: Arc<Shared>,
+    request: u64,
+    answered: oneshot::Receiver<Option<String>>,
+}
+
 /// Why the adapter could not start, or a cluster-wide query failed.
 #[derive(Debug)]
 pub struct Error(fred::error::Error);
@@ -167,7 +174,11 @@ impl Shared {
     /// `false` when it did not fit.
     fn queue(&self, out: Outgoing) -> bool {
         let bytes = out.bytes();
-        if self.queued.fetch_add(bytes, Ordering::AcqRel) + bytes > self.max_queued {
+        // Control messages (a session handed over, a reply forwarded) are
+        // few and bounded by the sessions' own budgets: queued whatever
+        // the events' budget, which would otherwise lose a session.
+        let control = matches!(out, Outgoing::Control(..));
+        if self.queued.fetch_add(bytes, Ordering::AcqRel) + bytes > self.max_queued && !control {
             self.queued.fetch_sub(bytes, Ordering::AcqRel);
             // The list is written again in full at the next heartbeat.
             self.conns_stale.store(true, Ordering::Relaxed);
@@ -205,6 +216,12 @@ impl Keys {
 
 struct Inner {
     shared: Arc<Shared>,
+    /// Held for reading by each send from its local delivery to its place
+    /// in the publish queue, and for writing while a session moving here
+    /// joins its rooms and its request is queued: a send of this node is
+    /// then either queued before the request (the old node delivers it)
+    /// or delivered here after the joins, never neither.
+    gate: std::sync::RwLock<()>,
     /// The publish queue, and the last sequence number given: numbered and
     /// queued under one lock, so messages are published in their order.
     outbox: Mutex<(mpsc::UnboundedSender<Outgoing>, u64)>,
@@ -346,6 +363,7 @@ impl RedisAdapterBuilder {
         Ok(RedisAdapter {
             inner: Arc::new(Inner {
                 shared,
+                gate: std::sync::RwLock::new(()),
                 outbox: Mutex::new((outbox, 0)),
                 client,
                 subscriber,
@@ -469,6 +487,11 @@ impl Adapter for RedisAdapter {
         // between nodes gets an event that reached both once.
         let id = shared.sent.fetch_add(1, Ordering::Relaxed) + 1;
         let event = &event.with_origin(shared.node_u128(), id);
+        let _gate = self
+            .inner
+            .gate
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         let local = shared.local.send(target, except, event);
         if let Target::Clients(ids) = target
             && {
@@ -818,10 +841,10 @@ impl SessionStore for RedisAdapter {
 }
 
 impl RedisAdapter {
-    /// Asks `holder` for session `session_id`: `Some(Some(snapshot))` when
-    /// it handed it over, `Some(None)` when it does not have it, `None`
-    /// when it did not answer in time.
-    async fn ask(&self, session_id: &str, holder: &str) -> Option<Option<String>> {
+    /// Queues a request to `holder` for session `session_id`, after every
+    /// event this node queued before it; the answer to wait for, `None`
+    /// when the queue is closed.
+    fn request(&self, session_id: &str, holder: &str) -> Option<Answer> {
         let shared = &self.inner.shared;
         let request = shared.requests.fetch_add(1, Ordering::Relaxed) + 1;
         let (answer, answered) = oneshot::channel();
@@ -832,22 +855,30 @@ impl RedisAdapter {
             from: shared.keys.node.clone(),
             request,
         };
-        // Published after every event this node queued before it.
-        let sent = {
-            let outbox = lock(&self.inner.outbox);
-            let out = Outgoing::Control(shared.keys.channel.clone(), take.encode());
-            shared.queued.fetch_add(out.bytes(), Ordering::AcqRel);
-            outbox.0.send(out).is_ok()
-        };
-        let answer = match sent {
-            true => tokio::time::timeout(TAKE_TIMEOUT, answered)
-                .await
-                .ok()
-                .and_then(Result::ok),
-            false => None,
-        };
-        lock(&shared.takes).remove(&request);
-        answer
+        let outbox = lock(&self.inner.outbox);
+        let out = Outgoing::Control(shared.keys.channel.clone(), take.encode());
+        shared.queued.fetch_add(out.bytes(), Ordering::AcqRel);
+        if outbox.0.send(out).is_err() {
+            lock(&shared.takes).remove(&request);
+            return None;
+        }
+        Some(Answer {
+            shared: shared.clone(),
+            request,
+            answered,
+        })
+    }
+
+    /// The holder's answer: `Some(Some(snapshot))` when it handed the
+    /// session over, `Some(None)` when it does not have it, `None` when it
+    /// did not answer in time.
+    async fn answer(answer: Answer) -> Option<Option<String>> {
+        let answered = tokio::time::timeout(TAKE_TIMEOUT, answer.answered)
+            .await
+            .ok()
+            .and_then(Result::ok);
+        lock(&answer.shared.takes).remove(&answer.request);
+        answered
     }
 
     /// The records of session `session_id`, with the node of each and
@@ -908,31 +939,49 @@ impl RedisAdapter {
         prepare: Prepare<'_>,
     ) -> Taken {
         let shared = &self.inner.shared;
-        let Some((record, _, _)) = found.first() else {
-            return Taken::NotFound;
-        };
-        if !prepare(record) {
+        if found.is_empty() {
             return Taken::NotFound;
         }
-        let mut orphaned = false;
+        let records: Vec<SessionRecord> =
+            found.iter().map(|(record, _, _)| record.clone()).collect();
+        let holders: Vec<(&str, bool)> = found
+            .iter()
+            .filter(|(_, holder, _)| *holder != shared.keys.node)
+            .map(|(_, holder, live)| (holder.as_str(), *live))
+            .collect();
+        let session_id = records[0].session_id().to_owned();
+        let mut orphaned = holders.iter().any(|(_, live)| !live);
+        let mut live = holders
+            .iter()
+            .filter(|(_, live)| *live)
+            .map(|(holder, _)| *holder);
+        // The joins and the first request under the gate (see `gate`).
+        let first = {
+            let _gate = self
+                .inner
+                .gate
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            if !prepare(&records) {
+                return Taken::NotFound;
+            }
+            live.next().map(|holder| self.request(&session_id, holder))
+        };
+        let mut asked = first;
         let mut taken = None;
-        for (record, holder, live) in &found {
-            if *holder == shared.keys.node {
-                // Recorded here, but no longer here: it ended or moved on.
-                continue;
-            }
-            if !live {
-                orphaned = true;
-                continue;
-            }
-            match self.ask(record.session_id(), holder).await {
-                Some(Some(snapshot)) => {
-                    taken = SessionSnapshot::from_bytes(snapshot.as_bytes()).map(Taken::Moved);
-                    break;
-                }
-                Some(None) => {}
+        while let Some(answered) = asked {
+            match answered {
+                Some(answered) => match Self::answer(answered).await {
+                    Some(Some(snapshot)) => {
+                        taken = SessionSnapshot::from_bytes(snapshot.as_bytes()).map(Taken::Moved);
+                        break;
+                    }
+                    Some(None) => {}
+                    None => orphaned = true,
+                },
                 None => orphaned = true,
             }
+            asked = live.next().map(|holder| self.request(&session_id, holder));
         }
         let taken = taken.unwrap_or(match orphaned {
             true => Taken::Orphaned,

@@ -67,8 +67,9 @@
 //! - **Moves.** A handshake presenting a session id the node does not hold
 //!   looks the session up: one `ZRANGEBYSCORE` for the nodes and one
 //!   `HGET` per node, pipelined. The new node builds the session from the
-//!   record and puts it in its rooms, *then* publishes a request on
-//!   `{prefix}:events`. The holding node reads it in the channel's order,
+//!   records and puts it in their rooms, *then* publishes a request on
+//!   `{prefix}:events` (this node's sends wait meanwhile, so that each is
+//!   published before the request or delivered here after the joins). The holding node reads it in the channel's order,
 //!   takes the session out of its rooms and answers on the new node's own
 //!   channel with a snapshot (`seq`, history, reply cache). Every event
 //!   published before the request reached the session on the old node (it
@@ -121,7 +122,10 @@
 //! this node's members as always. What is to cross nodes meanwhile waits in
 //! the publish queue (at most 16 MiB by default, `max_queued_bytes`) and is
 //! published in order when Redis answers again, late but never out of
-//! order; what cannot be is lost and counted ([`RedisAdapter::stats`]):
+//! order; what cannot be is lost and counted ([`RedisAdapter::stats`]).
+//! (Messages that move sessions are queued whatever the budget: they are
+//! few, bounded by the sessions' own budgets, and losing one would lose a
+//! session.)
 //!
 //! - a message this node could not publish (a publish that failed or
 //!   passed its 2 s timeout, the queue over its byte budget, or a name or

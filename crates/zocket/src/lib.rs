@@ -195,7 +195,7 @@ pub mod adapter {
 ///   ids, the context as JSON and the rooms. It is what survives the node.
 /// - **Moves.** A handshake presenting a session id this node does not
 ///   hold asks the store to [`take`](store::SessionStore::take) it. The store
-///   finds its record and calls `prepare` with it: the server builds the
+///   finds its records and calls `prepare` with them: the server builds the
 ///   session (context from the record), puts it in its rooms on this node
 ///   and buffers what reaches it. Only then does the store ask the holding
 ///   node to [`hand_over`](store::LocalSessions::hand_over) the session: that

@@ -257,6 +257,22 @@ impl<C: Send + Sync + 'static> Hub<C> {
         tables.by_client.insert(session.id.clone(), session);
     }
 
+    /// Inserts `session` unless a session with its session id or client id
+    /// is here already; `false` then.
+    pub(crate) fn insert_new(&self, session: Arc<Session<C>>) -> bool {
+        let mut tables = self.write();
+        if tables.by_session.contains_key(&session.session_id)
+            || tables.by_client.contains_key(&session.id)
+        {
+            return false;
+        }
+        tables
+            .by_session
+            .insert(session.session_id.clone(), session.id.clone());
+        tables.by_client.insert(session.id.clone(), session);
+        true
+    }
+
     pub(crate) fn remove(&self, session: &Session<C>) {
         let mut tables = self.write();
         tables.by_session.remove(&session.session_id);
@@ -328,7 +344,7 @@ impl<C: Send + Sync + 'static> store::LocalSessions for NodeSessions<C> {
         };
         hub.all()
             .iter()
-            .filter(|session| !session.is_ended())
+            .filter(|session| !session.is_ended() && !session.is_moving())
             .filter_map(|session| Some(session.record((cluster.encode)(&session.app)?)))
             .collect()
     }

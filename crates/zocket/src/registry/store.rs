@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// What outlives a node of a session: enough to bring it back elsewhere
-/// without its history.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+/// without its history. Its `Debug` shows no secret: a prefix of the
+/// session id, and no context.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
 pub struct SessionRecord {
     #[serde(rename = "s")]
     pub(crate) session_id: String,
@@ -20,6 +21,19 @@ pub struct SessionRecord {
     pub(crate) context: serde_json::Value,
     #[serde(rename = "r")]
     pub(crate) rooms: Vec<String>,
+}
+
+impl std::fmt::Debug for SessionRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionRecord")
+            .field(
+                "session_id",
+                &format_args!("{}…", self.session_id.get(..4).unwrap_or("")),
+            )
+            .field("client_id", &self.client_id)
+            .field("rooms", &self.rooms)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SessionRecord {
@@ -46,7 +60,7 @@ impl SessionRecord {
 }
 
 /// One event of a session's history, as it travels.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct KeptEvent {
     pub(crate) seq: u64,
     pub(crate) name: String,
@@ -57,7 +71,7 @@ pub(crate) struct KeptEvent {
 }
 
 /// One call of a session's reply cache, as it travels.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct KeptCall {
     pub(crate) rpc_id: String,
     /// `Some`: its reply. `None`: running (when `running`) or lost.
@@ -66,13 +80,25 @@ pub(crate) struct KeptCall {
 }
 
 /// A session handed over by the node that held it: its record, the `seq`
-/// of its last event, its history and its reply cache.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// of its last event, its history and its reply cache. Its `Debug` shows
+/// no secret and no payload.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct SessionSnapshot {
     pub(crate) record: SessionRecord,
     pub(crate) seq: u64,
     pub(crate) history: Vec<KeptEvent>,
     pub(crate) calls: Vec<KeptCall>,
+}
+
+impl std::fmt::Debug for SessionSnapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionSnapshot")
+            .field("record", &self.record)
+            .field("seq", &self.seq)
+            .field("events", &self.history.len())
+            .field("calls", &self.calls.len())
+            .finish()
+    }
 }
 
 impl SessionSnapshot {
@@ -128,9 +154,11 @@ pub enum Taken {
 /// to the node that has the session now: `(rpc_id, reply frame)`.
 pub type ForwardReply = Box<dyn Fn(&str, &str) + Send + Sync>;
 
-/// Builds a session on this node from its record before the holding node
-/// hands it over; `false` when it cannot (a context that does not decode).
-pub type Prepare<'a> = &'a (dyn Fn(&SessionRecord) -> bool + Send + Sync);
+/// Builds a session on this node from its records (every record found,
+/// the freshest first: its context, and the rooms of all) before the
+/// holding node hands it over; `false` when it cannot (a context that
+/// does not decode, or another handshake is bringing it here already).
+pub type Prepare<'a> = &'a (dyn Fn(&[SessionRecord]) -> bool + Send + Sync);
 
 /// Where sessions go between nodes (see the [module docs](crate::store)). Every
 /// method but [`take`](Self::take) is called on a server's own tasks and
@@ -145,8 +173,11 @@ pub trait SessionStore: Send + Sync + 'static {
     /// A session ended: forget its record.
     fn forget(&self, session_id: &str);
     /// Takes the session `session_id`, which this node does not hold, from
-    /// wherever it is: finds its record, calls `prepare` with it, then asks
-    /// the node holding it to hand it over (waiting a bounded time).
+    /// wherever it is: finds its records, calls `prepare` with them, then
+    /// asks the node holding it to hand it over (waiting a bounded time).
+    /// What this node sends between `prepare` and the request must reach
+    /// the session once: before the request (the holder delivers it) or
+    /// after `prepare` (delivered here).
     fn take<'a>(&'a self, session_id: &'a str, prepare: Prepare<'a>) -> BoxFuture<'a, Taken>;
     /// The server has shut down: write out what is queued (the last
     /// sessions handed over, the records forgotten) and leave the cluster.
@@ -169,4 +200,35 @@ pub trait LocalSessions: Send + Sync + 'static {
     /// The records of every session this node holds, for a store that
     /// lost what it kept (a broker restarted without its data).
     fn records(&self) -> Vec<SessionRecord>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let record = SessionRecord {
+            session_id: "abcdef0123456789abcdef0123456789".into(),
+            client_id: "c1".into(),
+            context: serde_json::json!({"token": "hunter2"}),
+            rooms: vec!["general".into()],
+        };
+        let snapshot = SessionSnapshot {
+            record: record.clone(),
+            seq: 3,
+            history: Vec::new(),
+            calls: Vec::new(),
+        };
+        for shown in [format!("{record:?}"), format!("{snapshot:?}")] {
+            assert!(!shown.contains("0123456789abcdef"), "{shown}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(
+                shown.contains("abcd…") && shown.contains("general"),
+                "{shown}"
+            );
+        }
+        let back = SessionRecord::from_bytes(&record.to_bytes()).expect("reads back");
+        assert_eq!(back, record);
+    }
 }

@@ -72,13 +72,18 @@ struct State {
     forward: Option<ForwardReply>,
 }
 
-/// Events that reached a session moving here before its snapshot did.
+/// What reached a session moving here before its snapshot did.
 #[derive(Default)]
 struct Pending {
     events: Vec<EncodedEvent>,
     bytes: usize,
     /// More than the history holds arrived: the move cannot be whole.
     overflowed: bool,
+    /// Replies forwarded by the old node, `(rpc_id, reply)`: they may
+    /// overtake the snapshot.
+    replies: Vec<(String, String)>,
+    /// What `replies` holds, in bytes.
+    reply_bytes: usize,
 }
 
 impl State {
@@ -310,6 +315,11 @@ impl<C: Send + Sync + 'static> Session<C> {
     /// Registers a call with an `rpcId` arriving on connection `generation`.
     pub(crate) fn begin_call(&self, rpc_id: &Arc<str>, generation: u64) -> Begin {
         let mut state = self.lock();
+        if state.forward.is_some() {
+            // Moved to another node, whose snapshot does not have this
+            // call: not run here (the client sends it again there).
+            return Begin::Lost;
+        }
         if generation != state.generation {
             // From a connection already replaced: nothing to keep.
             return Begin::Run(Ticket::NONE);
@@ -530,8 +540,11 @@ impl<C: Send + Sync + 'static> Session<C> {
         context: serde_json::Value,
         forward: ForwardReply,
     ) -> Option<SessionSnapshot> {
-        if self.lock().ended {
-            return None;
+        {
+            let state = self.lock();
+            if state.ended || state.pending.is_some() {
+                return None;
+            }
         }
         let record = self.record(context);
         self.hub.adapter.remove(&self.id);
@@ -605,6 +618,11 @@ impl<C: Send + Sync + 'static> Session<C> {
     /// retention window.
     pub(crate) fn complete(self: &Arc<Self>, snapshot: Option<SessionSnapshot>) {
         let mut state = self.lock();
+        if state.ended {
+            // Ended while moving (a `disconnect`, a shutdown): nothing to
+            // take in.
+            return;
+        }
         let Some(pending) = state.pending.take() else {
             return;
         };
@@ -646,6 +664,11 @@ impl<C: Send + Sync + 'static> Session<C> {
             }
             state.seq = snapshot.seq;
             state.replies.import(snapshot.calls, global);
+            for (rpc_id, reply) in &pending.replies {
+                state
+                    .replies
+                    .finish_forwarded(rpc_id, &reply.as_str().into(), global);
+            }
             for event in pending.events {
                 if event.origin().is_none_or(|id| !seen.contains(&id)) {
                     self.append(&mut state, &event);
@@ -668,9 +691,18 @@ impl<C: Send + Sync + 'static> Session<C> {
     /// The reply of a call that was running on the node this session moved
     /// from: kept, and sent to the live connection.
     pub(crate) fn forwarded_reply(&self, rpc_id: &str, reply: &str) {
-        let reply = Utf8Bytes::from(reply.to_owned());
         let mut state = self.lock();
         let state = &mut *state;
+        if let Some(pending) = &mut state.pending {
+            // Before the snapshot: applied once it is in.
+            let bytes = rpc_id.len() + reply.len();
+            if pending.reply_bytes + bytes <= self.hub.config.reply_cache_bytes {
+                pending.reply_bytes += bytes;
+                pending.replies.push((rpc_id.to_owned(), reply.to_owned()));
+            }
+            return;
+        }
+        let reply = Utf8Bytes::from(reply.to_owned());
         if state
             .replies
             .finish_forwarded(rpc_id, &reply, &self.hub.retained)
@@ -747,6 +779,11 @@ impl<C: Send + Sync + 'static> Session<C> {
         .await;
     }
 
+    /// Whether the session is still moving here from another node.
+    pub(crate) fn is_moving(&self) -> bool {
+        self.lock().pending.is_some()
+    }
+
     /// Whether the session has ended (its `on_disconnect` has run).
     pub(crate) fn is_ended(&self) -> bool {
         self.lock().finished
@@ -755,5 +792,111 @@ impl<C: Send + Sync + 'static> Session<C> {
     /// Whether a connection is live.
     pub(crate) fn is_connected(&self) -> bool {
         self.lock().link.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::registry::{Event, MemoryAdapter, SessionHooks};
+
+    const NEWS: Event<u32> = Event::new("news");
+
+    fn hub() -> Arc<Hub<()>> {
+        Arc::new(Hub::new(
+            Config::default(),
+            Arc::new(MemoryAdapter::new()),
+            SessionHooks {
+                on_connection_lost: None,
+                on_disconnect: None,
+            },
+            Vec::new(),
+        ))
+    }
+
+    fn event(n: u32, origin: (u128, u64)) -> EncodedEvent {
+        EncodedEvent::new(NEWS, &n)
+            .expect("encodes")
+            .with_origin(origin.0, origin.1)
+    }
+
+    #[tokio::test]
+    async fn a_move_keeps_every_event_once_and_a_reply_that_overtook_the_snapshot() {
+        let (old, new) = (hub(), hub());
+        let id = ClientId::from("c1");
+        let a = Arc::new(Session::new(id.clone(), (), old.clone()));
+        old.insert(a.clone());
+        let generation = a
+            .attach(Arc::new(Link::new(id.clone(), &old.config)), None)
+            .expect("attached");
+        let Begin::Run(ticket) = a.begin_call(&Arc::from("r1"), generation) else {
+            panic!("runs");
+        };
+        a.deliver(&event(1, (7, 1)));
+
+        // The new node joined first: it gets event 2 (and, again, event 1's
+        // twin from another path) while the old one still has the session.
+        let b = Arc::new(Session::moving(
+            id.clone(),
+            SessionId::from_moved(a.session_id.expose()),
+            (),
+            new.clone(),
+        ));
+        a.deliver(&event(2, (7, 2)));
+        b.deliver(&event(2, (7, 2)));
+
+        let forwarded = Arc::new(Mutex::new(Vec::new()));
+        let forward = {
+            let forwarded = forwarded.clone();
+            Box::new(move |rpc_id: &str, reply: &str| {
+                forwarded
+                    .lock()
+                    .unwrap()
+                    .push((rpc_id.to_owned(), reply.to_owned()));
+            }) as ForwardReply
+        };
+        let snapshot = a
+            .hand_over(serde_json::Value::Null, forward)
+            .expect("handed over");
+        // After the snapshot: only the new node has it.
+        b.deliver(&event(3, (9, 1)));
+        // The call still running on the old node finishes; its reply
+        // reaches the new node before the snapshot does.
+        a.finish_call(
+            ticket,
+            "r1",
+            r#"{"type":"__rpc_res","rpcId":"r1","payload":1}"#.into(),
+        );
+        let (rpc_id, reply) = forwarded.lock().unwrap().pop().expect("forwarded");
+        b.forwarded_reply(&rpc_id, &reply);
+        assert!(
+            a.begin_call(&Arc::from("r2"), generation).is_lost(),
+            "no call runs there any more"
+        );
+
+        b.complete(Some(snapshot));
+        {
+            let state = b.lock();
+            let kept: Vec<(u64, &str)> = state
+                .history
+                .iter()
+                .map(|(seq, frame)| (*seq, frame.payload_json()))
+                .collect();
+            assert_eq!(kept, [(1, "1"), (2, "2"), (3, "3")], "each once, in order");
+        }
+        let generation = b
+            .attach(Arc::new(Link::new(id.clone(), &new.config)), Some(0))
+            .expect("resumed");
+        assert!(
+            matches!(b.begin_call(&Arc::from("r1"), generation), Begin::Resend(r) if r.as_str() == reply),
+            "the forwarded reply answers the resent call"
+        );
+        assert_eq!(new.retained.used(), b.held().history + b.held().replies);
+        assert_eq!(
+            old.retained.used(),
+            0,
+            "the old node gave back what it held"
+        );
     }
 }

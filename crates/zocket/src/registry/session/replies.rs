@@ -32,6 +32,13 @@ pub(crate) enum Begin {
     Lost,
 }
 
+#[cfg(test)]
+impl Begin {
+    pub(crate) fn is_lost(&self) -> bool {
+        matches!(self, Self::Lost)
+    }
+}
+
 /// Where a running call's reply goes in the ring.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Ticket(u64);

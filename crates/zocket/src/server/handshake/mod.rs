@@ -103,6 +103,16 @@ where
         let local = match resumable(hub, query, headers) {
             Resumable::Here(session, last_seq) => Some((session, Some(last_seq))),
             Resumable::Elsewhere(request) => moved_here(hub, request).await,
+            Resumable::Moving(session, last_seq) => {
+                // Another handshake of this client is bringing it here.
+                let moved = tokio::time::timeout(MOVE_WAIT, async {
+                    while session.is_moving() {
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    }
+                })
+                .await;
+                (moved.is_ok() && session.can_resume(last_seq)).then_some((session, Some(last_seq)))
+            }
             Resumable::No => None,
         };
         let start = match local {
@@ -188,10 +198,16 @@ fn offers(headers: &HeaderMap, protocol: &str) -> bool {
     subprotocols(headers).any(|entry| entry == protocol)
 }
 
+/// How long a handshake waits for a session that another handshake is
+/// bringing here from another node.
+const MOVE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Where the session a handshake asks to resume is.
 enum Resumable<C> {
     /// Here, and it still has every event after the client's last `seq`.
     Here(Arc<Session<C>>, u64),
+    /// Moving here from another node, for another handshake.
+    Moving(Arc<Session<C>>, u64),
     /// Not on this node, which has a session store: maybe on another one.
     Elsewhere(ResumeRequest),
     /// Nowhere (unknown, expired, too far behind, malformed): a fresh
@@ -219,6 +235,7 @@ fn resumable<C: Send + Sync + 'static>(
         }
     };
     match hub.by_session(&request.session_id) {
+        Some(session) if session.is_moving() => Resumable::Moving(session, request.last_seq),
         Some(session) if session.can_resume(request.last_seq) => {
             Resumable::Here(session, request.last_seq)
         }
@@ -239,9 +256,27 @@ async fn moved_here<C: Send + Sync + 'static>(
     hub: &Arc<Hub<C>>,
     request: ResumeRequest,
 ) -> Option<(Arc<Session<C>>, Option<u64>)> {
+    // On a task of its own: a client that gives up on its handshake
+    // meanwhile does not stop the move halfway (the session would be
+    // lost); it ends here, kept for the client's next attempt.
+    let hub = hub.clone();
+    tokio::spawn(async move { take_over(&hub, request).await })
+        .await
+        .ok()
+        .flatten()
+}
+
+/// [`moved_here`], on its own task.
+async fn take_over<C: Send + Sync + 'static>(
+    hub: &Arc<Hub<C>>,
+    request: ResumeRequest,
+) -> Option<(Arc<Session<C>>, Option<u64>)> {
     let cluster = hub.cluster.as_ref()?;
     let prepared = std::sync::Mutex::new(None);
-    let prepare = |record: &SessionRecord| {
+    let prepare = |records: &[SessionRecord]| {
+        let Some(record) = records.first() else {
+            return false;
+        };
         let Some(app) = (cluster.decode)(record.context.clone()) else {
             tracing::warn!("a moving session's context does not decode: a fresh session");
             return false;
@@ -252,11 +287,17 @@ async fn moved_here<C: Send + Sync + 'static>(
             app,
             hub.clone(),
         ));
-        hub.insert(session.clone());
+        if !hub.insert_new(session.clone()) {
+            // Another handshake is bringing it here already.
+            return false;
+        }
         hub.adapter.add(session.recipient());
         // In its rooms before the holder lets go of it: every event from
         // here on reaches it here, or there (and is in the snapshot).
-        join_all(&session, &record.rooms);
+        // The rooms of every record found: one may be older than another.
+        for record in records {
+            join_all(&session, &record.rooms);
+        }
         *prepared.lock().unwrap_or_else(|p| p.into_inner()) = Some(session);
         true
     };
