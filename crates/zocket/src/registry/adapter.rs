@@ -8,7 +8,7 @@
 
 use super::{ClientId, EncodedEvent};
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 /// What an adapter delivers events to: a session, whatever connection it
 /// currently has.
@@ -83,22 +83,39 @@ pub trait Adapter: Send + Sync + 'static {
     fn send(&self, target: Target<'_>, except: &[ClientId], event: &EncodedEvent) -> usize;
 }
 
-#[derive(Default)]
-struct Tables {
-    conns: HashMap<ClientId, Member>,
-    rooms: HashMap<Box<str>, HashMap<ClientId, Recipient>>,
-}
-
+/// A connection and its rooms.
 struct Member {
     recipient: Recipient,
-    rooms: HashSet<Box<str>>,
+    rooms: Mutex<HashSet<Box<str>>>,
 }
 
+/// The members of the rooms of one shard.
+type Rooms = HashMap<Box<str>, HashMap<ClientId, Recipient>>;
+
+/// Shards of the room table: a join or a leave locks one shard for
+/// writing, so sends to rooms of other shards go on.
+const SHARDS: usize = 16;
+
 /// The in-process adapter. Joining, leaving and sending to a room cost
-/// O(members of that room), never O(all connections).
-#[derive(Default)]
+/// O(members of that room), never O(all connections). No send takes a
+/// lock for writing: a send to a room reads its shard of the room table
+/// (one of 16), a send to clients or to everyone reads the connection
+/// table. Joins and leaves read the connection table and write one shard;
+/// only a connection's arrival and its end write the connection table.
 pub struct MemoryAdapter {
-    tables: RwLock<Tables>,
+    conns: RwLock<HashMap<ClientId, Arc<Member>>>,
+    rooms: [RwLock<Rooms>; SHARDS],
+    hasher: std::hash::RandomState,
+}
+
+impl Default for MemoryAdapter {
+    fn default() -> Self {
+        Self {
+            conns: RwLock::default(),
+            rooms: std::array::from_fn(|_| RwLock::default()),
+            hasher: std::hash::RandomState::new(),
+        }
+    }
 }
 
 impl MemoryAdapter {
@@ -107,17 +124,34 @@ impl MemoryAdapter {
         Self::default()
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Tables> {
-        self.tables
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn conns(&self) -> std::sync::RwLockReadGuard<'_, HashMap<ClientId, Arc<Member>>> {
+        self.conns.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Tables> {
-        self.tables
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn conns_mut(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<ClientId, Arc<Member>>> {
+        self.conns.write().unwrap_or_else(PoisonError::into_inner)
     }
+
+    fn shard(&self, room: &str) -> &RwLock<Rooms> {
+        use std::hash::BuildHasher;
+        &self.rooms[(self.hasher.hash_one(room) as usize) % SHARDS]
+    }
+
+    fn member(&self, id: &ClientId) -> Option<Arc<Member>> {
+        self.conns().get(id).cloned()
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn rooms_of(member: &Member) -> std::sync::MutexGuard<'_, HashSet<Box<str>>> {
+    member.rooms.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A small exclusion list is scanned; a large one is hashed.
@@ -146,41 +180,43 @@ impl<'a> Except<'a> {
 impl Adapter for MemoryAdapter {
     fn add(&self, conn: Recipient) {
         let id = conn.id().clone();
-        self.write().conns.insert(
+        self.conns_mut().insert(
             id,
-            Member {
+            Arc::new(Member {
                 recipient: conn,
-                rooms: HashSet::new(),
-            },
+                rooms: Mutex::new(HashSet::new()),
+            }),
         );
     }
 
     fn remove(&self, id: &ClientId) {
-        let mut tables = self.write();
-        let Some(member) = tables.conns.remove(id) else {
+        let Some(member) = self.conns_mut().remove(id) else {
             return;
         };
-        for room in member.rooms {
-            if let Some(members) = tables.rooms.get_mut(&room) {
+        // Its rooms, under its own lock: a join racing this one finds the
+        // connection gone, or has finished.
+        let rooms = std::mem::take(&mut *rooms_of(&member));
+        for room in rooms {
+            let mut shard = write(self.shard(&room));
+            if let Some(members) = shard.get_mut(&room) {
                 members.remove(id);
                 if members.is_empty() {
-                    tables.rooms.remove(&room);
+                    shard.remove(&room);
                 }
             }
         }
     }
 
     fn join(&self, id: &ClientId, room: &str) -> bool {
-        let mut tables = self.write();
-        let tables = &mut *tables;
-        let Some(member) = tables.conns.get_mut(id) else {
+        let conns = self.conns();
+        let Some(member) = conns.get(id) else {
             return false;
         };
-        if !member.rooms.insert(room.into()) {
+        let mut rooms = rooms_of(member);
+        if !rooms.insert(room.into()) {
             return false;
         }
-        tables
-            .rooms
+        write(self.shard(room))
             .entry(room.into())
             .or_default()
             .insert(id.clone(), member.recipient.clone());
@@ -188,35 +224,33 @@ impl Adapter for MemoryAdapter {
     }
 
     fn leave(&self, id: &ClientId, room: &str) -> bool {
-        let mut tables = self.write();
-        let Some(member) = tables.conns.get_mut(id) else {
+        let conns = self.conns();
+        let Some(member) = conns.get(id) else {
             return false;
         };
-        if !member.rooms.remove(room) {
+        let mut rooms = rooms_of(member);
+        if !rooms.remove(room) {
             return false;
         }
-        if let Some(members) = tables.rooms.get_mut(room) {
+        let mut shard = write(self.shard(room));
+        if let Some(members) = shard.get_mut(room) {
             members.remove(id);
             if members.is_empty() {
-                tables.rooms.remove(room);
+                shard.remove(room);
             }
         }
         true
     }
 
     fn has(&self, id: &ClientId, room: &str) -> bool {
-        self.read()
-            .conns
-            .get(id)
-            .is_some_and(|m| m.rooms.contains(room))
+        self.member(id)
+            .is_some_and(|member| rooms_of(&member).contains(room))
     }
 
     fn rooms(&self, id: &ClientId) -> Vec<String> {
         let mut rooms: Vec<String> = self
-            .read()
-            .conns
-            .get(id)
-            .map(|m| m.rooms.iter().map(|r| r.to_string()).collect())
+            .member(id)
+            .map(|member| rooms_of(&member).iter().map(|r| r.to_string()).collect())
             .unwrap_or_default();
         rooms.sort_unstable();
         rooms
@@ -224,7 +258,6 @@ impl Adapter for MemoryAdapter {
 
     fn send(&self, target: Target<'_>, except: &[ClientId], event: &EncodedEvent) -> usize {
         let except = Except::new(except);
-        let tables = self.read();
         let mut sent = 0;
         let mut deliver = |r: &Recipient| {
             if !except.contains(r.id()) {
@@ -233,27 +266,32 @@ impl Adapter for MemoryAdapter {
             }
         };
         match target {
-            Target::All => tables.conns.values().for_each(|m| deliver(&m.recipient)),
+            Target::All => self
+                .conns()
+                .values()
+                .for_each(|member| deliver(&member.recipient)),
             Target::Clients(ids) => {
+                let conns = self.conns();
                 let mut seen = HashSet::with_capacity(ids.len());
                 for id in ids {
-                    if let Some(m) = tables.conns.get(id)
+                    if let Some(member) = conns.get(id)
                         && seen.insert(id)
                     {
-                        deliver(&m.recipient);
+                        deliver(&member.recipient);
                     }
                 }
             }
             Target::Rooms([room]) => {
-                if let Some(members) = tables.rooms.get(*room) {
+                if let Some(members) = read(self.shard(room)).get(*room) {
                     members.values().for_each(deliver);
                 }
             }
             Target::Rooms(rooms) => {
                 let mut seen = HashSet::new();
                 for room in rooms {
-                    for (id, r) in tables.rooms.get(*room).into_iter().flatten() {
-                        if seen.insert(id) {
+                    let shard = read(self.shard(room));
+                    for (id, r) in shard.get(*room).into_iter().flatten() {
+                        if seen.insert(id.clone()) {
                             deliver(r);
                         }
                     }
