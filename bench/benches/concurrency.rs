@@ -13,8 +13,9 @@
 //! - `senders+churn here`: beside the same threads joining and leaving
 //!   rooms of the adapter the sends go through.
 //!
-//! The difference between the last two is what the shared lock costs the
-//! sends. Members are real connections on 127.0.0.1, read by tasks of a
+//! The difference between the last two is what the shared locks cost the
+//! sends. Then `rooms_per_connection/R`: a send to a room of 100 members,
+//! and a join and leave, while each member is in R rooms (1 to 1000). Members are real connections on 127.0.0.1, read by tasks of a
 //! runtime of their own; their queues are large enough that no send waits.
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -220,5 +221,35 @@ fn concurrent_sends(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(concurrency, concurrent_sends);
+/// A send to a room of 100 members, and a join and leave of one more
+/// room, while each member is in R rooms: neither depends on R.
+fn rooms_per_connection(c: &mut Criterion) {
+    let event = EncodedEvent::new(MSG, &Msg { ts: 1_234_567.0 }).expect("encodes");
+    let mut group = c.benchmark_group("rooms_per_connection");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1));
+    for rooms in [1usize, 10, 100, 1000] {
+        let lab = Lab::new(0, 0, 100);
+        for id in &lab.loose {
+            for room in 0..rooms {
+                lab.adapter.join(id, &format!("room-{room}"));
+            }
+        }
+        group.bench_function(format!("send/{rooms}"), |b| {
+            b.iter(|| lab.adapter.send(Target::Rooms(&["room-0"]), &[], &event));
+        });
+        let id = &lab.loose[0];
+        group.bench_function(format!("join_leave/{rooms}"), |b| {
+            b.iter(|| {
+                lab.adapter.join(id, "one-more");
+                lab.adapter.leave(id, "one-more")
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(concurrency, concurrent_sends, rooms_per_connection);
 criterion_main!(concurrency);
