@@ -193,7 +193,9 @@ impl EventFrame {
     pub(crate) fn with_seq(&self, seq: u64) -> String {
         let mut out = String::with_capacity(self.body.len() + 29);
         out.push_str(&self.body);
-        let _ = write!(out, r#","seq":{seq}}}"#);
+        out.push_str(r#","seq":"#);
+        push_u64(&mut out, seq);
+        out.push('}');
         out
     }
 
@@ -209,6 +211,23 @@ impl EventFrame {
         out.push('}');
         out
     }
+}
+
+/// Appends `n` in decimal: once per recipient of every event, without
+/// the formatting machinery.
+fn push_u64(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // ASCII digits only.
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or("0"));
 }
 
 #[cfg(test)]
@@ -291,6 +310,26 @@ mod tests {
                 );
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn seq_digits_are_written_as_format_would() {
+        for n in [
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            12_345,
+            u64::from(u32::MAX),
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            let mut out = String::new();
+            push_u64(&mut out, n);
+            assert_eq!(out, n.to_string());
         }
     }
 }
