@@ -13,8 +13,9 @@
 # connections (the tail latency under many connections), "hostile" for
 # the hostile clients, "ac" for the cost of declared
 # input constraints, "s1 s64" for streams beside jsonrpsee's
-# subscriptions, and "x" for fan-out across two nodes on Redis beside
-# socketioxide's Redis adapter (needs redis-server), none in the default
+# subscriptions, "x" for fan-out across two nodes on Redis beside
+# socketioxide's Redis adapter (needs redis-server), and "x1" for the same
+# fan-out on one node beside socketioxide's rooms, none in the default
 # set),
 # HEADER_TIMEOUT (the zocket server's header timeout in seconds during
 # hostile, default 2), BENCH_OUT (results folder, default
@@ -82,6 +83,7 @@ run() {
     d10k) args=(--scenario d --conns 10000) ;;
     d50k) args=(--scenario d --conns 50000) ;;
     a | ac | b) args+=(--seconds "$BENCH_SECONDS") ;;
+    x1) args=(--scenario x) ;;
     a256 | b256 | a1000 | b1000)
       args=(--scenario "${scenario:0:1}" --conns "${scenario:1}" --seconds "$BENCH_SECONDS") ;;
     hostile-*)
@@ -91,6 +93,8 @@ run() {
       ;;
   esac
   PORT=$((PORT + 1))
+  # x1: both "nodes" of scenario x are this one server.
+  if [ "$scenario" = x1 ]; then args+=(--addr2 "127.0.0.1:$PORT"); fi
   local log=$OUT/server-$server.log
   "${SERVER_PIN[@]}" "$BIN/bench-$server" --port "$PORT" "${server_args[@]}" >"$log" 2>&1 &
   SERVER_PID=$!
@@ -175,6 +179,17 @@ for scenario in $SCENARIOS; do
     kill "$REDIS_PID" 2>/dev/null || true
     wait "$REDIS_PID" 2>/dev/null || true
     rm -rf "$REDIS_DIR"
+    continue
+  fi
+  if [ "$scenario" = x1 ]; then
+    # Fan-out on one node: zocket beside socketioxide's rooms.
+    echo "== scenario x1 (fan-out on one node: zocket and socketioxide)"
+    for round in $(seq "$ROUNDS"); do
+      if [ $((round % 2)) -eq 1 ]; then order="zocket socketioxide"; else order="socketioxide zocket"; fi
+      for server in $order; do
+        run "$server" x1 || true
+      done
+    done
     continue
   fi
   if [ "$scenario" = s1 ] || [ "$scenario" = s64 ]; then

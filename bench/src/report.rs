@@ -550,7 +550,8 @@ const STREAM_ROWS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The cross-node rows: zocket on Redis beside socketioxide on Redis.
+/// The fan-out rows beside socketioxide: across two nodes on Redis (x),
+/// and on one node (x1).
 const CROSS_NODE_ROWS: &[(&str, &str, &str)] = &[
     (
         "x",
@@ -565,6 +566,24 @@ const CROSS_NODE_ROWS: &[(&str, &str, &str)] = &[
         "(x) members with every event in order",
     ),
     ("x", "load_cpu_pct", "(x) load generator CPU, % of its core"),
+    (
+        "x1",
+        "deliveries_per_s",
+        "(x1) 1000 members on 1 node: deliveries/s",
+    ),
+    ("x1", "p50_us", "(x1) delivery latency p50 (µs)"),
+    ("x1", "p99_us", "(x1) delivery latency p99 (µs)"),
+    (
+        "x1",
+        "members_complete_in_order",
+        "(x1) members with every event in order",
+    ),
+    ("x1", "server_cpu_pct", "(x1) server CPU, % of its core"),
+    (
+        "x1",
+        "load_cpu_pct",
+        "(x1) load generator CPU, % of its core",
+    ),
 ];
 
 /// A table of zocket beside `peer` on `rows`, when any of them ran.
@@ -615,7 +634,7 @@ pub fn print_table(files: &[String]) -> Result<(), String> {
     let calls_ran = ["zocket", "minimal", "raw"].iter().any(|server| {
         results
             .get(*server)
-            .is_some_and(|s| s.keys().any(|k| !k.starts_with('s') && k != "x"))
+            .is_some_and(|s| s.keys().any(|k| !k.starts_with('s') && !k.starts_with('x')))
     });
     if calls_ran {
         print!("{}", table(&results));

@@ -76,7 +76,8 @@ scenarios:
   s64  64 streams of 5000 items (--events) on 64 connections at once
   x    fan-out across two nodes on one Redis (--addr2, the second node):
        1000 members (--conns), half on each node, a publisher on the
-       first (zocket, or socketioxide with its Redis adapter)
+       first (zocket, or socketioxide with its Redis adapter); with
+       --addr2 equal to --addr, fan-out on one node (reported as x1)
   hostile  server RSS per attacking connection (needs --pid); its parts,
      one result line each, all three in turn unless --part picks one:
      slowloris  --conns (default 2000) partial HTTP request heads, held
@@ -228,6 +229,8 @@ fn label(options: &Options) -> String {
         ("d", Some(n)) => format!("d{n}"),
         ("d", None) => "d10k".into(),
         ("a" | "b", Some(n)) if n != 64 => format!("{}{n}", options.scenario),
+        // Both "nodes" one server: fan-out on one node.
+        ("x", _) if options.addr2 == Some(options.addr) => "x1".into(),
         (other, _) => other.into(),
     }
 }
