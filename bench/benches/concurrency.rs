@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
-use zocket::adapter::{Adapter, EncodedEvent, MemoryAdapter, Recipient, Target};
+use zocket::adapter::{Adapter, EncodedEvent, MemoryAdapter, Target};
 use zocket::{ClientId, Config, Event, Server};
 use zocket_bench::wire::Msg;
 
@@ -39,33 +39,6 @@ const MEMBERS: usize = 50;
 const CHURNERS: usize = 2;
 /// Connections each churning thread moves in and out of rooms.
 const CHURNED: usize = 20;
-
-/// The server's adapter, shared with the benchmark.
-struct Shared(Arc<MemoryAdapter>);
-
-impl Adapter for Shared {
-    fn add(&self, conn: Recipient) {
-        self.0.add(conn);
-    }
-    fn remove(&self, id: &ClientId) {
-        self.0.remove(id);
-    }
-    fn join(&self, id: &ClientId, room: &str) -> bool {
-        self.0.join(id, room)
-    }
-    fn leave(&self, id: &ClientId, room: &str) -> bool {
-        self.0.leave(id, room)
-    }
-    fn has(&self, id: &ClientId, room: &str) -> bool {
-        self.0.has(id, room)
-    }
-    fn rooms(&self, id: &ClientId) -> Vec<String> {
-        self.0.rooms(id)
-    }
-    fn send(&self, target: Target<'_>, except: &[ClientId], event: &EncodedEvent) -> usize {
-        self.0.send(target, except, event)
-    }
-}
 
 /// A server on 127.0.0.1 whose adapter is `adapter`, and connections to
 /// it: `rooms[i]` holds the ids of room `i`'s members (joined), `loose`
@@ -119,7 +92,7 @@ async fn serve(adapter: Arc<MemoryAdapter>) -> SocketAddr {
     let server = Server::builder(zocket_bench::zocket_server::router())
         .config(config)
         .on_connect(|_: Arc<zocket::NoHeaders>, _: ClientId| async { Ok(()) })
-        .adapter(Shared(adapter))
+        .adapter(adapter)
         .build()
         .expect("server");
     tokio::spawn(server.serve_listener(listener));

@@ -25,7 +25,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
-use zocket::adapter::{Adapter, EncodedEvent, MemoryAdapter, Recipient, Target};
+use zocket::adapter::{Adapter, EncodedEvent, MemoryAdapter, Target};
 use zocket::{ClientId, Event, Server};
 use zocket_bench::wire::Msg;
 
@@ -62,33 +62,6 @@ fn allocations(name: &str, ops: u64, mut op: impl FnMut()) {
     );
 }
 
-/// The server's adapter, shared with the benchmark.
-struct Shared(Arc<MemoryAdapter>);
-
-impl Adapter for Shared {
-    fn add(&self, conn: Recipient) {
-        self.0.add(conn);
-    }
-    fn remove(&self, id: &ClientId) {
-        self.0.remove(id);
-    }
-    fn join(&self, id: &ClientId, room: &str) -> bool {
-        self.0.join(id, room)
-    }
-    fn leave(&self, id: &ClientId, room: &str) -> bool {
-        self.0.leave(id, room)
-    }
-    fn has(&self, id: &ClientId, room: &str) -> bool {
-        self.0.has(id, room)
-    }
-    fn rooms(&self, id: &ClientId) -> Vec<String> {
-        self.0.rooms(id)
-    }
-    fn send(&self, target: Target<'_>, except: &[ClientId], event: &EncodedEvent) -> usize {
-        self.0.send(target, except, event)
-    }
-}
-
 async fn connect(addr: SocketAddr) -> Client {
     let stream = TcpStream::connect(addr).await.expect("connect");
     stream.set_nodelay(true).expect("nodelay");
@@ -118,7 +91,7 @@ async fn serve_zocket(adapter: Option<Arc<MemoryAdapter>>) -> SocketAddr {
     let mut builder = Server::builder(zocket_bench::zocket_server::router())
         .on_connect(|_: Arc<zocket::NoHeaders>, _: ClientId| async { Ok(()) });
     if let Some(adapter) = adapter {
-        builder = builder.adapter(Shared(adapter));
+        builder = builder.adapter(adapter);
     }
     let server = builder.build().expect("server");
     tokio::spawn(server.serve_listener(listener));

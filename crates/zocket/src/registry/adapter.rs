@@ -83,6 +83,33 @@ pub trait Adapter: Send + Sync + 'static {
     fn send(&self, target: Target<'_>, except: &[ClientId], event: &EncodedEvent) -> usize;
 }
 
+/// An adapter the application keeps a handle to (to look at its rooms,
+/// or to give one to several servers) is still one:
+/// `builder.adapter(adapter.clone())` with an `Arc`.
+impl<A: Adapter + ?Sized> Adapter for Arc<A> {
+    fn add(&self, conn: Recipient) {
+        (**self).add(conn);
+    }
+    fn remove(&self, id: &ClientId) {
+        (**self).remove(id);
+    }
+    fn join(&self, id: &ClientId, room: &str) -> bool {
+        (**self).join(id, room)
+    }
+    fn leave(&self, id: &ClientId, room: &str) -> bool {
+        (**self).leave(id, room)
+    }
+    fn has(&self, id: &ClientId, room: &str) -> bool {
+        (**self).has(id, room)
+    }
+    fn rooms(&self, id: &ClientId) -> Vec<String> {
+        (**self).rooms(id)
+    }
+    fn send(&self, target: Target<'_>, except: &[ClientId], event: &EncodedEvent) -> usize {
+        (**self).send(target, except, event)
+    }
+}
+
 /// A connection and its rooms.
 struct Member {
     recipient: Recipient,
