@@ -12,6 +12,31 @@ use zocket_tests::cluster::{NEWS, Node, Runs};
 use zocket_tests::redis::RedisServer;
 use zocket_tests::{TestClient, within};
 
+/// A redis-server and two nodes on it, `a` and `b`, whose `run` calls are
+/// counted together.
+struct Pair {
+    redis: RedisServer,
+    runs: Runs,
+    a: Node,
+    b: Node,
+}
+
+async fn pair() -> Pair {
+    let redis = RedisServer::start().await;
+    let runs = Runs::default();
+    let a = Node::start("a", &redis.url(), runs.clone(), Config::default()).await;
+    let b = Node::start("b", &redis.url(), runs.clone(), Config::default()).await;
+    Pair { redis, runs, a, b }
+}
+
+/// The session id of a client's `__ready`.
+fn session_of(client: &TestClient) -> String {
+    client.ready["sessionId"]
+        .as_str()
+        .expect("sessionId")
+        .to_owned()
+}
+
 /// The next `news` event: its payload and `seq`.
 async fn news(client: &mut TestClient) -> (Value, u64) {
     let event = client.next_of("news").await;
@@ -60,16 +85,10 @@ fn drop_connection(client: TestClient) {
 
 #[tokio::test]
 async fn a_session_moves_to_another_node_with_its_rooms_context_events_and_replies() {
-    let redis = RedisServer::start().await;
-    let runs = Runs::default();
-    let a = Node::start("a", &redis.url(), runs.clone(), Config::default()).await;
-    let b = Node::start("b", &redis.url(), runs.clone(), Config::default()).await;
+    let Pair { runs, a, b, .. } = &pair().await;
 
     let mut c = TestClient::connect(&a.url()).await;
-    let (id, session) = (
-        c.client_id(),
-        c.ready["sessionId"].as_str().unwrap().to_owned(),
-    );
+    let (id, session) = (c.client_id(), session_of(&c));
     c.call_ok("join", json!("room")).await;
     let mut d = TestClient::connect(&b.url()).await;
     d.call_ok("join", json!("room")).await;
@@ -156,12 +175,9 @@ async fn a_session_moves_to_another_node_with_its_rooms_context_events_and_repli
 
 #[tokio::test]
 async fn a_stream_does_not_move_its_handler_stops_and_its_resent_open_frame_is_refused() {
-    let redis = RedisServer::start().await;
-    let runs = Runs::default();
-    let a = Node::start("a", &redis.url(), runs.clone(), Config::default()).await;
-    let b = Node::start("b", &redis.url(), runs.clone(), Config::default()).await;
+    let Pair { runs, a, b, .. } = &pair().await;
     let mut c = TestClient::connect(&a.url()).await;
-    let session = c.ready["sessionId"].as_str().unwrap().to_owned();
+    let session = session_of(&c);
     let id = c.start_call("count", json!(100)).await;
     c.send_json(json!({"type": "__credit", "rpcId": id, "payload": {"received": 0, "window": 2}}))
         .await;
@@ -192,12 +208,9 @@ async fn a_stream_does_not_move_its_handler_stops_and_its_resent_open_frame_is_r
 
 #[tokio::test]
 async fn an_unknown_or_ended_session_is_a_fresh_one_on_any_node() {
-    let redis = RedisServer::start().await;
-    let runs = Runs::default();
-    let a = Node::start("a", &redis.url(), runs.clone(), Config::default()).await;
-    let b = Node::start("b", &redis.url(), runs.clone(), Config::default()).await;
+    let Pair { a, b, .. } = &pair().await;
     let c = TestClient::connect(&a.url()).await;
-    let session = c.ready["sessionId"].as_str().unwrap().to_owned();
+    let session = session_of(&c);
     // Closed on purpose: the session ends, and its record goes.
     c.close().await;
     within("the session to end", async {
@@ -216,15 +229,9 @@ async fn an_unknown_or_ended_session_is_a_fresh_one_on_any_node() {
 
 #[tokio::test]
 async fn sessions_still_move_after_redis_restarted_empty() {
-    let mut redis = RedisServer::start().await;
-    let runs = Runs::default();
-    let a = Node::start("a", &redis.url(), runs.clone(), Config::default()).await;
-    let b = Node::start("b", &redis.url(), runs.clone(), Config::default()).await;
+    let Pair { redis, a, b, .. } = &mut pair().await;
     let mut c = TestClient::connect(&a.url()).await;
-    let (id, session) = (
-        c.client_id(),
-        c.ready["sessionId"].as_str().unwrap().to_owned(),
-    );
+    let (id, session) = (c.client_id(), session_of(&c));
     c.call_ok("join", json!("room")).await;
 
     // Redis comes back with nothing: each node writes its lists and its
@@ -285,10 +292,7 @@ async fn a_killed_node_s_clients_come_back_on_another_from_their_records() {
             .to_owned()
     };
     let mut c = TestClient::connect(&format!("ws://{addr}/")).await;
-    let (id, session) = (
-        c.client_id(),
-        c.ready["sessionId"].as_str().unwrap().to_owned(),
-    );
+    let (id, session) = (c.client_id(), session_of(&c));
     c.call_ok("join", json!("room")).await;
     let mut d = TestClient::connect(&b.url()).await;
     d.call_ok("join", json!("room")).await;
