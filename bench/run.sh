@@ -17,6 +17,8 @@
 # socketioxide's Redis adapter (needs redis-server), and "x1" for the same
 # fan-out on one node beside socketioxide's rooms, none in the default
 # set),
+# BENCH_RUNTIME (the servers' tokio runtime: current, the default, for
+# the current-thread scheduler, or multi for the multi-thread one),
 # HEADER_TIMEOUT (the zocket server's header timeout in seconds during
 # hostile, default 2), BENCH_OUT (results folder, default
 # target/bench-results), CARGO_TARGET_DIR.
@@ -59,6 +61,8 @@ fi
 
 echo "== machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -h | awk '/^Mem:/ {print $2}') memory, kernel $(uname -r)"
 echo "== open files limit: $(ulimit -n); $pinning"
+export BENCH_RUNTIME=${BENCH_RUNTIME:-current}
+echo "== servers' runtime: tokio $BENCH_RUNTIME-thread scheduler (BENCH_RUNTIME)"
 echo "== results: $RESULTS"
 
 # Below the ephemeral port range, so no client socket holds the port.

@@ -34,3 +34,25 @@ pub mod report;
 pub mod socketioxide_server;
 pub mod wire;
 pub mod zocket_server;
+
+/// The runtime every benchmark server runs on, the same for all of them:
+/// tokio's current-thread scheduler (each server has one core of its
+/// own), or with `BENCH_RUNTIME=multi` its multi-thread scheduler (as
+/// `#[tokio::main]` builds it: one worker per core the process may use).
+///
+/// On one core the two differ in fairness under load: the multi-thread
+/// scheduler keeps at most 256 runnable tasks in its worker's local queue
+/// and looks at the shared queue the rest overflow into only now and
+/// then, so with 1000 busy connections some wait many rounds (BENCHMARKS.md,
+/// "Which runtime").
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    match std::env::var("BENCH_RUNTIME").as_deref() {
+        Ok("multi") => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
+        Ok("current") | Err(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        Ok(other) => Err(std::io::Error::other(format!(
+            "BENCH_RUNTIME: expected current or multi, got {other:?}"
+        ))),
+    }
+}

@@ -14,6 +14,7 @@ use crate::wire::{Add, Join, Msg, Publish};
 use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
+use futures_util::SinkExt;
 use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,7 +57,12 @@ async fn connection(mut socket: WebSocket, rooms: Arc<Rooms>) {
             let message = tokio::select! {
                 message = socket.recv() => message,
                 Some(event) = events.recv() => {
-                    if socket.send(Message::Text(event)).await.is_err() {
+                    // What else is waiting goes out in the same write.
+                    let mut sent = socket.feed(Message::Text(event)).await;
+                    while sent.is_ok() && let Ok(event) = events.try_recv() {
+                        sent = socket.feed(Message::Text(event)).await;
+                    }
+                    if sent.and(socket.flush().await).is_err() {
                         break;
                     }
                     continue;

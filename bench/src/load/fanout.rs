@@ -7,7 +7,8 @@
 //! fast publisher measures delivery rather than slow-consumer policy.
 
 use super::Options;
-use super::client::{self, Frame, READ_TIMEOUT, Ws};
+use super::client::{self, READ_TIMEOUT, Ws};
+use super::lean::{self, Conn, Proto};
 use super::procfs::CpuMeter;
 use super::stats::Latencies;
 use futures_util::{SinkExt, StreamExt};
@@ -16,7 +17,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use tokio::sync::Notify;
-use tokio_tungstenite::tungstenite::Message;
 
 const ROOM: &str = "bench";
 /// Events the publisher may be ahead of the members, on average.
@@ -47,23 +47,21 @@ pub(crate) async fn run(options: &Options) -> Result<Map<String, Value>, String>
     let addr = options.addr;
     let mut joining = futures_util::stream::iter(0..members)
         .map(|_| async move {
-            let mut ws = client::connect(addr)
-                .await
-                .map_err(|(stage, err)| format!("{stage:?}: {err}"))?;
-            let join = format!(r#"{{"room":"{ROOM}"}}"#);
-            ws.send(client::call_frame(crate::wire::JOIN, &join, 1))
-                .await
-                .map_err(|err| err.to_string())?;
-            let reply = client::read_text(&mut ws).await?;
-            let frame = Frame::parse(&reply)?;
-            if frame.ty != "__rpc_res" || frame.payload() != "null" {
-                return Err(format!("room.join: {reply}"));
+            let mut conn = Conn::open(Proto::Zocket, addr).await?;
+            let join = format!(
+                r#"{{"type":"{}","payload":{{"room":"{ROOM}"}},"rpcId":"1"}}"#,
+                crate::wire::JOIN
+            );
+            conn.write(&lean::client_frame(join.as_bytes())).await?;
+            let reply = conn.text().await?;
+            if reply != br#"{"type":"__rpc_res","rpcId":"1","payload":null}"# {
+                return Err(format!("room.join: {}", String::from_utf8_lossy(&reply)));
             }
-            Ok::<_, String>(ws)
+            Ok::<_, String>(conn)
         })
         .buffer_unordered(SETUP_CONCURRENCY);
-    while let Some(ws) = joining.next().await {
-        sockets.push(ws?);
+    while let Some(conn) = joining.next().await {
+        sockets.push(conn?);
     }
     drop(joining);
     let publisher = client::connect(addr)
@@ -79,7 +77,7 @@ pub(crate) async fn run(options: &Options) -> Result<Map<String, Value>, String>
     let cpu = CpuMeter::start(options.pid);
     let tasks: Vec<_> = sockets
         .into_iter()
-        .map(|ws| tokio::spawn(member(ws, events, progress.clone())))
+        .map(|conn| tokio::spawn(member(conn, events, progress.clone())))
         .collect();
     let published = tokio::spawn(publish(publisher, events, progress.clone()));
     let mut latencies = Latencies::default();
@@ -157,9 +155,10 @@ async fn publish(ws: Ws, events: u64, progress: Arc<Progress>) -> Result<u64, St
     Ok(replies)
 }
 
-/// Reads `events` events, checking order, `seq` and every payload.
-async fn member(ws: Ws, events: u64, progress: Arc<Progress>) -> Seen {
-    let (_tx, mut rx) = ws.split();
+/// Reads `events` events, checking order, `seq` and every payload, from
+/// the frames' bytes (the lean connection of the call scenarios: the load
+/// generator must cost less per delivery than the servers).
+async fn member(mut conn: Conn, events: u64, progress: Arc<Progress>) -> Seen {
     let mut seen = Seen {
         events: 0,
         in_order: true,
@@ -168,49 +167,78 @@ async fn member(ws: Ws, events: u64, progress: Arc<Progress>) -> Seen {
     };
     let mut last_ts = -1.0f64;
     while seen.events < events {
-        let message = match tokio::time::timeout(READ_TIMEOUT, rx.next()).await {
-            Ok(Some(Ok(message))) => message,
-            Ok(Some(Err(err))) => {
-                seen.error = Some(err.to_string());
-                break;
-            }
-            Ok(None) => {
-                seen.error = Some("connection ended".into());
-                break;
-            }
-            Err(_) => {
-                seen.error = Some(format!("no event within {READ_TIMEOUT:?}"));
-                break;
-            }
-        };
-        let Message::Text(text) = message else {
-            continue;
-        };
-        let now = client::now_us();
-        let frame = match Frame::parse(text.as_str()) {
-            Ok(frame) => frame,
-            Err(err) => {
-                seen.error = Some(err);
-                break;
-            }
-        };
-        let ts = serde_json::from_str::<crate::wire::Msg>(frame.payload()).map(|msg| msg.ts);
-        let Ok(ts) = ts else {
-            seen.error = Some(format!("not a room.msg: {}", text.as_str()));
+        if let Err(err) = conn.fill().await {
+            seen.error = Some(err);
             break;
-        };
-        seen.events += 1;
-        // The minimal server numbers nothing: its order is checked by `ts`.
-        let seq_ok = frame.seq.is_none_or(|seq| seq == seen.events);
-        if frame.ty != crate::wire::MSG || !seq_ok || ts <= last_ts {
-            seen.in_order = false;
         }
-        last_ts = ts;
-        seen.latencies.record(now.saturating_sub(ts as u64));
-        let before = progress.delivered.fetch_add(1, Ordering::AcqRel);
-        if (before + 1).is_multiple_of(progress.members) {
-            progress.round.notify_one();
+        let now = client::now_us();
+        let mut got = 0;
+        while let Some(frame) = conn.next_frame() {
+            match frame.opcode {
+                1 => {}
+                8 => {
+                    seen.error = Some("closed by the server".into());
+                    return seen;
+                }
+                _ => continue,
+            }
+            let Some((ts, seq)) = event(conn.payload(&frame)) else {
+                let text = String::from_utf8_lossy(conn.payload(&frame)).into_owned();
+                seen.error = Some(format!("not a room.msg: {text}"));
+                return seen;
+            };
+            seen.events += 1;
+            got += 1;
+            // The minimal server numbers nothing: its order is checked by `ts`.
+            if seq.is_some_and(|seq| seq != seen.events) || ts <= last_ts {
+                seen.in_order = false;
+            }
+            last_ts = ts;
+            seen.latencies.record(now.saturating_sub(ts as u64));
+        }
+        if got > 0 {
+            let before = progress.delivered.fetch_add(got, Ordering::AcqRel);
+            if before / progress.members != (before + got) / progress.members {
+                progress.round.notify_one();
+            }
         }
     }
     seen
+}
+
+/// A `room.msg` event frame's `ts` and `seq` (when numbered), read from
+/// its bytes: `{"type":"room.msg","payload":{"ts":T}}`, with `,"seq":N`
+/// before the last brace when numbered.
+fn event(text: &[u8]) -> Option<(f64, Option<u64>)> {
+    let prefix = br#"{"type":"room.msg","payload":{"ts":"#;
+    let rest = text.strip_prefix(&prefix[..])?;
+    let end = rest.iter().position(|b| *b == b'}')?;
+    let ts: f64 = std::str::from_utf8(&rest[..end]).ok()?.parse().ok()?;
+    let rest = &rest[end + 1..];
+    if rest == b"}" {
+        return Some((ts, None));
+    }
+    let digits = rest.strip_prefix(br#","seq":"#)?.strip_suffix(b"}")?;
+    let seq = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    Some((ts, Some(seq)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::event;
+
+    #[test]
+    fn events_are_read_from_their_bytes() {
+        let numbered = br#"{"type":"room.msg","payload":{"ts":1700000000123456.0},"seq":42}"#;
+        assert_eq!(event(numbered), Some((1_700_000_000_123_456.0, Some(42))));
+        assert_eq!(event(br#"{"type":"room.msg","payload":{"ts":5}}"#), Some((5.0, None)));
+        for bad in [
+            &br#"{"type":"room.other","payload":{"ts":5}}"#[..],
+            br#"{"type":"room.msg","payload":{"ts":"5"}}"#,
+            br#"{"type":"room.msg","payload":{"ts":5},"seq":x}"#,
+            br#"{"type":"room.msg","payload":{"ts":5}"#,
+        ] {
+            assert_eq!(event(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+    }
 }

@@ -285,7 +285,7 @@ impl Conn {
     }
 
     /// The next text frame's payload, skipping pings.
-    async fn text(&mut self) -> Result<Vec<u8>, String> {
+    pub(crate) async fn text(&mut self) -> Result<Vec<u8>, String> {
         loop {
             while let Some(frame) = self.next_frame() {
                 match frame.opcode {

@@ -31,6 +31,7 @@ use std::fmt::Display;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::task::Poll;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 use zocket_protocol::CloseCode;
@@ -223,12 +224,18 @@ pub(crate) async fn run<C, S, I>(
         let reason = {
             let reading = reader::Reader::new(&conn, &*inbound).run(&mut stream);
             tokio::pin!(reading);
-            loop {
-                tokio::select! {
-                    reason = &mut reading => break reason,
-                    () = &mut writer, if !written => written = true,
+            // The reader first, then the writer, in every poll: what the
+            // reader queued (its replies) is written in the same poll.
+            std::future::poll_fn(|cx| {
+                if let Poll::Ready(reason) = conn.link.reading(|| reading.as_mut().poll(cx)) {
+                    return Poll::Ready(reason);
                 }
-            }
+                if !written && writer.as_mut().poll(cx).is_ready() {
+                    written = true;
+                }
+                Poll::Pending
+            })
+            .await
         };
         let writer = (!written).then_some(writer);
         // Boxed: the closing steps would otherwise make every idle

@@ -77,6 +77,11 @@ pub(crate) struct Link {
     /// Whether the queue is half full: read on every frame without a lock.
     backed_up: AtomicBool,
     writer: AtomicWaker,
+    /// Set while the connection's task polls its reader: the task polls
+    /// the writer right after, so a frame queued meanwhile (a reply the
+    /// reader produced, most often) needs no wake-up, which would only
+    /// poll the task once more for nothing.
+    reading: AtomicBool,
     reason: OnceLock<DisconnectReason>,
     /// Set (then the reader woken) when the connection is asked to stop: a
     /// flag and a waker, so the reader checks it without a lock per frame.
@@ -101,6 +106,7 @@ impl Link {
             drained: Notify::new(),
             backed_up: AtomicBool::new(false),
             writer: AtomicWaker::new(),
+            reading: AtomicBool::new(false),
             reason: OnceLock::new(),
             stopped: AtomicBool::new(false),
             waker: AtomicWaker::new(),
@@ -167,7 +173,21 @@ impl Link {
             self.backed_up.store(true, Ordering::Release);
         }
         drop(queue);
-        self.writer.wake();
+        // Sequentially consistent, like the stores in `reading`: a push
+        // that sees the flag set is taken by the writer's poll that
+        // follows the flag's reset.
+        if !self.reading.load(Ordering::SeqCst) {
+            self.writer.wake();
+        }
+    }
+
+    /// Polls the reader of this link's connection with `poll`, during
+    /// which queued frames wake nobody: the caller polls the writer next.
+    pub(crate) fn reading<T>(&self, poll: impl FnOnce() -> T) -> T {
+        self.reading.store(true, Ordering::SeqCst);
+        let out = poll();
+        self.reading.store(false, Ordering::SeqCst);
+        out
     }
 
     /// For a droppable event of `bytes`: applies its policy when the
@@ -255,9 +275,12 @@ impl Link {
 
     /// After the writer took what was queued.
     fn taken(&self, queue: MutexGuard<'_, Queue>) {
-        self.backed_up.store(false, Ordering::Release);
+        // Only a queue that was backed up can have a reader waiting.
+        let was_backed_up = self.backed_up.swap(false, Ordering::AcqRel);
         drop(queue);
-        self.drained.notify_waiters();
+        if was_backed_up {
+            self.drained.notify_waiters();
+        }
     }
 
     /// Resolves once the queue is no longer [backed up](Self::is_backed_up).
