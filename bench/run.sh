@@ -11,7 +11,8 @@
 # seconds of a and b, default 5), SCENARIOS (default "a b c d10k d50k e";
 # add "a256 b256 a1000 b1000" for scenarios a and b with 256 and 1000
 # connections (the tail latency under many connections), "hostile" for
-# the hostile clients, "ac" for the cost of declared
+# the hostile clients, "scale" for how cost grows with calls in flight
+# and members (zocket and the minimal server), "ac" for the cost of declared
 # input constraints, "s1 s64" for streams beside jsonrpsee's
 # subscriptions, "x" for fan-out across two nodes on Redis beside
 # socketioxide's Redis adapter (needs redis-server), and "x1" for the same
@@ -90,6 +91,9 @@ run() {
     x1) args=(--scenario x) ;;
     a256 | b256 | a1000 | b1000)
       args=(--scenario "${scenario:0:1}" --conns "${scenario:1}" --seconds "$BENCH_SECONDS") ;;
+    b16x*) args=(--scenario b --conns 16 --in-flight "${scenario#b16x}" --seconds 3) ;;
+    c10000) args=(--scenario c --conns 10000 --events 100) ;;
+    c10 | c100) args=(--scenario c --conns "${scenario#c}") ;;
     hostile-*)
       args=(--scenario hostile --part "${scenario#hostile-}" --header-timeout "$HEADER_TIMEOUT")
       # The raw server has no header timeout to set.
@@ -213,6 +217,20 @@ for scenario in $SCENARIOS; do
     run raw hostile-slowloris || true
     run zocket hostile-rooms || true
     run zocket hostile-replies || true
+    continue
+  fi
+  if [ "$scenario" = scale ]; then
+    # How cost grows: calls in flight on 16 connections, members of one
+    # room; zocket beside the minimal server.
+    echo "== scenario scale (calls in flight 1 to 256, members 10 to 10 000)"
+    for round in $(seq "$ROUNDS"); do
+      for point in b16x1 b16x8 b16x64 b16x256 c10 c100 c c10000; do
+        if [ $((round % 2)) -eq 1 ]; then order="zocket minimal"; else order="minimal zocket"; fi
+        for server in $order; do
+          run "$server" "$point" || true
+        done
+      done
+    done
     continue
   fi
   rounds=1

@@ -13,7 +13,8 @@
 //! - `bench-socketioxide`: `join`, `publish` and `math.add` as events with
 //!   acknowledgements on socketioxide, alone or on Redis, the peer
 //!   ([`socketioxide_server`]);
-//! - `bench-load`: the load generator and the report ([`load`], [`report`]).
+//! - `bench-load`: the load generator, the report and the scaling plot
+//!   ([`load`], [`report`], [`scale`]).
 //!
 //! Both servers speak the protocol of `docs/protocol.md` and serve these
 //! routes ([`wire`] has their payload types):
@@ -31,9 +32,24 @@ pub mod load;
 pub mod minimal;
 pub mod raw;
 pub mod report;
+pub mod scale;
 pub mod socketioxide_server;
 pub mod wire;
 pub mod zocket_server;
+
+/// `listener` with `TCP_NODELAY` set on every connection it accepts, as
+/// zocket's `serve_listener` sets it (jsonrpsee sets it by default): a
+/// server of small real-time frames does not wait for Nagle's algorithm.
+/// Without it a server's small writes wait for the peer's delayed ACK,
+/// 40 ms at a time.
+pub fn no_delay(
+    listener: tokio::net::TcpListener,
+) -> axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)> {
+    fn set(tcp: &mut tokio::net::TcpStream) {
+        let _ = tcp.set_nodelay(true);
+    }
+    axum::serve::ListenerExt::tap_io(listener, set as fn(&mut tokio::net::TcpStream))
+}
 
 /// The runtime every benchmark server runs on, the same for all of them:
 /// tokio's current-thread scheduler (each server has one core of its

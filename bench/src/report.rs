@@ -341,9 +341,9 @@ const ROWS: &[(&str, &str, &str, Target)] = &[
 ];
 
 /// server → scenario → metric → values, one per run.
-type Results = BTreeMap<String, BTreeMap<String, BTreeMap<String, Vec<f64>>>>;
+pub(crate) type Results = BTreeMap<String, BTreeMap<String, BTreeMap<String, Vec<f64>>>>;
 
-fn load(files: &[String]) -> Result<Results, String> {
+pub(crate) fn load(files: &[String]) -> Result<Results, String> {
     let mut results = Results::new();
     for file in files {
         let text = std::fs::read_to_string(file).map_err(|err| format!("{file}: {err}"))?;
@@ -382,7 +382,7 @@ fn median(values: &[f64]) -> Option<f64> {
     }
 }
 
-fn figure(results: &Results, server: &str, scenario: &str, metric: &str) -> Option<f64> {
+pub(crate) fn figure(results: &Results, server: &str, scenario: &str, metric: &str) -> Option<f64> {
     median(results.get(server)?.get(scenario)?.get(metric)?)
 }
 
@@ -394,7 +394,7 @@ fn runs(results: &Results, server: &str, scenario: &str) -> usize {
         .unwrap_or(0)
 }
 
-fn show(value: Option<f64>) -> String {
+pub(crate) fn show(value: Option<f64>) -> String {
     match value {
         None => "-".into(),
         Some(v) if v.abs() >= 1000.0 => {

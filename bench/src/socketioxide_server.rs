@@ -61,6 +61,6 @@ pub async fn serve(
             axum::Router::new().layer(layer)
         }
     };
-    axum::serve(listener, app).await?;
+    axum::serve(crate::no_delay(listener), app).await?;
     Ok(())
 }

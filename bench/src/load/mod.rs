@@ -62,6 +62,7 @@ const USAGE: &str = "usage:
                  [--pid PID] [--conns N] [--seconds S] [--events N] [--in-flight N]
                  [--part slowloris|rooms|replies] [--header-timeout S]
   bench-load table FILE...
+  bench-load scale FILE... [--svg OUT.svg]   (the results of SCENARIOS=scale)
 
 scenarios:
   a  calls, 64 connections, 1 call in flight each
@@ -94,6 +95,7 @@ pub fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => parse(&args[1..]).and_then(run),
         Some("table") if args.len() > 1 => crate::report::print_table(&args[1..]),
+        Some("scale") if args.len() > 1 => scale(&args[1..]),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -103,6 +105,21 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `bench-load scale FILE... [--svg OUT]`.
+fn scale(args: &[String]) -> Result<(), String> {
+    let mut files = args.to_vec();
+    let svg = match files.iter().position(|arg| arg == "--svg") {
+        Some(at) if at + 1 < files.len() => {
+            let path = files.remove(at + 1);
+            files.remove(at);
+            Some(path)
+        }
+        Some(_) => return Err("--svg needs a file name".into()),
+        None => None,
+    };
+    crate::scale::print_scale(&files, svg.as_deref())
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -228,7 +245,15 @@ fn label(options: &Options) -> String {
         ("d", Some(n)) if n % 1000 == 0 => format!("d{}k", n / 1000),
         ("d", Some(n)) => format!("d{n}"),
         ("d", None) => "d10k".into(),
+        // The sweep of calls in flight (bench/scaling.sh): `b16x64`.
+        ("b", conns) if options.in_flight.is_some() => format!(
+            "b{}x{}",
+            conns.unwrap_or(64),
+            options.in_flight.unwrap_or(8)
+        ),
         ("a" | "b", Some(n)) if n != 64 => format!("{}{n}", options.scenario),
+        // The sweep of members: `c10`, `c10000`.
+        ("c", Some(n)) if n != 1000 => format!("c{n}"),
         // Both "nodes" one server: fan-out on one node.
         ("x", _) if options.addr2 == Some(options.addr) => "x1".into(),
         (other, _) => other.into(),
