@@ -33,8 +33,6 @@ pub(crate) struct Frame<'a> {
     pub(crate) rpc_id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub(crate) payload: Option<&'a RawValue>,
-    #[serde(default)]
-    pub(crate) seq: Option<u64>,
     #[serde(borrow, default)]
     pub(crate) error: Option<ErrorObject<'a>>,
 }

@@ -8,7 +8,8 @@
 //! ahead of the average member.
 
 use super::Options;
-use super::client::{self, Frame, READ_TIMEOUT, Stage, Ws};
+use super::client::{self, READ_TIMEOUT, Stage, Ws};
+use super::lean;
 use super::procfs::CpuMeter;
 use super::stats::Latencies;
 use futures_util::{SinkExt, StreamExt};
@@ -45,31 +46,43 @@ struct Seen {
     error: Option<String>,
 }
 
-/// A connection, with its room joined.
-async fn member_conn(proto: Proto, addr: SocketAddr) -> Result<Ws, String> {
-    let mut ws = connect(proto, addr).await?;
+/// A member's connection (written and read by hand, as in scenario c),
+/// with its room joined.
+async fn member_conn(proto: Proto, addr: SocketAddr) -> Result<lean::Conn, String> {
+    let lean_proto = match proto {
+        Proto::Zocket => lean::Proto::Zocket,
+        Proto::SocketIo => lean::Proto::SocketIo,
+    };
+    let mut conn = lean::Conn::open(lean_proto, addr).await?;
     match proto {
         Proto::Zocket => {
-            let join = format!(r#"{{"room":"{ROOM}"}}"#);
-            ws.send(client::call_frame(crate::wire::JOIN, &join, 1))
-                .await
-                .map_err(|err| err.to_string())?;
-            let reply = client::read_text(&mut ws).await?;
-            if Frame::parse(&reply)?.ty != "__rpc_res" {
-                return Err(format!("room.join: {reply}"));
+            let join = format!(
+                r#"{{"type":"{}","payload":{{"room":"{ROOM}"}},"rpcId":"1"}}"#,
+                crate::wire::JOIN
+            );
+            conn.write(&lean::client_frame(join.as_bytes())).await?;
+            let reply = conn.text().await?;
+            if !reply.starts_with(br#"{"type":"__rpc_res""#) {
+                return Err(format!("room.join: {}", String::from_utf8_lossy(&reply)));
             }
         }
         Proto::SocketIo => {
-            ws.send(Message::text(format!(r#"420["join","{ROOM}"]"#)))
-                .await
-                .map_err(|err| err.to_string())?;
-            let reply = socketio_packet(&mut ws).await?;
-            if !reply.starts_with("430") {
-                return Err(format!("join: {reply}"));
+            let join = format!(r#"420["join","{ROOM}"]"#);
+            conn.write(&lean::client_frame(join.as_bytes())).await?;
+            loop {
+                let packet = conn.text().await?;
+                if packet == b"2" {
+                    conn.write(&lean::client_frame(b"3")).await?;
+                    continue;
+                }
+                if !packet.starts_with(b"430") {
+                    return Err(format!("join: {}", String::from_utf8_lossy(&packet)));
+                }
+                break;
             }
         }
     }
-    Ok(ws)
+    Ok(conn)
 }
 
 /// Connects: zocket's `__ready`, or Socket.IO's open and connect packets.
@@ -124,8 +137,8 @@ pub(crate) async fn run(options: &Options) -> Result<Map<String, Value>, String>
         .map(|i| member_conn(proto, if i % 2 == 0 { first } else { second }))
         .buffer_unordered(SETUP_CONCURRENCY);
     let mut sockets = Vec::with_capacity(members);
-    while let Some(ws) = joining.next().await {
-        sockets.push(ws?);
+    while let Some(conn) = joining.next().await {
+        sockets.push(conn?);
     }
     drop(joining);
     let publisher = connect(proto, first).await?;
@@ -138,7 +151,7 @@ pub(crate) async fn run(options: &Options) -> Result<Map<String, Value>, String>
     let cpu = CpuMeter::start(options.pid);
     let tasks: Vec<_> = sockets
         .into_iter()
-        .map(|ws| tokio::spawn(member(proto, ws, events, progress.clone())))
+        .map(|conn| tokio::spawn(member(proto, conn, events, progress.clone())))
         .collect();
     let published = tokio::spawn(publish(proto, publisher, events, progress.clone()));
     let mut latencies = Latencies::default();
@@ -226,37 +239,28 @@ async fn publish(proto: Proto, ws: Ws, events: u64, progress: Arc<Progress>) -> 
     replies.await.map_err(|err| err.to_string())?
 }
 
-/// The `ts` of an event frame, and its `seq` (zocket); `None` for a frame
-/// that is no event (a Socket.IO ping).
-fn event(proto: Proto, text: &str) -> Result<Option<(f64, Option<u64>)>, String> {
+/// The `ts` of an event frame, and its `seq` (zocket), read from its
+/// bytes; `None` for a frame that is no event (a Socket.IO ping).
+fn event(proto: Proto, text: &[u8]) -> Result<Option<(f64, Option<u64>)>, String> {
+    let bad = || format!("not a room.msg event: {}", String::from_utf8_lossy(text));
     match proto {
-        Proto::Zocket => {
-            let frame = Frame::parse(text)?;
-            if frame.ty != crate::wire::MSG {
-                return Err(format!("not a room.msg: {text}"));
-            }
-            let msg: crate::wire::Msg =
-                serde_json::from_str(frame.payload()).map_err(|err| format!("{err}: {text}"))?;
-            Ok(Some((msg.ts, frame.seq)))
-        }
+        Proto::Zocket => super::fanout::event(text).map(Some).ok_or_else(bad),
         Proto::SocketIo => {
-            if text == "2" {
+            if text == b"2" {
                 return Ok(None);
             }
-            let body = text
-                .strip_prefix(r#"42["msg","#)
-                .and_then(|rest| rest.strip_suffix(']'))
-                .ok_or_else(|| format!("not a msg event: {text}"))?;
-            let msg: crate::wire::Msg =
-                serde_json::from_str(body).map_err(|err| format!("{err}: {text}"))?;
-            Ok(Some((msg.ts, None)))
+            let ts = text
+                .strip_prefix(br#"42["msg",{"ts":"#)
+                .and_then(|rest| rest.strip_suffix(b"}]"))
+                .and_then(|ts| std::str::from_utf8(ts).ok()?.parse().ok())
+                .ok_or_else(bad)?;
+            Ok(Some((ts, None)))
         }
     }
 }
 
 /// Reads `events` events, checking their order (and zocket's `seq`).
-async fn member(proto: Proto, ws: Ws, events: u64, progress: Arc<Progress>) -> Seen {
-    let (mut tx, mut rx) = ws.split();
+async fn member(proto: Proto, mut conn: lean::Conn, events: u64, progress: Arc<Progress>) -> Seen {
     let mut seen = Seen {
         events: 0,
         in_order: true,
@@ -265,35 +269,49 @@ async fn member(proto: Proto, ws: Ws, events: u64, progress: Arc<Progress>) -> S
     };
     let mut last_ts = -1.0f64;
     while seen.events < events {
-        let text = match client::read_text(&mut rx).await {
-            Ok(text) => text,
-            Err(err) => {
-                seen.error = Some(err);
-                break;
-            }
-        };
-        let now = client::now_us();
-        let (ts, seq) = match event(proto, &text) {
-            Ok(Some(event)) => event,
-            Ok(None) => {
-                // Engine.IO's ping: answered, or the server drops us.
-                let _ = tx.send(Message::text("3")).await;
-                continue;
-            }
-            Err(err) => {
-                seen.error = Some(err);
-                break;
-            }
-        };
-        seen.events += 1;
-        if ts <= last_ts || seq.is_some_and(|seq| seq != seen.events) {
-            seen.in_order = false;
+        if let Err(err) = conn.fill().await {
+            seen.error = Some(err);
+            break;
         }
-        last_ts = ts;
-        seen.latencies.record(now.saturating_sub(ts as u64));
-        let before = progress.delivered.fetch_add(1, Ordering::AcqRel);
-        if (before + 1).is_multiple_of(progress.members) {
-            progress.round.notify_one();
+        let now = client::now_us();
+        let (mut got, mut pings) = (0, 0);
+        while let Some(frame) = conn.next_frame() {
+            match frame.opcode {
+                1 => {}
+                8 => {
+                    seen.error = Some("closed by the server".into());
+                    return seen;
+                }
+                _ => continue,
+            }
+            let (ts, seq) = match event(proto, conn.payload(&frame)) {
+                Ok(Some(event)) => event,
+                Ok(None) => {
+                    pings += 1;
+                    continue;
+                }
+                Err(err) => {
+                    seen.error = Some(err);
+                    return seen;
+                }
+            };
+            seen.events += 1;
+            got += 1;
+            if ts <= last_ts || seq.is_some_and(|seq| seq != seen.events) {
+                seen.in_order = false;
+            }
+            last_ts = ts;
+            seen.latencies.record(now.saturating_sub(ts as u64));
+        }
+        for _ in 0..pings {
+            // Engine.IO's ping: answered, or the server drops us.
+            let _ = conn.write(&lean::client_frame(b"3")).await;
+        }
+        if got > 0 {
+            let before = progress.delivered.fetch_add(got, Ordering::AcqRel);
+            if before / progress.members != (before + got) / progress.members {
+                progress.round.notify_one();
+            }
         }
     }
     seen
@@ -305,15 +323,16 @@ mod tests {
 
     #[test]
     fn reads_the_events_of_both_protocols() {
-        let zocket = r#"{"type":"room.msg","payload":{"ts":12.0},"seq":3}"#;
+        let zocket = br#"{"type":"room.msg","payload":{"ts":12.0},"seq":3}"#;
         assert_eq!(event(Proto::Zocket, zocket).unwrap(), Some((12.0, Some(3))));
-        let socketio = r#"42["msg",{"ts":15}]"#;
+        let socketio = br#"42["msg",{"ts":15}]"#;
         assert_eq!(
             event(Proto::SocketIo, socketio).unwrap(),
             Some((15.0, None))
         );
-        assert_eq!(event(Proto::SocketIo, "2").unwrap(), None);
-        assert!(event(Proto::SocketIo, r#"42["other",{}]"#).is_err());
-        assert!(event(Proto::Zocket, r#"{"type":"__rpc_res","rpcId":"1"}"#).is_err());
+        assert_eq!(event(Proto::SocketIo, b"2").unwrap(), None);
+        assert!(event(Proto::SocketIo, br#"42["other",{}]"#).is_err());
+        assert!(event(Proto::SocketIo, br#"42["msg",{"ts":"x"}]"#).is_err());
+        assert!(event(Proto::Zocket, br#"{"type":"__rpc_res","rpcId":"1"}"#).is_err());
     }
 }

@@ -209,7 +209,7 @@ async fn member(mut conn: Conn, events: u64, progress: Arc<Progress>) -> Seen {
 /// A `room.msg` event frame's `ts` and `seq` (when numbered), read from
 /// its bytes: `{"type":"room.msg","payload":{"ts":T}}`, with `,"seq":N`
 /// before the last brace when numbered.
-fn event(text: &[u8]) -> Option<(f64, Option<u64>)> {
+pub(crate) fn event(text: &[u8]) -> Option<(f64, Option<u64>)> {
     let prefix = br#"{"type":"room.msg","payload":{"ts":"#;
     let rest = text.strip_prefix(&prefix[..])?;
     let end = rest.iter().position(|b| *b == b'}')?;
