@@ -63,7 +63,9 @@ pub fn no_delay(
 /// "Which runtime").
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     match std::env::var("BENCH_RUNTIME").as_deref() {
-        Ok("multi") => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
+        Ok("multi") => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
         Ok("current") | Err(_) => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build(),

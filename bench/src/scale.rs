@@ -50,7 +50,8 @@ pub fn print_scale(files: &[String], svg: Option<&str>) -> Result<(), String> {
         );
         out.push_str("| ---: | ---: | ---: | ---: | ---: | ---: |\n");
         for (x, scenario) in panel.points {
-            let cell = |server: &str, metric: &str| show(figure(&results, server, scenario, metric));
+            let cell =
+                |server: &str, metric: &str| show(figure(&results, server, scenario, metric));
             let _ = writeln!(
                 out,
                 "| {x} | {} | {} / {} | {} | {} / {} | {} / {} |",
@@ -87,10 +88,7 @@ fn plot(results: &Results) -> String {
         svg,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{H}" viewBox="0 0 {width} {H}" font-family="sans-serif" font-size="11">"#
     );
-    let _ = writeln!(
-        svg,
-        r#"<rect width="{width}" height="{H}" fill="white"/>"#
-    );
+    let _ = writeln!(svg, r#"<rect width="{width}" height="{H}" fill="white"/>"#);
     for (i, panel) in PANELS.iter().enumerate() {
         let x0 = PANEL_W * i as f64 + LEFT;
         let x1 = PANEL_W * (i + 1) as f64 - RIGHT;
@@ -164,7 +162,10 @@ fn plot(results: &Results) -> String {
                     figure(results, server, scenario, panel.metric).map(|y| (px(*x), py(y)))
                 })
                 .collect();
-            let path: Vec<String> = points.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+            let path: Vec<String> = points
+                .iter()
+                .map(|(x, y)| format!("{x:.1},{y:.1}"))
+                .collect();
             let _ = writeln!(
                 svg,
                 r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"#,

@@ -6,7 +6,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let port = zocket_bench::wire::port()?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         println!("minimal listening on {}", listener.local_addr()?);
-        axum::serve(zocket_bench::no_delay(listener), zocket_bench::minimal::app()).await?;
+        axum::serve(
+            zocket_bench::no_delay(listener),
+            zocket_bench::minimal::app(),
+        )
+        .await?;
         Ok(())
     })
 }

@@ -231,7 +231,10 @@ mod tests {
     fn events_are_read_from_their_bytes() {
         let numbered = br#"{"type":"room.msg","payload":{"ts":1700000000123456.0},"seq":42}"#;
         assert_eq!(event(numbered), Some((1_700_000_000_123_456.0, Some(42))));
-        assert_eq!(event(br#"{"type":"room.msg","payload":{"ts":5}}"#), Some((5.0, None)));
+        assert_eq!(
+            event(br#"{"type":"room.msg","payload":{"ts":5}}"#),
+            Some((5.0, None))
+        );
         for bad in [
             &br#"{"type":"room.other","payload":{"ts":5}}"#[..],
             br#"{"type":"room.msg","payload":{"ts":"5"}}"#,

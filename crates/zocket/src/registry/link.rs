@@ -429,4 +429,40 @@ mod tests {
             );
         }
     }
+
+    /// Counts its wake-ups.
+    struct Count(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_frame_queued_while_the_reader_runs_wakes_nobody_and_is_taken_next() {
+        let link = link(1024, 1 << 20);
+        let count = Arc::new(Count(Default::default()));
+        let waker = std::task::Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut batch = VecDeque::new();
+        assert!(link.poll_take(&mut cx, &mut batch).is_pending());
+        // The reader's reply: the writer is polled right after, no wake-up.
+        link.reading(|| link.push(Outbound::Text("reply".into())));
+        assert_eq!(count.0.load(Ordering::SeqCst), 0);
+        assert!(matches!(
+            link.poll_take(&mut cx, &mut batch),
+            Poll::Ready(Take::Frames)
+        ));
+        assert_eq!(batch.len(), 1);
+        batch.clear();
+        // A frame from elsewhere (an event) wakes the connection's task.
+        assert!(link.poll_take(&mut cx, &mut batch).is_pending());
+        link.push(Outbound::Text("event".into()));
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert!(matches!(
+            link.poll_take(&mut cx, &mut batch),
+            Poll::Ready(Take::Frames)
+        ));
+    }
 }
