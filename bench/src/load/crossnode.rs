@@ -9,6 +9,7 @@
 
 use super::Options;
 use super::client::{self, READ_TIMEOUT, Stage, Ws};
+use super::fanout::{self, Parse, Progress, member};
 use super::lean;
 use super::procfs::CpuMeter;
 use super::stats::Latencies;
@@ -31,19 +32,6 @@ enum Proto {
     Zocket,
     /// Engine.IO 4 / Socket.IO 5 over a WebSocket.
     SocketIo,
-}
-
-struct Progress {
-    delivered: AtomicU64,
-    round: Notify,
-    members: u64,
-}
-
-struct Seen {
-    events: u64,
-    in_order: bool,
-    latencies: Latencies,
-    error: Option<String>,
 }
 
 /// A member's connection (written and read by hand, as in scenario c),
@@ -151,7 +139,13 @@ pub(crate) async fn run(options: &Options) -> Result<Map<String, Value>, String>
     let cpu = CpuMeter::start(options.pid);
     let tasks: Vec<_> = sockets
         .into_iter()
-        .map(|conn| tokio::spawn(member(proto, conn, events, progress.clone())))
+        .map(|conn| {
+            let parse: Parse = match proto {
+                Proto::Zocket => fanout::zocket_event,
+                Proto::SocketIo => socketio_event,
+            };
+            tokio::spawn(member(conn, events, progress.clone(), parse))
+        })
         .collect();
     let published = tokio::spawn(publish(proto, publisher, events, progress.clone()));
     let mut latencies = Latencies::default();
@@ -239,82 +233,18 @@ async fn publish(proto: Proto, ws: Ws, events: u64, progress: Arc<Progress>) -> 
     replies.await.map_err(|err| err.to_string())?
 }
 
-/// The `ts` of an event frame, and its `seq` (zocket), read from its
-/// bytes; `None` for a frame that is no event (a Socket.IO ping).
-fn event(proto: Proto, text: &[u8]) -> Result<Option<(f64, Option<u64>)>, String> {
-    let bad = || format!("not a room.msg event: {}", String::from_utf8_lossy(text));
-    match proto {
-        Proto::Zocket => super::fanout::event(text).map(Some).ok_or_else(bad),
-        Proto::SocketIo => {
-            if text == b"2" {
-                return Ok(None);
-            }
-            let ts = text
-                .strip_prefix(br#"42["msg",{"ts":"#)
-                .and_then(|rest| rest.strip_suffix(b"}]"))
-                .and_then(|ts| std::str::from_utf8(ts).ok()?.parse().ok())
-                .ok_or_else(bad)?;
-            Ok(Some((ts, None)))
-        }
+/// A Socket.IO frame's meaning to a member: a `msg` event's `ts`, or
+/// `None` for Engine.IO's ping (`2`).
+fn socketio_event(text: &[u8]) -> Result<Option<(f64, Option<u64>)>, String> {
+    if text == b"2" {
+        return Ok(None);
     }
-}
-
-/// Reads `events` events, checking their order (and zocket's `seq`).
-async fn member(proto: Proto, mut conn: lean::Conn, events: u64, progress: Arc<Progress>) -> Seen {
-    let mut seen = Seen {
-        events: 0,
-        in_order: true,
-        latencies: Latencies::default(),
-        error: None,
-    };
-    let mut last_ts = -1.0f64;
-    while seen.events < events {
-        if let Err(err) = conn.fill().await {
-            seen.error = Some(err);
-            break;
-        }
-        let now = client::now_us();
-        let (mut got, mut pings) = (0, 0);
-        while let Some(frame) = conn.next_frame() {
-            match frame.opcode {
-                1 => {}
-                8 => {
-                    seen.error = Some("closed by the server".into());
-                    return seen;
-                }
-                _ => continue,
-            }
-            let (ts, seq) = match event(proto, conn.payload(&frame)) {
-                Ok(Some(event)) => event,
-                Ok(None) => {
-                    pings += 1;
-                    continue;
-                }
-                Err(err) => {
-                    seen.error = Some(err);
-                    return seen;
-                }
-            };
-            seen.events += 1;
-            got += 1;
-            if ts <= last_ts || seq.is_some_and(|seq| seq != seen.events) {
-                seen.in_order = false;
-            }
-            last_ts = ts;
-            seen.latencies.record(now.saturating_sub(ts as u64));
-        }
-        for _ in 0..pings {
-            // Engine.IO's ping: answered, or the server drops us.
-            let _ = conn.write(&lean::client_frame(b"3")).await;
-        }
-        if got > 0 {
-            let before = progress.delivered.fetch_add(got, Ordering::AcqRel);
-            if before / progress.members != (before + got) / progress.members {
-                progress.round.notify_one();
-            }
-        }
-    }
-    seen
+    let ts = text
+        .strip_prefix(br#"42["msg",{"ts":"#)
+        .and_then(|rest| rest.strip_suffix(b"}]"))
+        .and_then(|ts| std::str::from_utf8(ts).ok()?.parse().ok())
+        .ok_or_else(|| format!("not a msg event: {}", String::from_utf8_lossy(text)))?;
+    Ok(Some((ts, None)))
 }
 
 #[cfg(test)]
@@ -324,15 +254,12 @@ mod tests {
     #[test]
     fn reads_the_events_of_both_protocols() {
         let zocket = br#"{"type":"room.msg","payload":{"ts":12.0},"seq":3}"#;
-        assert_eq!(event(Proto::Zocket, zocket).unwrap(), Some((12.0, Some(3))));
+        assert_eq!(fanout::zocket_event(zocket).unwrap(), Some((12.0, Some(3))));
         let socketio = br#"42["msg",{"ts":15}]"#;
-        assert_eq!(
-            event(Proto::SocketIo, socketio).unwrap(),
-            Some((15.0, None))
-        );
-        assert_eq!(event(Proto::SocketIo, b"2").unwrap(), None);
-        assert!(event(Proto::SocketIo, br#"42["other",{}]"#).is_err());
-        assert!(event(Proto::SocketIo, br#"42["msg",{"ts":"x"}]"#).is_err());
-        assert!(event(Proto::Zocket, br#"{"type":"__rpc_res","rpcId":"1"}"#).is_err());
+        assert_eq!(socketio_event(socketio).unwrap(), Some((15.0, None)));
+        assert_eq!(socketio_event(b"2").unwrap(), None);
+        assert!(socketio_event(br#"42["other",{}]"#).is_err());
+        assert!(socketio_event(br#"42["msg",{"ts":"x"}]"#).is_err());
+        assert!(fanout::zocket_event(br#"{"type":"__rpc_res","rpcId":"1"}"#).is_err());
     }
 }

@@ -26,19 +26,24 @@ const SETUP_CONCURRENCY: usize = 100;
 
 /// Deliveries so far, and a wake-up for the publisher each time a full
 /// round (one per member) completes.
-struct Progress {
-    delivered: AtomicU64,
-    round: Notify,
-    members: u64,
+pub(crate) struct Progress {
+    pub(crate) delivered: AtomicU64,
+    pub(crate) round: Notify,
+    pub(crate) members: u64,
 }
 
 /// What one member saw.
-struct Seen {
-    events: u64,
-    in_order: bool,
-    latencies: Latencies,
-    error: Option<String>,
+pub(crate) struct Seen {
+    pub(crate) events: u64,
+    pub(crate) in_order: bool,
+    pub(crate) latencies: Latencies,
+    pub(crate) error: Option<String>,
 }
+
+/// What a member makes of a text frame: an event's `ts` and `seq` (when
+/// numbered), `Ok(None)` for a ping to answer with `3` (Engine.IO's), an
+/// error for anything else.
+pub(crate) type Parse = fn(&[u8]) -> Result<Option<(f64, Option<u64>)>, String>;
 
 pub(crate) async fn run(options: &Options) -> Result<Map<String, Value>, String> {
     let members = options.conns.unwrap_or(1000);
@@ -77,7 +82,7 @@ pub(crate) async fn run(options: &Options) -> Result<Map<String, Value>, String>
     let cpu = CpuMeter::start(options.pid);
     let tasks: Vec<_> = sockets
         .into_iter()
-        .map(|conn| tokio::spawn(member(conn, events, progress.clone())))
+        .map(|conn| tokio::spawn(member(conn, events, progress.clone(), zocket_event)))
         .collect();
     let published = tokio::spawn(publish(publisher, events, progress.clone()));
     let mut latencies = Latencies::default();
@@ -158,7 +163,12 @@ async fn publish(ws: Ws, events: u64, progress: Arc<Progress>) -> Result<u64, St
 /// Reads `events` events, checking order, `seq` and every payload, from
 /// the frames' bytes (the lean connection of the call scenarios: the load
 /// generator must cost less per delivery than the servers).
-async fn member(mut conn: Conn, events: u64, progress: Arc<Progress>) -> Seen {
+pub(crate) async fn member(
+    mut conn: Conn,
+    events: u64,
+    progress: Arc<Progress>,
+    parse: Parse,
+) -> Seen {
     let mut seen = Seen {
         events: 0,
         in_order: true,
@@ -172,7 +182,7 @@ async fn member(mut conn: Conn, events: u64, progress: Arc<Progress>) -> Seen {
             break;
         }
         let now = client::now_us();
-        let mut got = 0;
+        let (mut got, mut pings) = (0, 0);
         while let Some(frame) = conn.next_frame() {
             match frame.opcode {
                 1 => {}
@@ -182,10 +192,16 @@ async fn member(mut conn: Conn, events: u64, progress: Arc<Progress>) -> Seen {
                 }
                 _ => continue,
             }
-            let Some((ts, seq)) = event(conn.payload(&frame)) else {
-                let text = String::from_utf8_lossy(conn.payload(&frame)).into_owned();
-                seen.error = Some(format!("not a room.msg: {text}"));
-                return seen;
+            let (ts, seq) = match parse(conn.payload(&frame)) {
+                Ok(Some(event)) => event,
+                Ok(None) => {
+                    pings += 1;
+                    continue;
+                }
+                Err(err) => {
+                    seen.error = Some(err);
+                    return seen;
+                }
             };
             seen.events += 1;
             got += 1;
@@ -196,6 +212,10 @@ async fn member(mut conn: Conn, events: u64, progress: Arc<Progress>) -> Seen {
             last_ts = ts;
             seen.latencies.record(now.saturating_sub(ts as u64));
         }
+        for _ in 0..pings {
+            // Engine.IO's ping: answered, or the server drops us.
+            let _ = conn.write(&lean::client_frame(b"3")).await;
+        }
         if got > 0 {
             let before = progress.delivered.fetch_add(got, Ordering::AcqRel);
             if before / progress.members != (before + got) / progress.members {
@@ -204,6 +224,13 @@ async fn member(mut conn: Conn, events: u64, progress: Arc<Progress>) -> Seen {
         }
     }
     seen
+}
+
+/// [`event`] as a [`Parse`]: zocket's protocol has no pings to answer.
+pub(crate) fn zocket_event(text: &[u8]) -> Result<Option<(f64, Option<u64>)>, String> {
+    event(text)
+        .map(Some)
+        .ok_or_else(|| format!("not a room.msg: {}", String::from_utf8_lossy(text)))
 }
 
 /// A `room.msg` event frame's `ts` and `seq` (when numbered), read from
