@@ -165,6 +165,21 @@ run_x() {
   sleep 1
 }
 
+# two SCENARIO A B: ROUNDS rounds of SCENARIO on servers A and B, which
+# goes first alternating, so that drift hits both alike.
+two() {
+  local scenario=$1 first=$2 second=$3
+  for round in $(seq "$ROUNDS"); do
+    if [ $((round % 2)) -eq 0 ]; then
+      run "$second" "$scenario" || true
+      run "$first" "$scenario" || true
+    else
+      run "$first" "$scenario" || true
+      run "$second" "$scenario" || true
+    fi
+  done
+}
+
 for scenario in $SCENARIOS; do
   if [ "$scenario" = x ]; then
     # Cross-node fan-out: a redis-server of its own, two nodes per server.
@@ -192,23 +207,13 @@ for scenario in $SCENARIOS; do
   if [ "$scenario" = x1 ]; then
     # Fan-out on one node: zocket beside socketioxide's rooms.
     echo "== scenario x1 (fan-out on one node: zocket and socketioxide)"
-    for round in $(seq "$ROUNDS"); do
-      if [ $((round % 2)) -eq 1 ]; then order="zocket socketioxide"; else order="socketioxide zocket"; fi
-      for server in $order; do
-        run "$server" x1 || true
-      done
-    done
+    two x1 zocket socketioxide
     continue
   fi
   if [ "$scenario" = s1 ] || [ "$scenario" = s64 ]; then
     # Streams: zocket beside jsonrpsee's subscriptions.
     echo "== scenario $scenario (zocket and jsonrpsee)"
-    for round in $(seq "$ROUNDS"); do
-      if [ $((round % 2)) -eq 1 ]; then order="zocket jsonrpsee"; else order="jsonrpsee zocket"; fi
-      for server in $order; do
-        run "$server" "$scenario" || true
-      done
-    done
+    two "$scenario" zocket jsonrpsee
     continue
   fi
   if [ "$scenario" = hostile ]; then
@@ -223,13 +228,8 @@ for scenario in $SCENARIOS; do
     # How cost grows: calls in flight on 16 connections, members of one
     # room; zocket beside the minimal server.
     echo "== scenario scale (calls in flight 1 to 256, members 10 to 10 000)"
-    for round in $(seq "$ROUNDS"); do
-      for point in b16x1 b16x8 b16x64 b16x256 c10 c100 c c10000; do
-        if [ $((round % 2)) -eq 1 ]; then order="zocket minimal"; else order="minimal zocket"; fi
-        for server in $order; do
-          run "$server" "$point" || true
-        done
-      done
+    for point in b16x1 b16x8 b16x64 b16x256 c10 c100 c c10000; do
+      two "$point" zocket minimal
     done
     continue
   fi
