@@ -1,7 +1,8 @@
-//! zocket side by side with a raw axum WebSocket server.
+//! zocket side by side with a minimal axum WebSocket server, a
+//! hand-written one in zocket's shape, jsonrpsee and socketioxide.
 //!
 //! Run everything with `bash bench/run.sh` (see `BENCHMARKS.md`). The
-//! crate holds three binaries, each a thin `main` over this library:
+//! crate holds six binaries, each a thin `main` over this library:
 //!
 //! - `bench-zocket`: the benchmark routes on zocket ([`zocket_server`]);
 //! - `bench-raw`: the same routes written by hand on axum, in zocket's
@@ -16,8 +17,9 @@
 //! - `bench-load`: the load generator, the report and the scaling plot
 //!   ([`load`], [`report`], [`scale`]).
 //!
-//! Both servers speak the protocol of `docs/protocol.md` and serve these
-//! routes ([`wire`] has their payload types):
+//! zocket, the minimal and the raw servers speak the protocol of
+//! `docs/protocol.md` and serve these routes ([`wire`] has their payload
+//! types); jsonrpsee and socketioxide serve theirs on their own protocols:
 //!
 //! | route | input | reply | effect |
 //! | --- | --- | --- | --- |
