@@ -7,8 +7,9 @@ use crate::protocol::{RpcError, error_frame};
 use crate::registry::{DisconnectReason, Outbound};
 use axum::extract::ws::Message;
 use futures_util::{Stream, StreamExt};
+use std::pin::Pin;
 use std::task::Poll;
-use tokio::time::{Instant, sleep_until};
+use tokio::time::{Instant, Sleep, sleep_until};
 use zocket_protocol::ErrorCode;
 
 pub(crate) struct Reader<'a, C, I> {
@@ -42,6 +43,8 @@ impl<'a, C: Send + Sync + 'static, I: Inbound<C>> Reader<'a, C, I> {
         let mut pong_deadline = Some(now + config.open_timeout.min(config.pong_timeout));
         let timer = sleep_until(pong_deadline.map_or(next_ping, |d| d.min(next_ping)));
         tokio::pin!(timer);
+        // Whether the timer needs a poll to register with the runtime.
+        let mut fresh = true;
         // From here on, a stop wakes this task; the loop then only reads a flag.
         std::future::poll_fn(|cx| {
             link.register_reader(cx.waker());
@@ -52,7 +55,7 @@ impl<'a, C: Send + Sync + 'static, I: Inbound<C>> Reader<'a, C, I> {
             tokio::select! {
                 biased;
                 () = link.stopped() => return link.stop_reason(),
-                () = &mut timer => {
+                () = heartbeat(timer.as_mut(), &mut fresh) => {
                     let now = Instant::now();
                     if pong_deadline.is_some_and(|deadline| now >= deadline) {
                         return if opened {
@@ -68,6 +71,7 @@ impl<'a, C: Send + Sync + 'static, I: Inbound<C>> Reader<'a, C, I> {
                     }
                     let wake = pong_deadline.map_or(next_ping, |deadline| deadline.min(next_ping));
                     timer.as_mut().reset(wake);
+                    fresh = true;
                 }
                 frame = stream.next() => {
                     // Any frame proves the peer is alive.
@@ -132,6 +136,22 @@ impl<'a, C: Send + Sync + 'static, I: Inbound<C>> Reader<'a, C, I> {
             }
         }
     }
+}
+
+/// The heartbeat timer, polled only when it may have fired: once after
+/// each reset (which registers it with the runtime's timer), then only
+/// once it has elapsed. A busy connection spares a timer poll per frame.
+fn heartbeat<'t>(
+    mut timer: Pin<&'t mut Sleep>,
+    fresh: &'t mut bool,
+) -> impl Future<Output = ()> + 't {
+    std::future::poll_fn(move |cx| {
+        if std::mem::take(fresh) || timer.is_elapsed() {
+            timer.as_mut().poll(cx)
+        } else {
+            Poll::Pending
+        }
+    })
 }
 
 /// A read error: an oversized message, or the transport failing.

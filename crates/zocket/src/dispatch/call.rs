@@ -20,7 +20,7 @@ use futures_util::future::BoxFuture;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tracing::Instrument;
 use zocket_protocol::{Credit, Envelope, ErrorCode, RouteKind};
@@ -125,18 +125,18 @@ impl<C: Send + Sync + 'static> Inbound<C> for Dispatcher<C> {
             .payload
             .map(|raw| Payload::range(text.as_str(), raw.get()));
         let rpc_id: Option<Arc<str>> = rpc_id.map(Into::into);
+        // Room under the in-flight limit. A call that finishes in its
+        // first poll never holds a permit: `drive` takes one only for a call
+        // that goes on in a task. So when there is room, the permit waits.
         // Streams are limited by `max_streams` instead: a stream waiting
         // for credit must not keep the reader from reading that credit.
-        let running = if stream {
+        let running = if stream || conn.calls.available_permits() > 0 {
             None
         } else {
-            Some(match conn.calls.clone().try_acquire_owned() {
-                Ok(running) => running,
-                Err(_) => tokio::select! {
-                    biased;
-                    () = conn.link.stopped() => return Some(conn.link.stop_reason()),
-                    running = conn.calls.clone().acquire_owned() => running.ok()?,
-                },
+            Some(tokio::select! {
+                biased;
+                () = conn.link.stopped() => return Some(conn.link.stop_reason()),
+                running = conn.calls.clone().acquire_owned() => running.ok()?,
             })
         };
         let mut ticket = Ticket::NONE;
@@ -191,6 +191,11 @@ impl<C: Send + Sync + 'static> Inbound<C> for Dispatcher<C> {
         }
         // The envelope's borrows end here: the frame moves into the call.
         let call = route.invoke(ctx, Payload::new(text, range));
+        let running = match running {
+            Some(permit) => Running::Holds(permit),
+            None if stream => Running::Unlimited,
+            None => Running::Takes(&conn.calls),
+        };
         drive(
             &conn.session,
             route,
@@ -203,13 +208,35 @@ impl<C: Send + Sync + 'static> Inbound<C> for Dispatcher<C> {
     }
 }
 
+/// A call's place under the in-flight limit.
+enum Running<'a> {
+    /// A stream: not counted (`max_streams` limits those).
+    Unlimited,
+    /// There was room: a permit is taken from here if the call goes on in
+    /// a task (nothing was awaited since, so the room is still there).
+    Takes(&'a Arc<Semaphore>),
+    /// The permit the call waited for.
+    Holds(OwnedSemaphorePermit),
+}
+
+impl Running<'_> {
+    /// The permit a call running in its own task holds until it ends.
+    fn permit(self) -> Option<OwnedSemaphorePermit> {
+        match self {
+            Self::Unlimited => None,
+            Self::Takes(calls) => calls.clone().try_acquire_owned().ok(),
+            Self::Holds(permit) => Some(permit),
+        }
+    }
+}
+
 /// Polls a call once here; if it has to wait, it goes on in a task.
 fn drive<C: Send + Sync + 'static>(
     session: &Arc<Session<C>>,
     route: &Route<C>,
     mut call: BoxFuture<'static, Result<String, RpcError>>,
     rpc_id: Option<(Arc<str>, Ticket)>,
-    running: Option<OwnedSemaphorePermit>,
+    running: Running<'_>,
     stream: Option<OpenStream>,
 ) {
     let started = Instant::now();
@@ -235,6 +262,7 @@ fn drive<C: Send + Sync + 'static>(
             finish(session, route, rpc_id, Err(panicked(&route.name)), started);
         }
         Ok(Poll::Pending) => {
+            let running = running.permit();
             let session = session.clone();
             let name = route.name.clone();
             let metrics = route.metrics.clone();
@@ -322,7 +350,7 @@ fn record<C: Send + Sync + 'static>(
         (Some(_), Err(err)) => metrics.call(Some(err.code().as_str()), Some(elapsed.as_secs_f64())),
     }
     let client = session.id.short();
-    let frame = match &result {
+    let frame = match result {
         Ok(json) => {
             tracing::debug!(route, client, elapsed_us, outcome = "ok", "call finished");
             rpc_id.as_ref().map(|(id, _)| reply_frame(id, json))
@@ -332,7 +360,7 @@ fn record<C: Send + Sync + 'static>(
             Some(error_frame(
                 rpc_id.as_ref().map(|(id, _)| &**id),
                 Some(route),
-                err,
+                &err,
             ))
         }
     };

@@ -26,12 +26,17 @@ use std::collections::HashMap;
 
 /// The routes of a server, by name: the connection layer's [`Inbound`](crate::connection::Inbound).
 pub(crate) struct Dispatcher<C> {
-    routes: HashMap<Box<str>, Route<C>>,
+    /// Looked up once per frame. The set is fixed when the server is
+    /// built, so a fast hasher is enough: a client's route names only
+    /// ever look up, never insert.
+    routes: HashMap<Box<str>, Route<C>, foldhash::fast::RandomState>,
 }
 
 impl<C> Dispatcher<C> {
     pub(crate) fn new(routes: HashMap<Box<str>, Route<C>>) -> Self {
-        Self { routes }
+        Self {
+            routes: routes.into_iter().collect(),
+        }
     }
 
     /// Every route's name and kind.

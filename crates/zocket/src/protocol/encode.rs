@@ -6,22 +6,61 @@
 use super::RpcError;
 use std::fmt::Write as _;
 
+/// Whether `s` has a character a JSON string literal escapes.
+fn needs_escape(s: &str) -> bool {
+    s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
 /// Appends `s` as a JSON string literal.
 fn push_json_str(out: &mut String, s: &str) {
+    // The common case (ids, codes): nothing to escape, nothing to allocate.
+    if !needs_escape(s) {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     // Serializing a `&str` into a `String` cannot fail.
     let quoted = serde_json::to_string(s).unwrap_or_default();
     out.push_str(&quoted);
 }
 
-/// `{"type":"__rpc_res","rpcId":...,"payload":...}`.
-pub(crate) fn reply_frame(rpc_id: &str, payload_json: &str) -> String {
-    let mut out = String::with_capacity(48 + rpc_id.len() + payload_json.len());
-    out.push_str(r#"{"type":"__rpc_res","rpcId":"#);
-    push_json_str(&mut out, rpc_id);
-    out.push_str(r#","payload":"#);
-    out.push_str(payload_json);
-    out.push('}');
-    out
+/// `{"type":"__rpc_res","rpcId":...,"payload":...}`, built in the
+/// payload's own buffer: a small reply needs no second allocation.
+pub(crate) fn reply_frame(rpc_id: &str, payload_json: String) -> String {
+    let mut head = [0u8; 64];
+    let Some(head) = reply_head(rpc_id, &mut head) else {
+        let mut out = String::with_capacity(48 + rpc_id.len() + payload_json.len());
+        out.push_str(r#"{"type":"__rpc_res","rpcId":"#);
+        push_json_str(&mut out, rpc_id);
+        out.push_str(r#","payload":"#);
+        out.push_str(&payload_json);
+        out.push('}');
+        return out;
+    };
+    let mut out = payload_json.into_bytes();
+    let payload = out.len();
+    out.resize(head.len() + payload, 0);
+    out.copy_within(..payload, head.len());
+    out[..head.len()].copy_from_slice(head);
+    out.push(b'}');
+    // Valid: UTF-8 pieces joined at their boundaries.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// `{"type":"__rpc_res","rpcId":"<id>","payload":` in `buf`, for an id
+/// that is short and needs no escaping.
+fn reply_head<'b>(rpc_id: &str, buf: &'b mut [u8; 64]) -> Option<&'b [u8]> {
+    const OPEN: &[u8] = br#"{"type":"__rpc_res","rpcId":""#;
+    const CLOSE: &[u8] = br#"","payload":"#;
+    let len = OPEN.len() + rpc_id.len() + CLOSE.len();
+    if len > buf.len() || needs_escape(rpc_id) {
+        return None;
+    }
+    buf[..OPEN.len()].copy_from_slice(OPEN);
+    buf[OPEN.len()..len - CLOSE.len()].copy_from_slice(rpc_id.as_bytes());
+    buf[len - CLOSE.len()..len].copy_from_slice(CLOSE);
+    Some(&buf[..len])
 }
 
 /// `{"type":"__item","rpcId":...,"n":...,"payload":...}`, item `n` of a stream.
@@ -243,7 +282,7 @@ mod tests {
     #[test]
     fn frames_are_valid_json_of_the_documented_shape() {
         assert_eq!(
-            parse(&reply_frame("k\\3", r#"{"a":1}"#)),
+            parse(&reply_frame("k\\3", r#"{"a":1}"#.into())),
             json!({"type":"__rpc_res","rpcId":"k\\3","payload":{"a":1}})
         );
         let err = RpcError::new(ErrorCode::VALIDATION, "bad").with_path("items[2].qty");
@@ -273,7 +312,7 @@ mod tests {
 
     #[test]
     fn the_shared_decoder_reads_back_what_the_encoders_write() {
-        let reply = reply_frame("id\"1\u{e9}", r#"{"n":[1,2]}"#);
+        let reply = reply_frame("id\"1\u{e9}", r#"{"n":[1,2]}"#.into());
         match ServerFrame::parse(&reply).expect("decodes") {
             ServerFrame::Reply { rpc_id, payload } => {
                 assert_eq!(rpc_id, "id\"1\u{e9}");
@@ -310,6 +349,28 @@ mod tests {
                 );
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn strings_are_quoted_as_serde_json_quotes_them(s in "(?s).{0,12}|[ -~]{0,12}") {
+            let mut out = String::new();
+            push_json_str(&mut out, &s);
+            proptest::prop_assert_eq!(out, serde_json::to_string(&s).unwrap());
+        }
+
+        #[test]
+        fn a_reply_carries_any_id_and_its_payload(id in "(?s).{0,12}|[ -~]{0,80}", n in 0u32..1000) {
+            let payload = format!("[{n},\"x\"]");
+            let mut spare = String::with_capacity(256);
+            spare.push_str(&payload);
+            for built in [reply_frame(&id, payload.clone()), reply_frame(&id, spare)] {
+                proptest::prop_assert_eq!(
+                    parse(&built),
+                    json!({"type":"__rpc_res","rpcId":id,"payload":[n,"x"]})
+                );
+            }
         }
     }
 
