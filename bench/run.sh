@@ -16,8 +16,9 @@
 # input constraints, "s1 s64" for streams beside jsonrpsee's
 # subscriptions, "x" for fan-out across two nodes on Redis beside
 # socketioxide's Redis adapter (needs redis-server), and "x1" for the same
-# fan-out on one node beside socketioxide's rooms, none in the default
-# set),
+# fan-out on one node beside socketioxide's rooms, "ir" for the
+# instructions each server spends per call of scenario a, counted by
+# callgrind (needs valgrind), none in the default set),
 # BENCH_RUNTIME (the servers' tokio runtime: current, the default, for
 # the current-thread scheduler, or multi for the multi-thread one),
 # HEADER_TIMEOUT (the zocket server's header timeout in seconds during
@@ -165,6 +166,39 @@ run_x() {
   sleep 1
 }
 
+# run_ir SERVER: scenario a under callgrind, twice (2 and 6 measured
+# seconds); the difference of the two instruction counts over the
+# difference of their replies is what one call costs in user space,
+# startup and handshakes cancelled out. Counted, not timed: the same on a
+# busy machine as on an idle one.
+run_ir() {
+  local server=$1 secs counts=()
+  for secs in 2 6; do
+    PORT=$((PORT + 1))
+    local out=$OUT/callgrind-$server-$secs.out log=$OUT/server-$server.log
+    valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN/bench-$server" --port "$PORT" >"$log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 1200); do
+      grep -q listening "$log" && break
+      sleep 0.05
+    done
+    local line replies
+    line=$(timeout 360 "$BIN/bench-load" run --addr "127.0.0.1:$PORT" --server "$server" \
+      --scenario a --seconds "$secs" 2>"$OUT/load.err") || line=
+    stop_server
+    replies=$(echo "$line" | sed -n 's/.*"replies_total":\([0-9]*\).*/\1/p')
+    if [ -z "$replies" ] || [ ! -s "$out" ]; then
+      echo "   $server: FAILED: $(tail -n 3 "$OUT/load.err")"
+      return 1
+    fi
+    counts+=("$(awk '/^(summary|totals):/ {print $2; exit}' "$out") $replies")
+  done
+  local ir
+  ir=$(printf '%s\n' "${counts[@]}" | awk 'NR == 1 {i = $1; r = $2} NR == 2 {printf "%.0f", ($1 - i) / ($2 - r)}')
+  printf '   %-12s %s instructions per call\n' "$server" "$ir"
+  echo "{\"server\":\"$server\",\"scenario\":\"ir\",\"metrics\":{\"instructions_per_call\":$ir}}" >>"$RESULTS"
+}
+
 # two SCENARIO A B: ROUNDS rounds of SCENARIO on servers A and B, which
 # goes first alternating, so that drift hits both alike.
 two() {
@@ -222,6 +256,17 @@ for scenario in $SCENARIOS; do
     run raw hostile-slowloris || true
     run zocket hostile-rooms || true
     run zocket hostile-replies || true
+    continue
+  fi
+  if [ "$scenario" = ir ]; then
+    if ! command -v valgrind >/dev/null 2>&1; then
+      echo "== scenario ir skipped: no valgrind (apt-get install valgrind)"
+      continue
+    fi
+    echo "== scenario ir (user-space instructions per call of scenario a, counted by callgrind)"
+    for server in zocket minimal raw jsonrpsee socketioxide; do
+      run_ir "$server" || true
+    done
     continue
   fi
   if [ "$scenario" = scale ]; then

@@ -46,6 +46,12 @@ const ROWS: &[(&str, &str, &str, Target)] = &[
     ),
     ("a", "p999_us", "(a) latency p999 (µs)", Target::None),
     (
+        "ir",
+        "instructions_per_call",
+        "(a) user-space instructions per call (callgrind)",
+        Target::None,
+    ),
+    (
         "a",
         "server_cpu_pct",
         "(a) server CPU, % of its core",

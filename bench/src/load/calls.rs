@@ -16,6 +16,8 @@ const WARM_UP: Duration = Duration::from_secs(1);
 #[derive(Default)]
 struct Counted {
     calls: u64,
+    /// Every reply, the warm-up's included.
+    replies: u64,
     latencies: Latencies,
 }
 
@@ -48,6 +50,7 @@ pub(crate) async fn run(
     for task in tasks {
         let counted = task.await.map_err(|err| format!("caller task: {err}"))??;
         total.calls += counted.calls;
+        total.replies += counted.replies;
         total.latencies.extend(counted.latencies);
     }
     let latencies = total.latencies.sorted();
@@ -55,6 +58,9 @@ pub(crate) async fn run(
         "calls_per_s".into(),
         Value::from(total.calls as f64 / measure.as_secs_f64()),
     );
+    // What a server did over its whole run: scenario ir divides its
+    // instruction count by this.
+    metrics.insert("replies_total".into(), Value::from(total.replies));
     metrics.insert("p50_us".into(), Value::from(latencies.percentile(50.0)));
     metrics.insert("p99_us".into(), Value::from(latencies.percentile(99.0)));
     metrics.insert("p999_us".into(), Value::from(latencies.percentile(99.9)));
@@ -106,6 +112,7 @@ async fn caller(
                 .ok_or("reply to an unknown call")?;
             let at = sent_at[slot].take().ok_or("a second reply to one call")?;
             outstanding -= 1;
+            counted.replies += 1;
             if sum != (id + 1) as f64 {
                 return Err(format!("math.add {id} + 1 gave {sum}"));
             }
