@@ -25,42 +25,29 @@ fn push_json_str(out: &mut String, s: &str) {
     out.push_str(&quoted);
 }
 
-/// `{"type":"__rpc_res","rpcId":...,"payload":...}`, built in the
-/// payload's own buffer: a small reply needs no second allocation.
+/// `{"type":"__rpc_res","rpcId":...,"payload":...}`. A small payload's
+/// own buffer has room for the rest (serde_json starts at 128 bytes): the
+/// frame is built in it, with no second allocation. A large one is copied
+/// once into a new buffer rather than moved three times in its own.
 pub(crate) fn reply_frame(rpc_id: &str, payload_json: String) -> String {
-    let mut head = [0u8; 64];
-    let Some(head) = reply_head(rpc_id, &mut head) else {
-        let mut out = String::with_capacity(48 + rpc_id.len() + payload_json.len());
-        out.push_str(r#"{"type":"__rpc_res","rpcId":"#);
-        push_json_str(&mut out, rpc_id);
-        out.push_str(r#","payload":"#);
-        out.push_str(&payload_json);
+    const OPEN: &str = r#"{"type":"__rpc_res","rpcId":""#;
+    const CLOSE: &str = r#"","payload":"#;
+    let mut out = payload_json;
+    let head = OPEN.len() + rpc_id.len() + CLOSE.len();
+    if out.len() <= 1024 && out.capacity() - out.len() > head && !needs_escape(rpc_id) {
+        out.insert_str(0, CLOSE);
+        out.insert_str(0, rpc_id);
+        out.insert_str(0, OPEN);
         out.push('}');
         return out;
-    };
-    let mut out = payload_json.into_bytes();
-    let payload = out.len();
-    out.resize(head.len() + payload, 0);
-    out.copy_within(..payload, head.len());
-    out[..head.len()].copy_from_slice(head);
-    out.push(b'}');
-    // Valid: UTF-8 pieces joined at their boundaries.
-    String::from_utf8(out).unwrap_or_default()
-}
-
-/// `{"type":"__rpc_res","rpcId":"<id>","payload":` in `buf`, for an id
-/// that is short and needs no escaping.
-fn reply_head<'b>(rpc_id: &str, buf: &'b mut [u8; 64]) -> Option<&'b [u8]> {
-    const OPEN: &[u8] = br#"{"type":"__rpc_res","rpcId":""#;
-    const CLOSE: &[u8] = br#"","payload":"#;
-    let len = OPEN.len() + rpc_id.len() + CLOSE.len();
-    if len > buf.len() || needs_escape(rpc_id) {
-        return None;
     }
-    buf[..OPEN.len()].copy_from_slice(OPEN);
-    buf[OPEN.len()..len - CLOSE.len()].copy_from_slice(rpc_id.as_bytes());
-    buf[len - CLOSE.len()..len].copy_from_slice(CLOSE);
-    Some(&buf[..len])
+    let mut frame = String::with_capacity(48 + rpc_id.len() + out.len());
+    frame.push_str(r#"{"type":"__rpc_res","rpcId":"#);
+    push_json_str(&mut frame, rpc_id);
+    frame.push_str(r#","payload":"#);
+    frame.push_str(&out);
+    frame.push('}');
+    frame
 }
 
 /// `{"type":"__item","rpcId":...,"n":...,"payload":...}`, item `n` of a stream.
