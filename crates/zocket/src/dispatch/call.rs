@@ -125,9 +125,10 @@ impl<C: Send + Sync + 'static> Inbound<C> for Dispatcher<C> {
             .payload
             .map(|raw| Payload::range(text.as_str(), raw.get()));
         let rpc_id: Option<Arc<str>> = rpc_id.map(Into::into);
-        // Room under the in-flight limit. A call that finishes in its
-        // first poll never holds a permit: `drive` takes one only for a call
-        // that goes on in a task. So when there is room, the permit waits.
+        // Room under the in-flight limit: without it, wait for a permit
+        // (reading pauses meanwhile). With it, take none yet: `drive` takes
+        // one only for a call that goes on in its own task, so a call that
+        // finishes in its first poll never touches the semaphore.
         // Streams are limited by `max_streams` instead: a stream waiting
         // for credit must not keep the reader from reading that credit.
         let running = if stream || conn.calls.available_permits() > 0 {
