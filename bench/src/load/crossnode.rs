@@ -9,7 +9,7 @@
 
 use super::Options;
 use super::client::{self, READ_TIMEOUT, Stage, Ws};
-use super::fanout::{self, Parse, Progress, member};
+use super::fanout::{self, Parse, Progress, ROOM, member};
 use super::lean;
 use super::procfs::CpuMeter;
 use super::stats::Latencies;
@@ -22,7 +22,6 @@ use std::time::Instant;
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Message;
 
-const ROOM: &str = "bench";
 const WINDOW: u64 = 16;
 const SETUP_CONCURRENCY: usize = 100;
 
@@ -37,40 +36,23 @@ enum Proto {
 /// A member's connection (written and read by hand, as in scenario c),
 /// with its room joined.
 async fn member_conn(proto: Proto, addr: SocketAddr) -> Result<lean::Conn, String> {
-    let lean_proto = match proto {
-        Proto::Zocket => lean::Proto::Zocket,
-        Proto::SocketIo => lean::Proto::SocketIo,
-    };
-    let mut conn = lean::Conn::open(lean_proto, addr).await?;
-    match proto {
-        Proto::Zocket => {
-            let join = format!(
-                r#"{{"type":"{}","payload":{{"room":"{ROOM}"}},"rpcId":"1"}}"#,
-                crate::wire::JOIN
-            );
-            conn.write(&lean::client_frame(join.as_bytes())).await?;
-            let reply = conn.text().await?;
-            if !reply.starts_with(br#"{"type":"__rpc_res""#) {
-                return Err(format!("room.join: {}", String::from_utf8_lossy(&reply)));
-            }
-        }
-        Proto::SocketIo => {
-            let join = format!(r#"420["join","{ROOM}"]"#);
-            conn.write(&lean::client_frame(join.as_bytes())).await?;
-            loop {
-                let packet = conn.text().await?;
-                if packet == b"2" {
-                    conn.write(&lean::client_frame(b"3")).await?;
-                    continue;
-                }
-                if !packet.starts_with(b"430") {
-                    return Err(format!("join: {}", String::from_utf8_lossy(&packet)));
-                }
-                break;
-            }
-        }
+    if proto == Proto::Zocket {
+        return fanout::zocket_member(addr).await;
     }
-    Ok(conn)
+    let mut conn = lean::Conn::open(lean::Proto::SocketIo, addr).await?;
+    let join = format!(r#"420["join","{ROOM}"]"#);
+    conn.write(&lean::client_frame(join.as_bytes())).await?;
+    loop {
+        let packet = conn.text().await?;
+        if packet == b"2" {
+            conn.write(&lean::client_frame(b"3")).await?;
+            continue;
+        }
+        if !packet.starts_with(b"430") {
+            return Err(format!("join: {}", String::from_utf8_lossy(&packet)));
+        }
+        return Ok(conn);
+    }
 }
 
 /// Connects: zocket's `__ready`, or Socket.IO's open and connect packets.

@@ -13,12 +13,13 @@ use super::procfs::CpuMeter;
 use super::stats::Latencies;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Map, Value};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use tokio::sync::Notify;
 
-const ROOM: &str = "bench";
+pub(crate) const ROOM: &str = "bench";
 /// Events the publisher may be ahead of the members, on average.
 const WINDOW: u64 = 16;
 /// Connections opened at once while setting up.
@@ -45,25 +46,28 @@ pub(crate) struct Seen {
 /// error for anything else.
 pub(crate) type Parse = fn(&[u8]) -> Result<Option<(f64, Option<u64>)>, String>;
 
+/// A zocket member's connection, written and read by hand, in the room.
+pub(crate) async fn zocket_member(addr: SocketAddr) -> Result<Conn, String> {
+    let mut conn = Conn::open(Proto::Zocket, addr).await?;
+    let join = format!(
+        r#"{{"type":"{}","payload":{{"room":"{ROOM}"}},"rpcId":"1"}}"#,
+        crate::wire::JOIN
+    );
+    conn.write(&lean::client_frame(join.as_bytes())).await?;
+    let reply = conn.text().await?;
+    if reply != br#"{"type":"__rpc_res","rpcId":"1","payload":null}"# {
+        return Err(format!("room.join: {}", String::from_utf8_lossy(&reply)));
+    }
+    Ok(conn)
+}
+
 pub(crate) async fn run(options: &Options) -> Result<Map<String, Value>, String> {
     let members = options.conns.unwrap_or(1000);
     let events = options.events.unwrap_or(1000) as u64;
     let mut sockets = Vec::with_capacity(members);
     let addr = options.addr;
     let mut joining = futures_util::stream::iter(0..members)
-        .map(|_| async move {
-            let mut conn = Conn::open(Proto::Zocket, addr).await?;
-            let join = format!(
-                r#"{{"type":"{}","payload":{{"room":"{ROOM}"}},"rpcId":"1"}}"#,
-                crate::wire::JOIN
-            );
-            conn.write(&lean::client_frame(join.as_bytes())).await?;
-            let reply = conn.text().await?;
-            if reply != br#"{"type":"__rpc_res","rpcId":"1","payload":null}"# {
-                return Err(format!("room.join: {}", String::from_utf8_lossy(&reply)));
-            }
-            Ok::<_, String>(conn)
-        })
+        .map(|_| zocket_member(addr))
         .buffer_unordered(SETUP_CONCURRENCY);
     while let Some(conn) = joining.next().await {
         sockets.push(conn?);

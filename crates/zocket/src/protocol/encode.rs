@@ -348,7 +348,7 @@ mod tests {
         }
 
         #[test]
-        fn a_reply_carries_any_id_and_its_payload(id in "(?s).{0,12}|[ -~]{0,80}", n in 0u32..1000) {
+        fn a_reply_carries_any_id_and_its_payload(id in "(?s).{0,12}|[ -~]{0,128}", n in 0u32..1000) {
             let payload = format!("[{n},\"x\"]");
             let mut spare = String::with_capacity(256);
             spare.push_str(&payload);
