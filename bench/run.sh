@@ -18,7 +18,8 @@
 # socketioxide's Redis adapter (needs redis-server), and "x1" for the same
 # fan-out on one node beside socketioxide's rooms, "ir" for the
 # instructions each server spends per call of scenario a, counted by
-# callgrind (needs valgrind), none in the default set),
+# callgrind (needs valgrind), "pair" for scenarios a and c with zocket and
+# the minimal server head to head on one core, none in the default set),
 # BENCH_RUNTIME (the servers' tokio runtime: current, the default, for
 # the current-thread scheduler, or multi for the multi-thread one),
 # HEADER_TIMEOUT (the zocket server's header timeout in seconds during
@@ -78,7 +79,8 @@ stop_server() {
   fi
 }
 # Each kill may find its process gone already: not a failure of the run.
-trap 'stop_server; if [ -n "${NODE2_PID:-}" ]; then kill "$NODE2_PID" 2>/dev/null || true; fi; if [ -n "${REDIS_PID:-}" ]; then kill "$REDIS_PID" 2>/dev/null || true; fi' EXIT
+PAIR_PIDS=()
+trap 'stop_server; for pid in "${PAIR_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; if [ -n "${NODE2_PID:-}" ]; then kill "$NODE2_PID" 2>/dev/null || true; fi; if [ -n "${REDIS_PID:-}" ]; then kill "$REDIS_PID" 2>/dev/null || true; fi' EXIT
 
 # run SERVER SCENARIO: a fresh server process for each scenario.
 run() {
@@ -199,6 +201,57 @@ run_ir() {
   echo "{\"server\":\"$server\",\"scenario\":\"ir\",\"metrics\":{\"instructions_per_call\":$ir}}" >>"$RESULTS"
 }
 
+# pair SCENARIO ROUND: zocket and the minimal server at once, both on
+# core 0, each driven by a load generator of its own on core 1. What the
+# machine does meanwhile it does to both: the figure is each server's
+# calls (or deliveries) per second of its own CPU time, whose ratio moves
+# far less from round to round than that of servers run one after the
+# other. The rounds alternate which server starts first.
+pair() {
+  local scenario=$1 round=$2
+  local args=(--scenario "$scenario" --label "$scenario-pair")
+  case $scenario in
+    a) args+=(--seconds "$BENCH_SECONDS") ;;
+    # Five times (c)'s events: the two runs overlap for most of their time.
+    c) args+=(--events 5000) ;;
+  esac
+  local servers=(zocket minimal)
+  if [ $((round % 2)) -eq 0 ]; then servers=(minimal zocket); fi
+  local ports=() loads=() i
+  PAIR_PIDS=()
+  for i in 0 1; do
+    PORT=$((PORT + 1))
+    ports+=("$PORT")
+    "${SERVER_PIN[@]}" "$BIN/bench-${servers[$i]}" --port "$PORT" >"$OUT/server-pair-$i.log" 2>&1 &
+    PAIR_PIDS+=($!)
+  done
+  for _ in $(seq 1200); do
+    grep -q listening "$OUT/server-pair-0.log" && grep -q listening "$OUT/server-pair-1.log" && break
+    sleep 0.05
+  done
+  for i in 0 1; do
+    timeout 360 "${LOAD_PIN[@]}" "$BIN/bench-load" run --addr "127.0.0.1:${ports[$i]}" \
+      --server "${servers[$i]}" --pid "${PAIR_PIDS[$i]}" "${args[@]}" \
+      >"$OUT/pair-$i.json" 2>"$OUT/pair-$i.err" &
+    loads+=($!)
+  done
+  for i in 0 1; do
+    printf '   %-7s %-7s ' "${servers[$i]}" "$scenario-pair"
+    if wait "${loads[$i]}"; then
+      cat "$OUT/pair-$i.json" >>"$RESULTS"
+      sed 's/.*"metrics":\(.*\),"scenario".*/\1/' "$OUT/pair-$i.json"
+    else
+      echo "FAILED: $(tail -n 3 "$OUT/pair-$i.err")"
+    fi
+  done
+  for pid in "${PAIR_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  PAIR_PIDS=()
+  sleep 1
+}
+
 # two SCENARIO A B: ROUNDS rounds of SCENARIO on servers A and B, which
 # goes first alternating, so that drift hits both alike.
 two() {
@@ -256,6 +309,13 @@ for scenario in $SCENARIOS; do
     run raw hostile-slowloris || true
     run zocket hostile-rooms || true
     run zocket hostile-replies || true
+    continue
+  fi
+  if [ "$scenario" = pair ]; then
+    echo "== scenario pair (a and c, zocket and the minimal server head to head on core 0)"
+    for point in a c; do
+      for round in $(seq "$ROUNDS"); do pair "$point" "$round"; done
+    done
     continue
   fi
   if [ "$scenario" = ir ]; then

@@ -64,6 +64,30 @@ const ROWS: &[(&str, &str, &str, Target)] = &[
         Target::None,
     ),
     (
+        "a-pair",
+        "calls_per_cpu_s",
+        "(a) head to head on one core: calls per server CPU-second",
+        Target::RatioAtLeast(0.90),
+    ),
+    (
+        "a-pair",
+        "calls_per_s",
+        "(a) head to head: calls/s",
+        Target::None,
+    ),
+    (
+        "a-pair",
+        "server_cpu_pct",
+        "(a) head to head: server CPU, % of the shared core",
+        Target::None,
+    ),
+    (
+        "a-pair",
+        "load_cpu_pct",
+        "(a) head to head: load generator CPU, % of the shared core",
+        Target::None,
+    ),
+    (
         "b",
         "calls_per_s",
         "(b) 64 conns x 8 pipelined: calls/s",
@@ -165,6 +189,30 @@ const ROWS: &[(&str, &str, &str, Target)] = &[
         "c",
         "members_complete_in_order",
         "(c) members with every event in order",
+        Target::AllMembers,
+    ),
+    (
+        "c-pair",
+        "deliveries_per_cpu_s",
+        "(c) head to head on one core: deliveries per server CPU-second",
+        Target::RatioAtLeast(0.80),
+    ),
+    (
+        "c-pair",
+        "deliveries_per_s",
+        "(c) head to head: deliveries/s",
+        Target::None,
+    ),
+    (
+        "c-pair",
+        "server_cpu_pct",
+        "(c) head to head: server CPU, % of the shared core",
+        Target::None,
+    ),
+    (
+        "c-pair",
+        "members_complete_in_order",
+        "(c) head to head: members with every event in order",
         Target::AllMembers,
     ),
     (
@@ -392,6 +440,21 @@ pub(crate) fn figure(results: &Results, server: &str, scenario: &str, metric: &s
     median(results.get(server)?.get(scenario)?.get(metric)?)
 }
 
+/// The median of zocket's figure over the minimal server's, round by
+/// round: in a head-to-head scenario (`a-pair`) the two ran at once, and
+/// each round's ratio cancels what the machine did to both.
+fn paired_ratio(results: &Results, scenario: &str, metric: &str) -> Option<f64> {
+    let values = |server: &str| results.get(server)?.get(scenario)?.get(metric);
+    let (z, m) = (values("zocket")?, values("minimal")?);
+    let ratios: Vec<f64> = z
+        .iter()
+        .zip(m)
+        .filter(|(_, m)| **m != 0.0)
+        .map(|(z, m)| z / m)
+        .collect();
+    median(&ratios)
+}
+
 fn runs(results: &Results, server: &str, scenario: &str) -> usize {
     results
         .get(server)
@@ -452,9 +515,13 @@ fn table(results: &Results) -> String {
             );
             continue;
         }
-        let ratio = match (z, m.or(r)) {
-            (Some(z), Some(base)) if base != 0.0 => Some(z / base),
-            _ => None,
+        let ratio = if scenario.ends_with("-pair") {
+            paired_ratio(results, scenario, metric)
+        } else {
+            match (z, m.or(r)) {
+                (Some(z), Some(base)) if base != 0.0 => Some(z / base),
+                _ => None,
+            }
         };
         let verdict = match target {
             Target::None => String::new(),

@@ -54,6 +54,8 @@ pub(crate) struct Options {
     events: Option<usize>,
     /// Calls in flight per connection in scenario b (default 8).
     in_flight: Option<usize>,
+    /// The scenario's name in the results, when not its usual one.
+    label: Option<String>,
 }
 
 const USAGE: &str = "usage:
@@ -61,6 +63,7 @@ const USAGE: &str = "usage:
                  --scenario a|ac|b|c|d|e|s1|s64|x|hostile
                  [--pid PID] [--conns N] [--seconds S] [--events N] [--in-flight N]
                  [--part slowloris|rooms|replies] [--header-timeout S]
+                 [--label NAME]
   bench-load table FILE...
   bench-load scale FILE... [--svg OUT.svg]   (the results of SCENARIOS=scale)
 
@@ -87,7 +90,12 @@ scenarios:
      rooms      --conns (default 100) connections, each joining 5000
                 distinct rooms with 200-byte names
      replies    --conns (default 100) connections, each making 64 calls
-                with 40 KiB replies (math.blob) and reading them";
+                with 40 KiB replies (math.blob) and reading them
+
+--label names the scenario in the results (scenario pair of bench/run.sh:
+a-pair, c-pair). With --pid, the call and fan-out scenarios also report
+calls_per_cpu_s or deliveries_per_cpu_s: the figure per second of the
+server's CPU time.";
 
 /// The entry point of `bench-load`.
 pub fn main() -> ExitCode {
@@ -136,6 +144,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         seconds: 5.0,
         events: None,
         in_flight: None,
+        label: None,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -169,6 +178,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 options.in_flight = Some(n);
             }
             "--part" => options.part = Some(value.clone()),
+            "--label" => options.label = Some(value.clone()),
             "--header-timeout" => {
                 options.header_timeout = value.parse().map_err(|_| bad("seconds"))?;
             }
@@ -227,7 +237,8 @@ fn run(options: Options) -> Result<(), String> {
             .await
             .map_err(|_| format!("scenario {scenario} passed {SCENARIO_LIMIT:?}"))?
     })?;
-    for (label, metrics) in results {
+    for (label, mut metrics) in results {
+        per_cpu_second(&mut metrics);
         let mut line = Map::new();
         line.insert("server".into(), Value::from(options.server.clone()));
         line.insert("scenario".into(), Value::from(label));
@@ -239,8 +250,32 @@ fn run(options: Options) -> Result<(), String> {
     Ok(())
 }
 
-/// The scenario's name in the results: `d` carries its connection count.
+/// Adds `calls_per_cpu_s` or `deliveries_per_cpu_s`: the rate divided
+/// by the share of a core the server used. When two servers share one
+/// core (scenario pair), this, not the rate, says which does more per
+/// unit of work.
+fn per_cpu_second(metrics: &mut Map<String, Value>) {
+    let Some(cpu) = metrics.get("server_cpu_pct").and_then(Value::as_f64) else {
+        return;
+    };
+    for (rate, per_cpu) in [
+        ("calls_per_s", "calls_per_cpu_s"),
+        ("deliveries_per_s", "deliveries_per_cpu_s"),
+    ] {
+        if let Some(rate) = metrics.get(rate).and_then(Value::as_f64)
+            && cpu > 0.0
+        {
+            metrics.insert(per_cpu.into(), Value::from(rate * 100.0 / cpu));
+        }
+    }
+}
+
+/// The scenario's name in the results: `d` carries its connection count;
+/// `--label` overrides it.
 fn label(options: &Options) -> String {
+    if let Some(label) = &options.label {
+        return label.clone();
+    }
     match (options.scenario.as_str(), options.conns) {
         ("d", Some(n)) if n % 1000 == 0 => format!("d{}k", n / 1000),
         ("d", Some(n)) => format!("d{n}"),
