@@ -437,7 +437,9 @@ impl<C: Send + Sync + 'static> Session<C> {
             forward(rpc_id, &frame);
             return;
         }
-        state.replies.finish(ticket, &frame, &self.hub.retained);
+        state
+            .replies
+            .finish(ticket, frame.as_str(), &self.hub.retained);
         if let Some(link) = &state.link {
             link.push(Outbound::Text(frame));
         }
@@ -665,9 +667,7 @@ impl<C: Send + Sync + 'static> Session<C> {
             state.seq = snapshot.seq;
             state.replies.import(snapshot.calls, global);
             for (rpc_id, reply) in &pending.replies {
-                state
-                    .replies
-                    .finish_forwarded(rpc_id, &reply.as_str().into(), global);
+                state.replies.finish_forwarded(rpc_id, reply, global);
             }
             for event in pending.events {
                 if event.origin().is_none_or(|id| !seen.contains(&id)) {
@@ -705,7 +705,7 @@ impl<C: Send + Sync + 'static> Session<C> {
         let reply = Utf8Bytes::from(reply.to_owned());
         if state
             .replies
-            .finish_forwarded(rpc_id, &reply, &self.hub.retained)
+            .finish_forwarded(rpc_id, reply.as_str(), &self.hub.retained)
             && let Some(link) = &state.link
         {
             link.push(Outbound::Text(reply));

@@ -8,14 +8,27 @@
 //! at all. A reply that does not fit the budget, or is evicted to make
 //! room, leaves its call's id behind: a resend of it is answered
 //! `REPLY_LOST`, never run again.
+//!
+//! Each slot keeps its call's id and reply in one buffer of its own, which
+//! the call that takes the slot next writes over: in the steady state a
+//! call allocates nothing here, frees nothing, and touches no reference
+//! count (the reply is copied in; the copy sent is the caller's).
 
 use super::super::Budget;
 use super::super::store::KeptCall;
 use axum::extract::ws::Utf8Bytes;
-use std::sync::Arc;
 
 /// What a kept reply costs beyond its bytes.
 const REPLY_OVERHEAD: usize = 16;
+
+/// A slot's buffer of at most this many bytes is written over by the next
+/// call; a larger one (a large reply's) is freed instead of kept around.
+const REUSE_LIMIT: usize = 256;
+
+/// Bytes of the server's budget a cache holds on to between a reply
+/// evicted and the next one kept, so that a steady stream of calls does
+/// not give back and take again the same bytes on every call.
+const CREDIT_LIMIT: usize = 1024;
 
 /// What to do with a call that just arrived.
 pub(crate) enum Begin {
@@ -52,16 +65,51 @@ impl Ticket {
 struct Slot {
     /// The call's number in the session; identifies the slot's occupant.
     number: u64,
-    rpc_id: Arc<str>,
     /// The connection the call (or its last resend) arrived on.
     generation: u64,
+    /// The call's `rpcId`, followed by its reply once kept.
+    text: String,
+    /// Where the `rpcId` ends in `text`.
+    id_len: usize,
     reply: Reply,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Reply {
     Running,
-    Kept(Utf8Bytes),
+    Kept,
     Lost,
+}
+
+impl Slot {
+    fn rpc_id(&self) -> &str {
+        &self.text[..self.id_len]
+    }
+
+    /// The reply, when kept.
+    fn kept(&self) -> Option<&str> {
+        (self.reply == Reply::Kept).then(|| &self.text[self.id_len..])
+    }
+
+    /// What the kept reply counts against the budgets (0 when none is).
+    fn kept_bytes(&self) -> usize {
+        match self.reply {
+            Reply::Kept => self.text.len() - self.id_len + REPLY_OVERHEAD,
+            Reply::Running | Reply::Lost => 0,
+        }
+    }
+
+    /// Drops the reply, leaving the call remembered as `reply`; returns
+    /// the bytes it counted.
+    fn drop_reply(&mut self, reply: Reply) -> usize {
+        let freed = self.kept_bytes();
+        self.text.truncate(self.id_len);
+        if self.text.capacity() > REUSE_LIMIT {
+            self.text = self.text.as_str().to_owned();
+        }
+        self.reply = reply;
+        freed
+    }
 }
 
 pub(crate) struct Replies {
@@ -79,6 +127,9 @@ pub(crate) struct Replies {
     /// The bytes of the replies kept, under `budget`.
     bytes: usize,
     budget: usize,
+    /// Bytes taken from the server's budget and not used by a reply now,
+    /// at most `CREDIT_LIMIT`.
+    credit: usize,
 }
 
 impl Replies {
@@ -93,6 +144,7 @@ impl Replies {
             earlier: 0,
             bytes: 0,
             budget,
+            credit: 0,
         }
     }
 
@@ -101,10 +153,10 @@ impl Replies {
         self.bytes
     }
 
-    /// Forgets everything; returns the bytes freed.
+    /// Forgets everything; returns the bytes of the server's budget freed.
     pub(crate) fn clear(&mut self) -> usize {
         self.slots = Vec::new();
-        std::mem::take(&mut self.bytes)
+        std::mem::take(&mut self.bytes) + std::mem::take(&mut self.credit)
     }
 
     /// A new connection (generation) took over the session.
@@ -113,7 +165,7 @@ impl Replies {
         self.earlier = self.slots.len();
     }
 
-    pub(crate) fn begin(&mut self, rpc_id: &Arc<str>, global: &Budget) -> Begin {
+    pub(crate) fn begin(&mut self, rpc_id: &str, global: &Budget) -> Begin {
         if self.capacity == 0 {
             return Begin::Run(Ticket::NONE);
         }
@@ -125,7 +177,7 @@ impl Replies {
             let mut latest: Option<(usize, u64)> = None;
             let mut claimed = 0;
             for (index, slot) in self.slots.iter_mut().enumerate() {
-                if slot.generation < generation && *slot.rpc_id == **rpc_id {
+                if slot.generation < generation && slot.rpc_id() == rpc_id {
                     slot.generation = generation;
                     claimed += 1;
                     if latest.is_none_or(|(_, number)| number < slot.number) {
@@ -135,8 +187,9 @@ impl Replies {
             }
             if let Some((latest, _)) = latest {
                 self.earlier -= claimed;
-                return match &self.slots[latest].reply {
-                    Reply::Kept(reply) => Begin::Resend(reply.clone()),
+                let slot = &self.slots[latest];
+                return match slot.reply {
+                    Reply::Kept => Begin::Resend(slot.kept().unwrap_or_default().to_owned().into()),
                     Reply::Running => Begin::Running,
                     Reply::Lost => Begin::Lost,
                 };
@@ -144,63 +197,87 @@ impl Replies {
         }
         let number = self.written;
         self.written += 1;
-        let slot = Slot {
-            number,
-            rpc_id: rpc_id.clone(),
-            generation,
-            reply: Reply::Running,
-        };
         if self.slots.len() < self.capacity {
-            self.slots.push(slot);
+            let mut text = String::with_capacity(rpc_id.len() + 64);
+            text.push_str(rpc_id);
+            self.slots.push(Slot {
+                number,
+                generation,
+                text,
+                id_len: rpc_id.len(),
+                reply: Reply::Running,
+            });
         } else {
             let index = (number % self.capacity as u64) as usize;
-            if self.slots[index].generation < generation {
+            let slot = &mut self.slots[index];
+            if slot.generation < generation {
                 self.earlier -= 1;
             }
-            let old = std::mem::replace(&mut self.slots[index], slot);
-            if let Reply::Kept(reply) = old.reply {
-                self.release(reply.len() + REPLY_OVERHEAD, global);
-            }
+            let freed = slot.drop_reply(Reply::Running);
+            slot.text.clear();
+            slot.text.push_str(rpc_id);
+            slot.id_len = rpc_id.len();
+            slot.number = number;
+            slot.generation = generation;
+            self.release(freed, global);
         }
         Begin::Run(Ticket(number))
     }
 
+    /// Stops counting `bytes` of a reply dropped: they become credit for
+    /// the next reply, and what is over the credit's limit goes back to the
+    /// server's budget.
     fn release(&mut self, bytes: usize, global: &Budget) {
         self.bytes -= bytes;
-        global.give(bytes);
+        self.credit += bytes;
+        if self.credit > CREDIT_LIMIT {
+            global.give(self.credit - CREDIT_LIMIT);
+            self.credit = CREDIT_LIMIT;
+        }
+    }
+
+    /// Takes `bytes` for a reply from the credit, else from the server's
+    /// budget; `false` when it has none left.
+    fn take(&mut self, bytes: usize, global: &Budget) -> bool {
+        if self.credit >= bytes {
+            self.credit -= bytes;
+            true
+        } else {
+            global.take(bytes)
+        }
     }
 
     /// Records a call's reply: kept when it fits this cache's budget (the
     /// oldest replies make room) and the server's, else only remembered as
     /// lost.
-    pub(crate) fn finish(&mut self, ticket: Ticket, reply: &Utf8Bytes, global: &Budget) {
+    pub(crate) fn finish(&mut self, ticket: Ticket, reply: &str, global: &Budget) {
         if self.capacity == 0 {
             return;
         }
         let index = (ticket.0 % self.capacity as u64) as usize;
-        if self
+        let Some(slot) = self
             .slots
-            .get(index)
-            .is_none_or(|slot| slot.number != ticket.0)
-        {
+            .get_mut(index)
+            .filter(|slot| slot.number == ticket.0)
+        else {
             // Overwritten meanwhile by newer calls.
             return;
-        }
+        };
+        let freed = slot.drop_reply(Reply::Lost);
+        self.release(freed, global);
         let bytes = reply.len() + REPLY_OVERHEAD;
         let fits = bytes <= self.budget;
         while fits && self.bytes + bytes > self.budget && self.evict_oldest(global) {}
-        let kept = fits && self.bytes + bytes <= self.budget && global.take(bytes);
+        let kept = fits && self.bytes + bytes <= self.budget && self.take(bytes, global);
         if kept {
             self.bytes += bytes;
             // A call that finished late is still the oldest: eviction
             // starts from it again.
             self.evicted_below = self.evicted_below.min(ticket.0);
+            let slot = &mut self.slots[index];
+            slot.text.push_str(reply);
+            slot.reply = Reply::Kept;
         }
-        self.slots[index].reply = if kept {
-            Reply::Kept(reply.clone())
-        } else {
-            Reply::Lost
-        };
     }
 
     /// The calls remembered, oldest first, as they travel to another node.
@@ -210,12 +287,9 @@ impl Replies {
         slots
             .into_iter()
             .map(|slot| KeptCall {
-                rpc_id: slot.rpc_id.to_string(),
-                reply: match &slot.reply {
-                    Reply::Kept(reply) => Some(reply.to_string()),
-                    Reply::Running | Reply::Lost => None,
-                },
-                running: matches!(slot.reply, Reply::Running),
+                rpc_id: slot.rpc_id().to_owned(),
+                reply: slot.kept().map(str::to_owned),
+                running: slot.reply == Reply::Running,
             })
             .collect()
     }
@@ -224,11 +298,11 @@ impl Replies {
     /// earlier connection (within this cache's budgets).
     pub(crate) fn import(&mut self, calls: Vec<KeptCall>, global: &Budget) {
         for call in calls {
-            let Begin::Run(ticket) = self.begin(&Arc::from(call.rpc_id), global) else {
+            let Begin::Run(ticket) = self.begin(&call.rpc_id, global) else {
                 continue;
             };
             if let Some(reply) = call.reply {
-                self.finish(ticket, &reply.into(), global);
+                self.finish(ticket, &reply, global);
             } else if !call.running
                 && let Some(slot) = self.slot(ticket)
             {
@@ -239,16 +313,11 @@ impl Replies {
 
     /// Stores the reply of call `rpc_id` that was running on the node this
     /// session moved from; `false` when no such call is running here.
-    pub(crate) fn finish_forwarded(
-        &mut self,
-        rpc_id: &str,
-        reply: &Utf8Bytes,
-        global: &Budget,
-    ) -> bool {
+    pub(crate) fn finish_forwarded(&mut self, rpc_id: &str, reply: &str, global: &Budget) -> bool {
         let latest = self
             .slots
             .iter()
-            .filter(|slot| *slot.rpc_id == *rpc_id && matches!(slot.reply, Reply::Running))
+            .filter(|slot| slot.rpc_id() == rpc_id && slot.reply == Reply::Running)
             .map(|slot| slot.number)
             .max();
         match latest {
@@ -287,10 +356,9 @@ impl Replies {
             let Some(slot) = self.slots.get_mut(index) else {
                 continue;
             };
-            if slot.number == number
-                && let Reply::Kept(reply) = std::mem::replace(&mut slot.reply, Reply::Lost)
-            {
-                self.release(reply.len() + REPLY_OVERHEAD, global);
+            if slot.number == number && slot.reply == Reply::Kept {
+                let freed = slot.drop_reply(Reply::Lost);
+                self.release(freed, global);
                 return true;
             }
         }
@@ -301,6 +369,7 @@ impl Replies {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     fn id(s: &str) -> Arc<str> {
         s.into()
@@ -320,8 +389,8 @@ mod tests {
         let a = run(&mut replies, "a");
         // Reused on the same connection: a new call.
         let a2 = run(&mut replies, "a");
-        replies.finish(a, &"reply-a".into(), &Budget::new(usize::MAX));
-        replies.finish(a2, &"reply-a2".into(), &Budget::new(usize::MAX));
+        replies.finish(a, "reply-a", &Budget::new(usize::MAX));
+        replies.finish(a2, "reply-a2", &Budget::new(usize::MAX));
         replies.new_generation(2);
         // Resent on a later connection: the latest reply for it.
         assert!(
@@ -335,7 +404,7 @@ mod tests {
             replies.begin(&id("a"), &Budget::new(usize::MAX)),
             Begin::Running
         ));
-        replies.finish(a3, &"reply-a3".into(), &Budget::new(usize::MAX));
+        replies.finish(a3, "reply-a3", &Budget::new(usize::MAX));
         // Bounded: new calls push the oldest out.
         let _ = run(&mut replies, "b");
         let _ = run(&mut replies, "c");
@@ -355,13 +424,13 @@ mod tests {
             .iter()
             .map(|id| run(&mut replies, id))
             .collect();
-        replies.finish(tickets[0], &"aaaa".into(), &global);
-        replies.finish(tickets[1], &"bbbb".into(), &global);
+        replies.finish(tickets[0], "aaaa", &global);
+        replies.finish(tickets[1], "bbbb", &global);
         // A third makes room by evicting the oldest.
-        replies.finish(tickets[2], &"cccc".into(), &global);
+        replies.finish(tickets[2], "cccc", &global);
         assert_eq!(replies.bytes(), 2 * (4 + REPLY_OVERHEAD));
         let big = run(&mut replies, "big");
-        replies.finish(big, &"x".repeat(100).into(), &global);
+        replies.finish(big, &"x".repeat(100), &global);
         replies.new_generation(2);
         assert!(
             matches!(replies.begin(&id("a"), &global), Begin::Lost),
@@ -420,8 +489,8 @@ mod tests {
         b.new_generation(1);
         let ta = run(&mut a, "1");
         let tb = run(&mut b, "1");
-        a.finish(ta, &"x".repeat(20).into(), &global);
-        b.finish(tb, &"y".repeat(20).into(), &global);
+        a.finish(ta, &"x".repeat(20), &global);
+        b.finish(tb, &"y".repeat(20), &global);
         assert_eq!(
             (a.bytes(), b.bytes()),
             (36, 0),
@@ -432,12 +501,51 @@ mod tests {
     }
 
     #[test]
+    fn slots_reuse_small_buffers_free_large_ones_and_hold_little_credit() {
+        let global = Budget::new(usize::MAX);
+        let mut replies = Replies::new(4, 1 << 20);
+        replies.new_generation(1);
+        let reply = |n: u32| {
+            if n % 10 == 3 {
+                "x".repeat(10_000)
+            } else {
+                format!("reply-{n}")
+            }
+        };
+        for n in 0..100 {
+            let Begin::Run(ticket) = replies.begin(&n.to_string(), &global) else {
+                panic!("call {n} should run");
+            };
+            replies.finish(ticket, &reply(n), &global);
+            // Everything taken from the server's budget is a reply kept or
+            // the credit, which stays small.
+            assert_eq!(global.used(), replies.bytes() + replies.credit);
+            assert!(replies.credit <= CREDIT_LIMIT);
+            // Only a slot keeping a large reply holds a large buffer.
+            for slot in &replies.slots {
+                assert!(
+                    slot.text.capacity() <= REUSE_LIMIT
+                        || slot.kept().is_some_and(|kept| kept.len() > REUSE_LIMIT)
+                );
+            }
+        }
+        replies.new_generation(2);
+        for n in [96, 99] {
+            assert!(
+                matches!(replies.begin(&n.to_string(), &global), Begin::Resend(r) if *r == *reply(n))
+            );
+        }
+        global.give(replies.clear());
+        assert_eq!(global.used(), 0);
+    }
+
+    #[test]
     fn a_reply_for_an_overwritten_slot_is_dropped() {
         let mut replies = Replies::new(1, 1 << 20);
         replies.new_generation(1);
         let a = run(&mut replies, "a");
         let _ = run(&mut replies, "b");
-        replies.finish(a, &"late".into(), &Budget::new(usize::MAX));
+        replies.finish(a, "late", &Budget::new(usize::MAX));
         replies.new_generation(2);
         assert!(matches!(
             replies.begin(&id("a"), &Budget::new(usize::MAX)),
