@@ -2,7 +2,8 @@
 //! ratios, and each target of the issue met or missed.
 //!
 //! Results are JSON lines from `bench-load run`; when a scenario ran
-//! several times, the table shows the median of each figure.
+//! several times, the table shows the median of each figure, and the
+//! median of the round-by-round ratios.
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -440,17 +441,22 @@ pub(crate) fn figure(results: &Results, server: &str, scenario: &str, metric: &s
     median(results.get(server)?.get(scenario)?.get(metric)?)
 }
 
-/// The median of zocket's figure over the minimal server's, round by
-/// round: in a head-to-head scenario (`a-pair`) the two ran at once, and
-/// each round's ratio cancels what the machine did to both.
-fn paired_ratio(results: &Results, scenario: &str, metric: &str) -> Option<f64> {
+/// The median of zocket's figure over the baseline's, round by round,
+/// when both ran the same rounds (`None` otherwise). Rounds run the two
+/// next to each other (in a head-to-head scenario such as `a-pair`, at
+/// the same time), so each round's ratio cancels much of what the
+/// machine did to both; a ratio of the two medians would not.
+fn paired_ratio(results: &Results, scenario: &str, metric: &str, baseline: &str) -> Option<f64> {
     let values = |server: &str| results.get(server)?.get(scenario)?.get(metric);
-    let (z, m) = (values("zocket")?, values("minimal")?);
+    let (z, base) = (values("zocket")?, values(baseline)?);
+    if z.len() != base.len() {
+        return None;
+    }
     let ratios: Vec<f64> = z
         .iter()
-        .zip(m)
-        .filter(|(_, m)| **m != 0.0)
-        .map(|(z, m)| z / m)
+        .zip(base)
+        .filter(|(_, base)| **base != 0.0)
+        .map(|(z, base)| z / base)
         .collect();
     median(&ratios)
 }
@@ -515,14 +521,11 @@ fn table(results: &Results) -> String {
             );
             continue;
         }
-        let ratio = if scenario.ends_with("-pair") {
-            paired_ratio(results, scenario, metric)
-        } else {
-            match (z, m.or(r)) {
-                (Some(z), Some(base)) if base != 0.0 => Some(z / base),
-                _ => None,
-            }
-        };
+        let baseline = if m.is_some() { "minimal" } else { "raw" };
+        let ratio = paired_ratio(results, scenario, metric, baseline).or(match (z, m.or(r)) {
+            (Some(z), Some(base)) if base != 0.0 => Some(z / base),
+            _ => None,
+        });
         let verdict = match target {
             Target::None => String::new(),
             Target::RatioAtLeast(min) => met(ratio.map(|ratio| ratio >= min)),
@@ -574,7 +577,7 @@ fn table(results: &Results) -> String {
         .collect();
     let _ = writeln!(
         out,
-        "\nRuns per scenario (zocket/minimal/raw; medians shown): {}",
+        "\nRuns per scenario (zocket/minimal/raw; medians shown, and ratios the median of the rounds' ratios): {}",
         rounds.join(", ")
     );
     out
@@ -677,8 +680,9 @@ fn peer_table(results: &Results, peer: &str, rows: &[(&str, &str, &str)]) -> Opt
     for &(scenario, metric, label) in rows {
         let z = figure(results, "zocket", scenario, metric);
         let p = figure(results, peer, scenario, metric);
-        let ratio = match (z, p) {
-            (Some(z), Some(p)) if p != 0.0 => format!("{:.2}", z / p),
+        let ratio = match (paired_ratio(results, scenario, metric, peer), z, p) {
+            (Some(ratio), _, _) => format!("{ratio:.2}"),
+            (None, Some(z), Some(p)) if p != 0.0 => format!("{:.2}", z / p),
             _ => "-".into(),
         };
         let _ = writeln!(out, "| {label} | {} | {} | {ratio} |", show(z), show(p));
@@ -695,7 +699,7 @@ fn peer_table(results: &Results, peer: &str, rows: &[(&str, &str, &str)]) -> Opt
         .collect();
     let _ = writeln!(
         out,
-        "\nRuns per scenario (zocket/{peer}; medians shown): {}.",
+        "\nRuns per scenario (zocket/{peer}; medians shown, and ratios the median of the rounds' ratios): {}.",
         counts.join(", ")
     );
     Some(out)
