@@ -160,7 +160,7 @@ fn round(lab: &Lab, iters: u64, churned: Option<&Lab>, event: &EncodedEvent) -> 
             scope.spawn(move || {
                 for _ in 0..iters {
                     let sent = adapter.send(Target::Rooms(&[room]), &[], event);
-                    debug_assert_eq!(sent, MEMBERS);
+                    assert_eq!(sent, MEMBERS, "a send reaches every member");
                 }
             });
         }
