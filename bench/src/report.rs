@@ -441,16 +441,19 @@ pub(crate) fn figure(results: &Results, server: &str, scenario: &str, metric: &s
     median(results.get(server)?.get(scenario)?.get(metric)?)
 }
 
-/// The median of zocket's figure over the baseline's, round by round,
-/// when both ran the same rounds (`None` otherwise). Rounds run the two
-/// next to each other (in a head-to-head scenario such as `a-pair`, at
-/// the same time), so each round's ratio cancels much of what the
-/// machine did to both; a ratio of the two medians would not.
-fn paired_ratio(results: &Results, scenario: &str, metric: &str, baseline: &str) -> Option<f64> {
+/// zocket's figure over the baseline's: the median of the round-by-round
+/// ratios when both ran the same rounds, else the ratio of the medians.
+/// Rounds run the two next to each other (in a head-to-head scenario such
+/// as `a-pair`, at the same time), so each round's ratio cancels much of
+/// what the machine did to both; a ratio of the two medians would not.
+fn ratio(results: &Results, scenario: &str, metric: &str, baseline: &str) -> Option<f64> {
     let values = |server: &str| results.get(server)?.get(scenario)?.get(metric);
     let (z, base) = (values("zocket")?, values(baseline)?);
     if z.len() != base.len() {
-        return None;
+        return match (median(z), median(base)) {
+            (Some(z), Some(base)) if base != 0.0 => Some(z / base),
+            _ => None,
+        };
     }
     let ratios: Vec<f64> = z
         .iter()
@@ -522,10 +525,7 @@ fn table(results: &Results) -> String {
             continue;
         }
         let baseline = if m.is_some() { "minimal" } else { "raw" };
-        let ratio = paired_ratio(results, scenario, metric, baseline).or(match (z, m.or(r)) {
-            (Some(z), Some(base)) if base != 0.0 => Some(z / base),
-            _ => None,
-        });
+        let ratio = ratio(results, scenario, metric, baseline);
         let verdict = match target {
             Target::None => String::new(),
             Target::RatioAtLeast(min) => met(ratio.map(|ratio| ratio >= min)),
@@ -680,11 +680,8 @@ fn peer_table(results: &Results, peer: &str, rows: &[(&str, &str, &str)]) -> Opt
     for &(scenario, metric, label) in rows {
         let z = figure(results, "zocket", scenario, metric);
         let p = figure(results, peer, scenario, metric);
-        let ratio = match (paired_ratio(results, scenario, metric, peer), z, p) {
-            (Some(ratio), _, _) => format!("{ratio:.2}"),
-            (None, Some(z), Some(p)) if p != 0.0 => format!("{:.2}", z / p),
-            _ => "-".into(),
-        };
+        let ratio = ratio(results, scenario, metric, peer)
+            .map_or_else(|| "-".into(), |ratio| format!("{ratio:.2}"));
         let _ = writeln!(out, "| {label} | {} | {} | {ratio} |", show(z), show(p));
     }
     let counts: Vec<String> = scenarios

@@ -23,7 +23,11 @@ const REPLY_OVERHEAD: usize = 16;
 
 /// A slot's buffer of at most this many bytes is written over by the next
 /// call; a larger one (a large reply's) is freed instead of kept around.
-const REUSE_LIMIT: usize = 256;
+/// What slots hold beyond the replies counted against the budgets is so at
+/// most this much each, as when they held only the `rpcId` (at most 128
+/// bytes by default): a call whose reply is lost or evicted leaves no more
+/// behind than its id did.
+const REUSE_LIMIT: usize = 128;
 
 /// Bytes of the server's budget a cache holds on to between a reply
 /// evicted and the next one kept, so that a steady stream of calls does
@@ -198,7 +202,8 @@ impl Replies {
         let number = self.written;
         self.written += 1;
         if self.slots.len() < self.capacity {
-            let mut text = String::with_capacity(rpc_id.len() + 64);
+            let mut text =
+                String::with_capacity((rpc_id.len() + 64).min(REUSE_LIMIT.max(rpc_id.len())));
             text.push_str(rpc_id);
             self.slots.push(Slot {
                 number,
